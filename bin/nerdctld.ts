@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { parseConfig, USAGE, UsageError } from "../lib/config.ts";
+import { startDaemon } from "../lib/daemon.ts";
+import { DAEMON_VERSION } from "../lib/package-info.ts";
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} nerdctld: ${line}\n`);
+}
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = parseConfig(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`nerdctld: ${error.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (config === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (config === "version") {
+    process.stdout.write(`nerdctld ${DAEMON_VERSION}\n`);
+    return 0;
+  }
+
+  const daemon = await startDaemon(config, log);
+  for (const listener of daemon.listeners) log(`API listening on ${listener.address}`);
+  const first = daemon.listeners[0]?.address;
+  if (first?.startsWith("unix://")) log(`use it with: export DOCKER_HOST=${first}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log(`${signal}: shutting down`);
+      void daemon.shutdown().then(resolve);
+    };
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  log("stopped");
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,143 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+export type EngineMode = "auto" | "managed" | "external";
+
+export interface DaemonConfig {
+  hosts: string[];
+  debug: boolean;
+  group?: string;
+  /** containerd namespace; unset leaves it to nerdctl (its nerdctl.toml, then `default`). */
+  namespace?: string;
+  /** containerd socket; unset leaves it to nerdctl. */
+  address?: string;
+  snapshotter?: string;
+  nerdctlToml?: string;
+  nerdctl: string;
+  buildctl: string;
+  engine: EngineMode;
+  engineStateDir?: string;
+  engineDataDir?: string;
+  tls?: { cert: string; key: string };
+  allowInsecureTcp: boolean;
+  /** Seconds requests in flight get to finish on SIGTERM. */
+  shutdownTimeout: number;
+}
+
+export const USAGE = `Usage: nerdctld [OPTIONS]
+
+Serves the Docker Engine API (v1.24–1.43) on a socket, doing the work with
+nerdctl against containerd and buildkitd.
+
+Options:
+  -H, --host ADDRESS         Where to listen; repeatable. unix:///path, fd:// (systemd
+                             socket activation, fd://NAME for one named socket), or
+                             tcp://HOST:PORT. Default: unix:///run/nerdctl.sock as root,
+                             unix://$XDG_RUNTIME_DIR/nerdctl.sock otherwise.
+  -G, --group GROUP          Group owning unix sockets (mode 0660). Default: the daemon's.
+  -D, --debug                Log every request and the engine calls it makes.
+      --namespace NS         containerd namespace (env CONTAINERD_NAMESPACE). Default:
+                             nerdctl's (nerdctl.toml, then "default"); "k8s.io" on Kubernetes nodes.
+      --address PATH         containerd socket (env CONTAINERD_ADDRESS). Default: nerdctl's
+                             (/run/containerd/containerd.sock as root).
+      --snapshotter NAME     containerd snapshotter (env CONTAINERD_SNAPSHOTTER).
+      --nerdctl-toml PATH    nerdctl's configuration file (env NERDCTL_TOML).
+      --nerdctl PATH         nerdctl binary (env NERDCTLD_NERDCTL). Default: the installed
+                             engine's, else nerdctl on PATH.
+      --buildctl PATH        buildctl binary (env NERDCTLD_BUILDCTL), likewise.
+      --engine MODE          auto | managed | external (env NERDCTLD_ENGINE). managed:
+                             start containerd and buildkitd with nerdctld's own config and
+                             stop them on exit; external: use a running containerd; auto
+                             (default): external when containerd answers, managed otherwise.
+      --engine-state-dir DIR Managed engine sockets and pid files (default /run/nerdctld/engine).
+      --engine-data-dir DIR  Managed engine data (default /var/lib/nerdctld/engine).
+      --tlscert PATH         Certificate for tcp:// hosts (PEM).
+      --tlskey PATH          Key for tcp:// hosts (PEM).
+      --allow-insecure-tcp   Serve plain TCP on a non-loopback address (unsafe).
+      --shutdown-timeout S   Seconds requests in flight get on SIGTERM (default 15).
+  -v, --version              Print the version and exit.
+  -h, --help                 Print this help and exit.
+
+Precedence: flags, then environment, then nerdctl.toml, then defaults.
+`;
+
+export class UsageError extends Error {}
+
+/** The engine's own binaries, when installed by scripts/install-engine.sh. */
+export function installedEngineBin(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dir = join(env.NERDCTLD_ENGINE_HOME ?? "/opt/nerdctld-engine", "current", "bin");
+  return existsSync(dir) ? dir : undefined;
+}
+
+export function defaultHost(env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  if (uid === 0) return "unix:///run/nerdctl.sock";
+  if (!env.XDG_RUNTIME_DIR) throw new UsageError("XDG_RUNTIME_DIR is not set; give -H unix:///path/to/nerdctl.sock");
+  return `unix://${env.XDG_RUNTIME_DIR}/nerdctl.sock`;
+}
+
+/** Flags over environment over defaults (nerdctl.toml is nerdctl's to read). */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | "help" | "version" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string", short: "H", multiple: true },
+        group: { type: "string", short: "G" },
+        debug: { type: "boolean", short: "D" },
+        namespace: { type: "string" },
+        address: { type: "string" },
+        snapshotter: { type: "string" },
+        "nerdctl-toml": { type: "string" },
+        nerdctl: { type: "string" },
+        buildctl: { type: "string" },
+        engine: { type: "string" },
+        "engine-state-dir": { type: "string" },
+        "engine-data-dir": { type: "string" },
+        tlscert: { type: "string" },
+        tlskey: { type: "string" },
+        "allow-insecure-tcp": { type: "boolean" },
+        "shutdown-timeout": { type: "string" },
+        version: { type: "boolean", short: "v" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return "help";
+  if (values.version) return "version";
+
+  const engine = (values.engine ?? env.NERDCTLD_ENGINE ?? "auto") as EngineMode;
+  if (!["auto", "managed", "external"].includes(engine)) {
+    throw new UsageError(`--engine must be auto, managed or external, not ${JSON.stringify(engine)}`);
+  }
+  if (Boolean(values.tlscert) !== Boolean(values.tlskey)) throw new UsageError("--tlscert and --tlskey go together");
+  const shutdownTimeout = Number(values["shutdown-timeout"] ?? 15);
+  if (!Number.isFinite(shutdownTimeout) || shutdownTimeout < 0) throw new UsageError("--shutdown-timeout must be a number of seconds");
+
+  const engineBin = installedEngineBin(env);
+  const binary = (name: string, flag: string | undefined, variable: string) =>
+    flag ?? env[variable] ?? (engineBin ? join(engineBin, name) : name);
+
+  return {
+    hosts: values.host?.length ? values.host : [defaultHost(env)],
+    debug: values.debug ?? false,
+    group: values.group,
+    namespace: values.namespace ?? env.CONTAINERD_NAMESPACE,
+    address: values.address ?? env.CONTAINERD_ADDRESS,
+    snapshotter: values.snapshotter ?? env.CONTAINERD_SNAPSHOTTER,
+    nerdctlToml: values["nerdctl-toml"] ?? env.NERDCTL_TOML,
+    nerdctl: binary("nerdctl", values.nerdctl, "NERDCTLD_NERDCTL"),
+    buildctl: binary("buildctl", values.buildctl, "NERDCTLD_BUILDCTL"),
+    engine,
+    engineStateDir: values["engine-state-dir"],
+    engineDataDir: values["engine-data-dir"],
+    tls: values.tlscert && values.tlskey ? { cert: values.tlscert, key: values.tlskey } : undefined,
+    allowInsecureTcp: values["allow-insecure-tcp"] ?? false,
+    shutdownTimeout,
+  };
+}

@@ -1,0 +1,119 @@
+import { connect } from "node:net";
+import { installedEngineBin, type DaemonConfig } from "./config.ts";
+import type { DaemonFacts } from "./docker/system.ts";
+import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
+import { Nerdctl } from "./nerdctl/client.ts";
+import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
+import { LoggingRunner } from "./runner/logging.ts";
+import { RealRunner } from "./runner/real.ts";
+import type { CommandRunner } from "./runner/types.ts";
+import { API_VERSION } from "./server/api-version.ts";
+import { createDaemonApp } from "./server/app.ts";
+import { listenOn, type Listening } from "./server/listen.ts";
+import { loadRouteFiles } from "./server/route-files.ts";
+
+export interface RunningDaemon {
+  listeners: Listening[];
+  engine?: ManagedEngine;
+  runner: RealRunner;
+  /** Stops accepting, lets requests finish within the shutdown timeout, then ends everything. */
+  shutdown(): Promise<void>;
+}
+
+const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** auto: use a containerd that answers; otherwise start our own. */
+async function needsManagedEngine(config: DaemonConfig): Promise<boolean> {
+  if (config.engine !== "auto") return config.engine === "managed";
+  return !(await canConnect(config.address ?? DEFAULT_CONTAINERD_SOCKET));
+}
+
+function engineEnv(config: DaemonConfig, engine: ManagedEngine | undefined): Record<string, string> {
+  const env: Record<string, string> = { ...engine?.env };
+  // Flags and environment given to nerdctld beat the managed engine's defaults.
+  if (!engine && config.address) env.CONTAINERD_ADDRESS = config.address;
+  // nerdctl runs buildctl and runc itself (for builds and `version`): the installed engine's come first.
+  const engineBin = installedEngineBin();
+  if (!engine && engineBin) env.PATH = [engineBin, process.env.PATH].filter(Boolean).join(":");
+  if (config.snapshotter) env.CONTAINERD_SNAPSHOTTER = config.snapshotter;
+  if (config.nerdctlToml) env.NERDCTL_TOML = config.nerdctlToml;
+  return env;
+}
+
+export async function startDaemon(config: DaemonConfig, log: (line: string) => void): Promise<RunningDaemon> {
+  const debugLog = config.debug ? log : undefined;
+  let engine: ManagedEngine | undefined;
+  if (await needsManagedEngine(config)) {
+    log("starting the managed engine (containerd, buildkitd)");
+    engine = await startManagedEngine({
+      stateDir: config.engineStateDir,
+      dataDir: config.engineDataDir,
+      namespace: config.namespace,
+    });
+    log(`managed engine: containerd ${engine.layout.containerd.socket}, buildkitd ${engine.layout.buildkitd.address}`);
+  }
+
+  const runner = new RealRunner({
+    binaries: { nerdctl: config.nerdctl, buildctl: config.buildctl },
+    env: engineEnv(config, engine),
+  });
+  const tracedRunner: CommandRunner = debugLog ? new LoggingRunner(runner, debugLog) : runner;
+  const nerdctl = new Nerdctl(tracedRunner, { namespace: config.namespace });
+  const facts = (): DaemonFacts => ({
+    version: DAEMON_VERSION,
+    gitCommit: "",
+    apiVersion: API_VERSION.max,
+    minApiVersion: API_VERSION.min,
+    debug: config.debug,
+    rootDir: engine?.layout.nerdctl.dataRoot ?? "/var/lib/nerdctl",
+    eventListeners: 0,
+    env: process.env,
+  });
+
+  const app = createDaemonApp({
+    routes: await loadRouteFiles(ROUTES_DIR),
+    services: { nerdctl, facts },
+    daemonVersion: DAEMON_VERSION,
+    log: debugLog,
+  });
+
+  const listeners: Listening[] = [];
+  try {
+    for (const host of config.hosts) {
+      listeners.push(
+        await listenOn(host, app, { group: config.group, tls: config.tls, allowInsecureTcp: config.allowInsecureTcp }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.stopAccepting()));
+    await engine?.stop();
+    throw error;
+  }
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      const drained = Promise.all(listeners.map((listener) => listener.stopAccepting()));
+      const deadline = new Promise<"timeout">((resolve) => setTimeout(resolve, config.shutdownTimeout * 1000, "timeout").unref());
+      if ((await Promise.race([drained, deadline])) === "timeout") {
+        log(`requests still running after ${config.shutdownTimeout}s; closing them`);
+      }
+      for (const listener of listeners) listener.destroyConnections();
+      runner.killAll();
+      await engine?.stop();
+    })();
+    return shuttingDown;
+  };
+  return { listeners, engine, runner, shutdown };
+}

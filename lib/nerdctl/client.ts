@@ -1,0 +1,52 @@
+import { errorFromStderr, type ErrorSubject } from "../docker/errors.ts";
+import type { Command, CommandRunner, Program, RunOptions } from "../runner/types.ts";
+
+export interface NerdctlOptions {
+  /** containerd namespace; when unset, nerdctl's own configuration decides. */
+  namespace?: string;
+}
+
+/**
+ * Builds nerdctl invocations for one namespace and turns failures into Docker
+ * errors. Operation functions (system.ts, images.ts, …) take one of these.
+ */
+export class Nerdctl {
+  constructor(
+    readonly runner: CommandRunner,
+    readonly options: NerdctlOptions = {},
+  ) {}
+
+  /** The same engine seen through another namespace (a per-request override). */
+  withNamespace(namespace: string): Nerdctl {
+    return new Nerdctl(this.runner, { ...this.options, namespace });
+  }
+
+  command(args: readonly string[], program: Program = "nerdctl"): Command {
+    if (program !== "nerdctl" || !this.options.namespace) return { program, args };
+    return { program, args: ["--namespace", this.options.namespace, ...args] };
+  }
+
+  /** Runs and returns stdout; a non-zero exit becomes the matching Docker error. */
+  async output(args: readonly string[], subject: ErrorSubject = {}, options?: RunOptions): Promise<string> {
+    const result = await this.runner.run(this.command(args), options);
+    if (result.exitCode !== 0) throw errorFromStderr(result.stderr, subject);
+    return result.stdout;
+  }
+
+  /** Runs a command printing one JSON document. */
+  async json<T>(args: readonly string[], subject: ErrorSubject = {}): Promise<T> {
+    return JSON.parse(await this.output(args, subject)) as T;
+  }
+
+  /** Runs a command printing one JSON document per line. */
+  async jsonLines<T>(args: readonly string[], subject: ErrorSubject = {}): Promise<T[]> {
+    const stdout = await this.output(args, subject);
+    return stdout
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line) as T);
+  }
+}
+
+/** nerdctl's Go template that prints the value as JSON. */
+export const JSON_FORMAT = "{{json .}}";

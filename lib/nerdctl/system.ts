@@ -1,0 +1,41 @@
+import { JSON_FORMAT, type Nerdctl } from "./client.ts";
+import type { NerdctlContainerLine, NerdctlInfo, NerdctlVersion } from "./types.ts";
+
+/** `nerdctl version`: nerdctl, buildctl, containerd and runc versions. */
+export function version(nerdctl: Nerdctl): Promise<NerdctlVersion> {
+  return nerdctl.json<NerdctlVersion>(["version", "--format", JSON_FORMAT]);
+}
+
+/** `nerdctl info`: the host and engine as containerd sees them. */
+export function info(nerdctl: Nerdctl): Promise<NerdctlInfo> {
+  return nerdctl.json<NerdctlInfo>(["info", "--format", JSON_FORMAT]);
+}
+
+/** Every container of the namespace, running or not. */
+export function listAllContainers(nerdctl: Nerdctl): Promise<NerdctlContainerLine[]> {
+  return nerdctl.jsonLines<NerdctlContainerLine>(["ps", "--all", "--no-trunc", "--format", JSON_FORMAT]);
+}
+
+/** Full ids of every image of the namespace, one per tag (so possibly repeated). */
+export async function listImageIds(nerdctl: Nerdctl): Promise<string[]> {
+  const stdout = await nerdctl.output(["images", "--all", "--quiet", "--no-trunc"]);
+  return stdout.split("\n").filter((line) => line.trim() !== "");
+}
+
+export interface SystemSnapshot {
+  info: NerdctlInfo;
+  version: NerdctlVersion;
+  containers: NerdctlContainerLine[];
+  imageIds: string[];
+}
+
+/** Everything GET /info reports, from four calls run side by side. */
+export async function systemSnapshot(nerdctl: Nerdctl): Promise<SystemSnapshot> {
+  const [infoResult, versionResult, containers, imageIds] = await Promise.all([
+    info(nerdctl),
+    version(nerdctl),
+    listAllContainers(nerdctl),
+    listImageIds(nerdctl),
+  ]);
+  return { info: infoResult, version: versionResult, containers, imageIds };
+}

@@ -1,0 +1,84 @@
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Command, Program, RunResult } from "./types.ts";
+
+/** One recorded invocation of an engine program. */
+export interface Fixture extends RunResult {
+  program: Program;
+  args: string[];
+  /** Engine versions the output came from. */
+  versions: Record<string, string>;
+}
+
+/**
+ * Rewrites the values that differ between two recordings of the same scenario
+ * (container/task ids, temp paths) into stable stand-ins, consistently across a
+ * whole recording session, so a re-record diffs only when output changes shape.
+ */
+export class Normalizer {
+  readonly #ids = new Map<string, string>();
+  readonly #paths: [string, string][];
+  readonly #stableIds: Set<string>;
+
+  constructor(options: { paths?: Record<string, string>; stableIds?: Iterable<string> } = {}) {
+    // Longest first, so a nested temp dir is replaced before its parent.
+    this.#paths = Object.entries(options.paths ?? {}).sort(([a], [b]) => b.length - a.length);
+    this.#stableIds = new Set(options.stableIds ?? []);
+  }
+
+  /** Content-addressed ids (image and layer digests) stay as they are. */
+  keepId(id: string): void {
+    this.#stableIds.add(id);
+  }
+
+  text(value: string): string {
+    let out = value;
+    for (const [path, standIn] of this.#paths) out = out.split(path).join(standIn);
+    out = out.replace(/(?<![0-9a-f:])[0-9a-f]{64}(?![0-9a-f])/g, (id) => this.#standInFor(id));
+    for (const [id, standIn] of this.#ids) {
+      if (id === standIn) continue;
+      out = out.replace(new RegExp(`(?<![0-9a-f])${id.slice(0, 12)}(?![0-9a-f])`, "g"), standIn.slice(0, 12));
+    }
+    return out;
+  }
+
+  #standInFor(id: string): string {
+    if (this.#stableIds.has(id)) return id;
+    let standIn = this.#ids.get(id);
+    if (!standIn) {
+      standIn = createHash("sha256").update(`nerdctld-fixture-${this.#ids.size + 1}`).digest("hex");
+      this.#ids.set(id, standIn);
+    }
+    return standIn;
+  }
+}
+
+export function commandKey(command: Pick<Command, "program" | "args">): string {
+  return JSON.stringify([command.program, ...command.args]);
+}
+
+/** File name for a fixture: readable, and unique within its scenario directory. */
+export function fixtureFileName(index: number, command: Command): string {
+  const words = [command.program, ...command.args]
+    .filter((word) => !word.startsWith("{{"))
+    .join("-")
+    .replace(/[^A-Za-z0-9._-]+/g, "_")
+    .slice(0, 80);
+  return `${String(index).padStart(3, "0")}-${words}.json`;
+}
+
+export async function writeFixture(dir: string, name: string, fixture: Fixture): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, name), `${JSON.stringify(fixture, null, 2)}\n`);
+}
+
+/** Loads every fixture under dir (recursively), in file-name order. */
+export async function readFixtures(dir: string): Promise<Fixture[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const files = entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith(".json"))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+  return Promise.all(files.map(async (file) => JSON.parse(await readFile(file, "utf8")) as Fixture));
+}

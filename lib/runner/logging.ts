@@ -1,0 +1,23 @@
+import { describeCommand, type Command, type CommandRunner, type RunOptions, type RunResult, type RunningCommand } from "./types.ts";
+
+/** Logs every engine call and how it ended (--debug). */
+export class LoggingRunner implements CommandRunner {
+  constructor(
+    private readonly inner: CommandRunner,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async run(command: Command, options?: RunOptions): Promise<RunResult> {
+    const started = performance.now();
+    const result = await this.inner.run(command, options);
+    this.log(`exec ${describeCommand(command)} -> exit ${result.exitCode} in ${Math.round(performance.now() - started)} ms`);
+    return result;
+  }
+
+  spawn(command: Command, options?: { signal?: AbortSignal }): RunningCommand {
+    this.log(`spawn ${describeCommand(command)}`);
+    const child = this.inner.spawn(command, options);
+    void child.exited.then((result) => this.log(`spawned ${describeCommand(command)} -> exit ${result.exitCode}`));
+    return child;
+  }
+}

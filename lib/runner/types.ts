@@ -1,0 +1,50 @@
+import type { Readable, Writable } from "node:stream";
+
+/** The programs nerdctld runs. The real runner maps each to a binary path. */
+export type Program = "nerdctl" | "buildctl" | "containerd" | "runc";
+
+/** One invocation: the program and its arguments (never passed through a shell). */
+export interface Command {
+  program: Program;
+  args: readonly string[];
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface RunOptions {
+  /** Bytes written to the child's stdin, then closed. */
+  input?: string | Uint8Array;
+  /** Aborting kills the child at once. */
+  signal?: AbortSignal;
+  /** Kills the child after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/** A child whose streams are piped by the caller. */
+export interface RunningCommand {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Settles when the child has exited; stderr is the tail the runner kept. */
+  exited: Promise<RunResult>;
+  kill(): void;
+}
+
+/**
+ * The seam between the daemon and the engine: a buffered call for commands
+ * whose output is small, and a streaming call for everything sized by the user
+ * (images, logs, events, build contexts).
+ */
+export interface CommandRunner {
+  run(command: Command, options?: RunOptions): Promise<RunResult>;
+  spawn(command: Command, options?: { signal?: AbortSignal }): RunningCommand;
+}
+
+/** Renders a command the way a shell user would read it (for errors and logs only). */
+export function describeCommand(command: Command): string {
+  return [command.program, ...command.args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word))).join(" ");
+}

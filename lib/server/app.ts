@@ -1,0 +1,69 @@
+import { H3, HTTPError, type EventHandler, type H3Event } from "h3";
+import { DOCKER_API_OPERATIONS } from "../docker/api-operations.ts";
+import { DockerError, notFound, notImplemented } from "../docker/errors.ts";
+import { checkVersion, splitVersion } from "./api-version.ts";
+import type { DaemonServices, RequestContext } from "./context.ts";
+import { daemonHeaders } from "./headers.ts";
+import { RouteTable, type RouteEntry } from "./resolve.ts";
+
+export interface DaemonAppOptions {
+  routes: RouteEntry<EventHandler>[];
+  services: DaemonServices;
+  daemonVersion: string;
+  /** Called once per finished request when the daemon runs with --debug. */
+  log?: (line: string) => void;
+}
+
+/**
+ * The h3 app: one catch-all handler that gates the API version, resolves the
+ * path against the route table (names with slashes included) and calls the
+ * route's handler; everything that fails becomes Docker's `{"message": …}`.
+ */
+export function createDaemonApp(options: DaemonAppOptions): H3 {
+  const table = new RouteTable(options.routes, DOCKER_API_OPERATIONS);
+  const headers = daemonHeaders(options.daemonVersion);
+  const log = options.log;
+
+  const app = new H3({
+    silent: true,
+    onError: (error, event) => {
+      const status = error.status || 500;
+      const message = messageOf(error);
+      log?.(`${event.req.method} ${event.url.pathname}${event.url.search} -> ${status} ${message}`);
+      return new Response(`${JSON.stringify({ message })}\n`, {
+        status,
+        headers: { ...headers, "Content-Type": "application/json" },
+      });
+    },
+    onResponse: log ? (response, event) => log(`${event.req.method} ${event.url.pathname}${event.url.search} -> ${response.status}`) : undefined,
+  });
+
+  app.all("/**", (event: H3Event) => {
+    for (const [name, value] of Object.entries(headers)) event.res.headers.set(name, value);
+    const { version, path } = splitVersion(event.url.pathname);
+    const refused = checkVersion(version);
+    if (refused) throw refused;
+    const resolution = table.resolve(event.req.method, path, version);
+    switch (resolution.kind) {
+      case "route": {
+        const context: RequestContext = { services: options.services, apiVersion: version, params: resolution.params };
+        Object.assign(event.context, context);
+        return resolution.route.handler(event);
+      }
+      case "not-implemented":
+        throw notImplemented(`${event.req.method} ${path} is not implemented by nerdctld (Docker API operation ${resolution.operation})`);
+      case "method-not-allowed":
+        throw new DockerError(405, `${event.req.method} is not allowed on ${path}`);
+      case "not-found":
+        throw notFound("page not found");
+    }
+  });
+  return app;
+}
+
+function messageOf(error: HTTPError): string {
+  // Errors that are not the daemon's own (a bug, a fixture miss) keep their message: it is all a client gets.
+  const cause = error.cause as { message?: unknown } | undefined;
+  if (error.unhandled && cause && typeof cause.message === "string") return cause.message;
+  return error.message;
+}

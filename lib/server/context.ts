@@ -1,0 +1,43 @@
+import type { H3Event } from "h3";
+import type { DaemonFacts } from "../docker/system.ts";
+import type { Nerdctl } from "../nerdctl/client.ts";
+
+/** What route handlers reach the engine and the daemon through. */
+export interface DaemonServices {
+  nerdctl: Nerdctl;
+  /** Live facts about the daemon (read at request time: counts change). */
+  facts(): DaemonFacts;
+}
+
+/** Per-request values the gateway sets before calling a route handler. */
+export interface RequestContext {
+  services: DaemonServices;
+  /** The API version the client asked for (or the daemon's). */
+  apiVersion: string;
+  params: Record<string, string>;
+}
+
+function requestContext(event: H3Event): RequestContext {
+  const context = event.context as Partial<RequestContext>;
+  if (!context.services) throw new Error("route handler called outside the nerdctld gateway");
+  return context as RequestContext;
+}
+
+export function useServices(event: H3Event): DaemonServices {
+  return requestContext(event).services;
+}
+
+export function useNerdctl(event: H3Event): Nerdctl {
+  return requestContext(event).services.nerdctl;
+}
+
+export function useApiVersion(event: H3Event): string {
+  return requestContext(event).apiVersion;
+}
+
+/** A path parameter, already resolved (names with slashes included) and decoded. */
+export function useParam(event: H3Event, name: string): string {
+  const value = requestContext(event).params[name];
+  if (value === undefined) throw new Error(`route has no parameter ${name}`);
+  return value;
+}

@@ -1,0 +1,11 @@
+import { defineHandler } from "h3";
+import { probeHost } from "../../lib/host.ts";
+import { toSystemInfo } from "../../lib/docker/system.ts";
+import { systemSnapshot } from "../../lib/nerdctl/system.ts";
+import { useServices } from "../../lib/server/context.ts";
+
+export default defineHandler(async (event) => {
+  const services = useServices(event);
+  const [snapshot, host] = await Promise.all([systemSnapshot(services.nerdctl), probeHost()]);
+  return toSystemInfo(snapshot, services.facts(), host);
+});
