@@ -103,7 +103,7 @@ async function serveUpgrade(app: H3, req: IncomingMessage, socket: Duplex, head:
 
 async function writeResponse(socket: Duplex, response: Response): Promise<void> {
   const body = Buffer.from(await response.arrayBuffer());
-  const lines = [`HTTP/1.1 ${response.status} ${response.statusText || "Status"}`];
+  const lines = [`HTTP/1.1 ${response.status} ${response.statusText || STATUS_CODES[response.status] || "Unknown"}`];
   response.headers.forEach((value, name) => {
     if (name !== "content-length" && name !== "connection") lines.push(`${name}: ${value}`);
   });

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { checkVersion, compareVersions, splitVersion } from "./api-version.ts";
+
+describe("splitVersion", () => {
+  it("takes the /vX.Y prefix off", () => {
+    expect(splitVersion("/v1.41/images/json")).toEqual({ version: "1.41", path: "/images/json" });
+  });
+  it("gives an unversioned path the daemon's version", () => {
+    expect(splitVersion("/images/json")).toEqual({ version: "1.43", path: "/images/json" });
+  });
+  it("leaves paths that only look versioned alone", () => {
+    expect(splitVersion("/vfoo/images/json")).toEqual({ version: "1.43", path: "/vfoo/images/json" });
+  });
+  it("compares numerically, not as text", () => {
+    expect(compareVersions("1.9", "1.10")).toBeLessThan(0);
+    expect(compareVersions("1.43", "1.43")).toBe(0);
+  });
+});
+
+describe("checkVersion", () => {
+  it("accepts 1.24 through 1.43", () => {
+    for (const version of ["1.24", "1.30", "1.41", "1.43"]) expect(checkVersion(version)).toBeUndefined();
+  });
+  it("refuses a newer client with dockerd's words", () => {
+    const error = checkVersion("1.44")!;
+    expect(error.status).toBe(400);
+    expect(error.message).toBe("client version 1.44 is too new. Maximum supported API version is 1.43");
+  });
+  it("refuses an older client with dockerd's words", () => {
+    const error = checkVersion("1.23")!;
+    expect(error.status).toBe(400);
+    expect(error.message).toBe(
+      "client version 1.23 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version",
+    );
+  });
+});

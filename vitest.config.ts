@@ -1,0 +1,25 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["lib/**/*.test.ts", "bin/**/*.test.ts", "scripts/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.test.ts"],
+          globalSetup: ["e2e/setup/global.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One engine is shared by the suites; they run one file at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
