@@ -56,7 +56,7 @@ const STDERR_RULES: StderrRule[] = [
     toError: (message) => conflict(message),
   },
   {
-    pattern: /is (being )?used by|in use|is running|cannot remove .* running/i,
+    pattern: /is (being )?used by|in use|is running|in running status|cannot remove .* running/i,
     toError: (message) => conflict(message),
   },
   {
@@ -65,24 +65,44 @@ const STDERR_RULES: StderrRule[] = [
   },
 ];
 
-/** The human message inside nerdctl's logrus output (`level=fatal msg="…"`), or the stderr itself. */
-export function nerdctlMessage(stderr: string): string {
-  const lines = stderr.split("\n").filter((line) => line.trim() !== "");
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    const quoted = /\blevel=(?:fatal|error)\b.*?\bmsg="((?:[^"\\]|\\.)*)"/.exec(line);
-    if (quoted) return JSON.parse(`"${quoted[1]}"`) as string;
-    const bare = /\blevel=(?:fatal|error)\b.*?\bmsg=(\S+)/.exec(line);
-    if (bare) return bare[1]!;
-    const prefixed = /^(?:FATA|ERRO)\[\d+\]\s*(.*)$/.exec(line);
-    if (prefixed) return prefixed[1]!;
+/** The messages of nerdctl's logrus lines (`level=fatal msg="…"`), oldest first. */
+function logMessages(stderr: string): { level: string; message: string }[] {
+  const found: { level: string; message: string }[] = [];
+  for (const line of stderr.split("\n")) {
+    const quoted = /\blevel=(\w+)\b.*?\bmsg="((?:[^"\\]|\\.)*)"/.exec(line);
+    const bare = quoted ? undefined : /\blevel=(\w+)\b.*?\bmsg=(\S+)/.exec(line);
+    const prefixed = quoted || bare ? undefined : /^(FATA|ERRO|WARN)\[\d+\]\s*(.*)$/.exec(line);
+    if (quoted) found.push({ level: quoted[1]!, message: JSON.parse(`"${quoted[2]}"`) as string });
+    else if (bare) found.push({ level: bare[1]!, message: bare[2]! });
+    else if (prefixed) found.push({ level: prefixed[1]!.toLowerCase(), message: prefixed[2]! });
   }
-  return lines.join("\n").trim() || "nerdctl failed without a message";
+  return found;
 }
 
-/** Maps a failed nerdctl call to the Docker error a client expects. */
+/** nerdctl wraps single failures as "1 errors:\n<the error>". */
+function unwrap(message: string): string {
+  return message.replace(/^\d+ errors?:\n/, "").trim();
+}
+
+/** The message a client should see: nerdctl's fatal error, else its last error, else the raw stderr. */
+export function nerdctlMessage(stderr: string): string {
+  const messages = logMessages(stderr);
+  const chosen =
+    messages.findLast((entry) => entry.level === "fatal" || entry.level === "fata") ??
+    messages.findLast((entry) => entry.level === "error" || entry.level === "erro");
+  if (chosen) return unwrap(chosen.message);
+  return stderr.trim() || "nerdctl failed without a message";
+}
+
+/**
+ * Maps a failed nerdctl call to the Docker error a client expects. Rules are
+ * matched against everything nerdctl logged (a warning often says what the
+ * fatal line does not, e.g. "not found" before "some volumes could not be
+ * inspected"); the message is the fatal one.
+ */
 export function errorFromStderr(stderr: string, subject: ErrorSubject = {}): DockerError {
   const message = nerdctlMessage(stderr);
-  const rule = STDERR_RULES.find((candidate) => candidate.pattern.test(message));
+  const logged = logMessages(stderr).map((entry) => unwrap(entry.message)).join("\n") || message;
+  const rule = STDERR_RULES.find((candidate) => candidate.pattern.test(logged));
   return rule ? rule.toError(message, subject) : new DockerError(500, message);
 }

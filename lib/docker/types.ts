@@ -43,7 +43,7 @@ export interface SystemInfo {
   Driver: string;
   DriverStatus: [string, string][];
   DockerRootDir: string;
-  Plugins: { Volume: string[]; Network: string[]; Authorization: string[] | null; Log: string[] };
+  Plugins: { Volume: string[]; Network: string[]; Authorization: string[]; Log: string[] };
   MemoryLimit: boolean;
   SwapLimit: boolean;
   KernelMemoryTCP: boolean;
@@ -79,7 +79,7 @@ export interface SystemInfo {
     IndexConfigs: Record<string, IndexInfo>;
     Mirrors: string[];
   };
-  GenericResources: null;
+  GenericResources: unknown[];
   HttpProxy: string;
   HttpsProxy: string;
   NoProxy: string;
@@ -95,7 +95,7 @@ export interface SystemInfo {
     LocalNodeState: "inactive";
     ControlAvailable: boolean;
     Error: string;
-    RemoteManagers: null;
+    RemoteManagers: unknown[];
   };
   LiveRestoreEnabled: boolean;
   Isolation: string;

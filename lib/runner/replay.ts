@@ -23,12 +23,12 @@ export class FixtureMissError extends Error {
  */
 export class ReplayRunner implements CommandRunner {
   readonly #queues = new Map<string, Fixture[]>();
-  readonly #all: Fixture[];
+  readonly fixtures: readonly Fixture[];
   readonly calls: Command[] = [];
   readonly misses: FixtureMissError[] = [];
 
   constructor(fixtures: Fixture[]) {
-    this.#all = fixtures;
+    this.fixtures = fixtures;
     for (const fixture of fixtures) {
       const key = commandKey(fixture);
       const queue = this.#queues.get(key) ?? [];
@@ -74,7 +74,7 @@ export class ReplayRunner implements CommandRunner {
     const target = [command.program, ...command.args];
     let best: Fixture | undefined;
     let bestDistance = Infinity;
-    for (const fixture of this.#all) {
+    for (const fixture of this.fixtures) {
       const distance = editDistance(target, [fixture.program, ...fixture.args]);
       if (distance < bestDistance) [best, bestDistance] = [fixture, distance];
     }

@@ -1,0 +1,87 @@
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFixtures, type Fixture } from "../runner/fixture.ts";
+import { errorFromStderr, nerdctlMessage, type ErrorSubject } from "./errors.ts";
+
+/** Failures recorded from nerdctl 2.3 (fixtures/failures, `npm run fixtures:record`). */
+let failures: Fixture[];
+beforeAll(async () => {
+  failures = await readFixtures(join(import.meta.dirname, "..", "..", "fixtures", "failures"));
+});
+
+function recorded(...args: string[]): Fixture {
+  const found = failures.find((fixture) => JSON.stringify(fixture.args) === JSON.stringify(args));
+  if (!found) throw new Error(`no recorded failure for nerdctl ${args.join(" ")}`);
+  return found;
+}
+
+function mapped(fixture: Fixture, subject: ErrorSubject = {}) {
+  expect(fixture.exitCode).not.toBe(0);
+  const error = errorFromStderr(fixture.stderr, subject);
+  return { status: error.status, message: error.message };
+}
+
+describe("errorFromStderr over recorded nerdctl failures", () => {
+  it("maps a missing image to Docker's 404 wording", () => {
+    expect(mapped(recorded("image", "inspect", "--", "nosuch:latest"), { kind: "image", name: "nosuch:latest" })).toEqual({
+      status: 404,
+      message: "No such image: nosuch:latest",
+    });
+  });
+
+  it("maps a missing container to Docker's 404 wording", () => {
+    expect(mapped(recorded("container", "inspect", "--", "nosuch"), { kind: "container", name: "nosuch" })).toEqual({
+      status: 404,
+      message: "No such container: nosuch",
+    });
+  });
+
+  it("finds a missing volume in nerdctl's warning when the fatal line is generic", () => {
+    expect(mapped(recorded("volume", "inspect", "--", "nosuch"), { kind: "volume", name: "nosuch" })).toEqual({
+      status: 404,
+      message: "get nosuch: no such volume",
+    });
+  });
+
+  it("maps a missing network to 404", () => {
+    expect(mapped(recorded("network", "inspect", "--", "nosuch"), { kind: "network", name: "nosuch" })).toEqual({
+      status: 404,
+      message: "network nosuch not found",
+    });
+  });
+
+  it("maps removing a running container to 409", () => {
+    expect(mapped(recorded("rm", "--", "web"))).toMatchObject({ status: 409, message: expect.stringMatching(/running/) });
+  });
+
+  it("maps removing an image a container uses to 409 with nerdctl's conflict message", () => {
+    expect(mapped(recorded("rmi", "--", "busybox:latest"))).toMatchObject({
+      status: 409,
+      message: expect.stringMatching(/^conflict: unable to delete busybox:latest/),
+    });
+  });
+
+  it("maps a duplicate network name to 409", () => {
+    expect(mapped(recorded("network", "create", "--", "bridge"))).toEqual({
+      status: 409,
+      message: "network with name bridge already exists",
+    });
+  });
+
+  it("shows why names are validated before nerdctl runs: nerdctl itself accepts an uppercase repository", () => {
+    expect(recorded("tag", "--", "busybox:latest", "UPPER/case").exitCode).toBe(0);
+  });
+});
+
+describe("nerdctlMessage", () => {
+  it("unwraps nerdctl's one-error wrapper and logfmt quoting", () => {
+    expect(nerdctlMessage('time="x" level=fatal msg="1 errors:\\nno such image: a \\"b\\""\n')).toBe('no such image: a "b"');
+  });
+  it("falls back to the raw stderr", () => {
+    expect(nerdctlMessage("plain failure\n")).toBe("plain failure");
+  });
+  it("leaves an unknown failure a 500 with nerdctl's message", () => {
+    const error = errorFromStderr('level=fatal msg="disk on fire"');
+    expect([error.status, error.message]).toEqual([500, "disk on fire"]);
+  });
+});

@@ -1,0 +1,751 @@
+/**
+ * The managed engine: containerd and buildkitd started by nerdctld itself,
+ * like dockerd's managed containerd, on the paths of an EngineLayout.
+ *
+ * Ownership, which decides what stop() does:
+ * - `startManagedEngine()` starts both daemons and owns them: `stop()` stops them.
+ * - With `{ reuse: true }`, a daemon of the same layout that is already running
+ *   and answering is attached to instead of started. `stop()` stops exactly the
+ *   daemons this call started, so an engine that was fully attached to is left
+ *   running (it belongs to whoever started it); `owned` says which case it is.
+ *   `stopEngine(layout)` stops an engine whoever started it (the CLI's `stop`).
+ * - Without `reuse`, finding a live daemon of the layout is an error: two
+ *   containerds cannot share a root.
+ *
+ * Dying with the parent: Node cannot set PR_SET_PDEATHSIG, so a foreground
+ * engine only dies with its parent where the parent gets to run code or shares
+ * a signal: the daemons stay in the parent's process group (Ctrl-C reaches them
+ * too) and an 'exit' hook sends them SIGTERM when the parent exits without
+ * calling stop(). A parent killed by a signal it does not handle (SIGKILL, or
+ * SIGTERM without a handler) leaves them running; callers that handle signals
+ * should call stop() from their handler. A detached engine (the CLI) is in its
+ * own session and outlives its starter by design.
+ *
+ * Containers, like dockerd without live-restore: before stopping a containerd
+ * it owns, stop() stops every running task in every namespace (SIGTERM to all
+ * their processes, a grace period, then `tasks delete --force`, which SIGKILLs
+ * what is left), so the shims exit and the rootfs mounts under the state dir
+ * are released. The containers themselves (metadata) stay and show as exited
+ * after the next start. `{ containers: "leave" }` skips this: the shims then
+ * outlive containerd, as with any containerd restart.
+ * The 'exit' hook of a foreground engine does the same without the grace period
+ * (synchronously: delete --force on every task) before it sends SIGTERM to the
+ * daemons; it does not remove any data.
+ *
+ * `{ removeData: true }` (tests, temp engines): once the daemons have exited,
+ * everything still mounted at or below the state and data dirs is unmounted
+ * (deepest first, lazily as a last resort) and both dirs are removed.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { closeSync, fstatSync, openSync, readFileSync, realpathSync, writeSync } from "node:fs";
+import { mkdir, open, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
+import {
+  buildkitdArgs,
+  containerdArgs,
+  renderBuildkitdConfig,
+  renderContainerdConfig,
+  renderNerdctlToml,
+} from "./config.ts";
+import {
+  engineEnvironment,
+  engineLayout,
+  socketPathProblems,
+  type EngineLayout,
+  type EngineLayoutOptions,
+} from "./layout.ts";
+
+export interface ManagedEngineOptions extends EngineLayoutOptions {
+  /** How long each daemon may take to answer, in ms. Default 60 s. */
+  timeoutMs?: number;
+  /** Start the daemons in their own session and let this process exit without them (the CLI). */
+  detached?: boolean;
+  /** Attach to daemons of this layout that already run and answer instead of failing. */
+  reuse?: boolean;
+}
+
+export interface ManagedEngine {
+  layout: EngineLayout;
+  /** CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE, NERDCTL_TOML, BUILDKIT_HOST, PATH (binDir first), … */
+  env: Record<string, string>;
+  /** True when this call started at least one daemon (which stop() then stops). */
+  owned: boolean;
+  pids: { containerd: number; buildkitd: number };
+  /**
+   * Stops the daemons this call started (SIGTERM, 10 s, SIGKILL) and removes
+   * their pid files and sockets; before containerd, its running tasks (see
+   * EngineStopOptions). Repeated calls return the first call's promise.
+   */
+  stop(options?: EngineStopOptions): Promise<void>;
+}
+
+export interface EngineStopOptions {
+  /**
+   * "stop" (default): stop every running task of every namespace before
+   * containerd goes (only when this call owns containerd); containers stay.
+   * "leave": leave them running (their shims outlive containerd).
+   */
+  containers?: "stop" | "leave";
+  /** How long tasks get between SIGTERM and SIGKILL. Default 10 s. */
+  graceSeconds?: number;
+  /**
+   * After the daemons exit, unmount whatever is left at or below the state and
+   * data dirs and remove both. Refused (before anything is stopped) while a
+   * daemon of the layout runs that this call did not start, or with
+   * containers "leave".
+   */
+  removeData?: boolean;
+}
+
+export interface StoppedTask {
+  namespace: string;
+  id: string;
+  /** Exited within the grace period after SIGTERM (false: killed by delete --force). */
+  exitedOnTerm: boolean;
+}
+
+export interface DaemonStatus {
+  /** The pid in the pid file, or null when there is none. */
+  pid: number | null;
+  /** The pid is alive and is this layout's daemon (not a recycled pid). */
+  running: boolean;
+  /** The daemon answered its client (ctr version / buildctl debug workers). */
+  responding: boolean;
+  address: string;
+  logFile: string;
+}
+
+export interface EngineStatus {
+  containerd: DaemonStatus;
+  buildkitd: DaemonStatus;
+}
+
+const DEFAULT_READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+export const DEFAULT_TASK_GRACE_SECONDS = 10;
+const CTR_TIMEOUT_MS = 30_000;
+const PROBE_TIMEOUT_MS = 5_000;
+const POLL_INTERVAL_MS = 100;
+const LOG_TAIL_LINES = 20;
+
+type DaemonName = "containerd" | "buildkitd";
+
+interface DaemonSpec {
+  name: DaemonName;
+  program: string;
+  args: string[];
+  pidFile: string;
+  logFile: string;
+  /** Client-visible address, for status. */
+  address: string;
+  /** Removed after the daemon stops: a stale socket would make the next start look half alive. */
+  sockets: string[];
+  /** An argv element only this layout's daemon has, to tell it from a recycled pid. */
+  identityArg: string;
+  /** Answers whether the daemon serves requests. */
+  probe(): Promise<boolean>;
+}
+
+function daemonSpecs(layout: EngineLayout, env: Record<string, string>): Record<DaemonName, DaemonSpec> {
+  const clientEnv = { ...process.env, ...env };
+  return {
+    containerd: {
+      name: "containerd",
+      program: layout.bin.containerd,
+      args: containerdArgs(layout),
+      pidFile: layout.containerd.pidFile,
+      logFile: layout.containerd.logFile,
+      address: layout.containerd.socket,
+      sockets: [layout.containerd.socket, layout.containerd.ttrpcSocket],
+      identityArg: layout.containerd.configPath,
+      probe: async () => {
+        const result = await execa(layout.bin.ctr, ["--address", layout.containerd.socket, "version"], {
+          env: clientEnv,
+          reject: false,
+          timeout: PROBE_TIMEOUT_MS,
+          stdin: "ignore",
+        });
+        return result.exitCode === 0;
+      },
+    },
+    buildkitd: {
+      name: "buildkitd",
+      program: layout.bin.buildkitd,
+      args: buildkitdArgs(layout),
+      pidFile: layout.buildkitd.pidFile,
+      logFile: layout.buildkitd.logFile,
+      address: layout.buildkitd.address,
+      sockets: [layout.buildkitd.socket, layout.buildkitd.otelSocket],
+      identityArg: layout.buildkitd.configPath,
+      probe: async () => {
+        const result = await execa(layout.bin.buildctl, ["--addr", layout.buildkitd.address, "debug", "workers"], {
+          env: clientEnv,
+          reject: false,
+          timeout: PROBE_TIMEOUT_MS,
+          stdin: "ignore",
+        });
+        // A header line plus at least one worker: buildkitd without a worker cannot build.
+        const lines = String(result.stdout ?? "").split("\n").filter((line) => line.trim() !== "");
+        return result.exitCode === 0 && lines.length >= 2;
+      },
+    },
+  };
+}
+
+// --- processes -------------------------------------------------------------
+
+/** Alive and not a zombie: kill(pid, 0) succeeds on zombies, which a non-reaping PID 1 keeps around. */
+export function isProcessAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  // The state follows the parenthesised command name, which may itself contain ") ".
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state !== "Z" && state !== "X";
+}
+
+function processArgv(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+function isLayoutDaemon(pid: number, spec: DaemonSpec): boolean {
+  return isProcessAlive(pid) && processArgv(pid).includes(spec.identityArg);
+}
+
+async function readPidFile(path: string): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return null;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+async function removeDaemonFiles(spec: DaemonSpec): Promise<void> {
+  await Promise.all([spec.pidFile, ...spec.sockets].map((path) => rm(path, { force: true })));
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * SIGTERM, up to graceMs to exit, then SIGKILL; then the pid file and sockets go.
+ * `isOurs` guards against signalling a recycled pid: a child we spawned is ours
+ * until it exits; a pid read from a file is ours if its argv is the daemon's.
+ */
+async function terminateDaemon(
+  spec: DaemonSpec,
+  pid: number,
+  isOurs: () => boolean,
+  graceMs = STOP_GRACE_MS,
+): Promise<void> {
+  if (isOurs()) {
+    signal(pid, "SIGTERM");
+    if (!(await waitForExit(pid, graceMs))) {
+      signal(pid, "SIGKILL");
+      if (!(await waitForExit(pid, 5_000))) {
+        throw new Error(`${spec.name} (pid ${pid}) survived SIGKILL`);
+      }
+    }
+  }
+  await removeDaemonFiles(spec);
+}
+
+async function readLogTail(path: string, fromOffset: number): Promise<string> {
+  let text: string;
+  try {
+    text = (await readFile(path)).subarray(fromOffset).toString("utf8");
+  } catch {
+    return "(no log)";
+  }
+  const lines = text.split("\n").filter((line) => line !== "");
+  return lines.slice(-LOG_TAIL_LINES).join("\n") || "(log is empty)";
+}
+
+interface LaunchedDaemon {
+  spec: DaemonSpec;
+  pid: number;
+  /** True until the child exits (Node reaps it, detached or not, while this process lives). */
+  isRunning(): boolean;
+}
+
+/** Starts one daemon with its output appended to its log, and waits until it answers. */
+async function launchDaemon(
+  spec: DaemonSpec,
+  daemonEnv: NodeJS.ProcessEnv,
+  options: { detached: boolean; timeoutMs: number },
+): Promise<LaunchedDaemon> {
+  const logFd = openSync(spec.logFile, "a");
+  const logOffset = fstatSync(logFd).size;
+  writeSync(logFd, `--- nerdctld: ${new Date().toISOString()} starting ${[spec.program, ...spec.args].join(" ")}\n`);
+  let child: ChildProcess;
+  try {
+    child = spawn(spec.program, spec.args, {
+      stdio: ["ignore", logFd, logFd],
+      env: daemonEnv,
+      detached: options.detached,
+    });
+  } finally {
+    closeSync(logFd); // the child has its own copy
+  }
+
+  let exit: string | null = null;
+  child.once("exit", (code, signalName) => {
+    exit = signalName ? `was killed by ${signalName}` : `exited with code ${code}`;
+  });
+  const spawned = await new Promise<Error | null>((resolve) => {
+    child.once("spawn", () => resolve(null));
+    child.once("error", (error) => resolve(error));
+  });
+  if (spawned !== null || child.pid === undefined) {
+    throw new Error(`cannot start ${spec.name} (${spec.program}): ${spawned?.message ?? "no pid"}`);
+  }
+  const pid = child.pid;
+  if (options.detached) child.unref();
+  await writeFile(spec.pidFile, `${pid}\n`);
+
+  const isRunning = () => exit === null;
+  const failure = await waitUntilReady(spec, () => exit, options.timeoutMs);
+  if (failure !== null) {
+    await terminateDaemon(spec, pid, isRunning, 3_000).catch(() => {});
+    const tail = await readLogTail(spec.logFile, logOffset);
+    throw new Error(`${spec.name} ${failure}; last lines of ${spec.logFile}:\n${tail}`);
+  }
+  return { spec, pid, isRunning };
+}
+
+/** null once the daemon answers, else why it did not. */
+async function waitUntilReady(
+  spec: DaemonSpec,
+  exitReason: () => string | null,
+  timeoutMs: number,
+): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const exited = exitReason();
+    if (exited !== null) return exited;
+    if (await spec.probe()) return null;
+    if (Date.now() >= deadline) return `did not answer within ${Math.round(timeoutMs / 1000)} s`;
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+// --- tasks ------------------------------------------------------------------------
+
+export interface TaskListEntry {
+  id: string;
+  pid: number;
+  /** RUNNING, STOPPED, CREATED, PAUSED, PAUSING, UNKNOWN */
+  status: string;
+}
+
+/** Parses `ctr tasks ls` (TASK PID STATUS, header first). */
+export function parseTaskList(stdout: string): TaskListEntry[] {
+  return stdout
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields.length >= 3 && fields[0] !== "")
+    .map(([id, pid, status]) => ({ id: id!, pid: Number(pid), status: status! }));
+}
+
+function ctrRunner(layout: EngineLayout, env: Record<string, string>) {
+  const clientEnv = { ...process.env, ...env };
+  return (args: string[]) =>
+    execa(layout.bin.ctr, ["--address", layout.containerd.socket, ...args], {
+      env: clientEnv,
+      reject: false,
+      timeout: CTR_TIMEOUT_MS,
+      stdin: "ignore",
+    });
+}
+
+function ctrFailure(what: string, result: { stderr?: unknown; message?: string }): Error {
+  return new Error(`${what}: ${String(result.stderr ?? "").trim() || result.message}`);
+}
+
+/**
+ * Stops every task of every containerd namespace of the layout, as dockerd
+ * stops its containers on shutdown: SIGTERM to all processes of each running
+ * task (paused ones are resumed to receive it), up to graceSeconds for all of
+ * them together, then `tasks delete --force` for each task (SIGKILL to what is
+ * left), after which the shims exit and release the rootfs mounts. Containers
+ * (metadata, snapshots) stay. Needs containerd to answer; throws when a task
+ * cannot be deleted.
+ */
+export async function stopAllTasks(
+  layout: EngineLayout,
+  env: Record<string, string>,
+  graceSeconds = DEFAULT_TASK_GRACE_SECONDS,
+): Promise<StoppedTask[]> {
+  const ctr = ctrRunner(layout, env);
+  const listed = await ctr(["namespaces", "ls", "-q"]);
+  if (listed.exitCode !== 0) throw ctrFailure("cannot list containerd namespaces", listed);
+  const namespaces = String(listed.stdout).split("\n").map((line) => line.trim()).filter(Boolean);
+
+  const listTasks = async (namespace: string) => {
+    const result = await ctr(["-n", namespace, "tasks", "ls"]);
+    if (result.exitCode !== 0) throw ctrFailure(`cannot list the tasks of namespace ${namespace}`, result);
+    return parseTaskList(String(result.stdout));
+  };
+  const tasks = (
+    await Promise.all(namespaces.map(async (namespace) => (await listTasks(namespace)).map((task) => ({ namespace, ...task }))))
+  ).flat();
+  if (tasks.length === 0) return [];
+
+  const live = tasks.filter((task) => task.status !== "STOPPED");
+  await Promise.all(
+    live.map(async ({ namespace, id, status }) => {
+      // Fails for a task that exits meanwhile; delete --force below settles every case.
+      await ctr(["-n", namespace, "tasks", "kill", "--all", "--signal", "SIGTERM", id]);
+      if (status === "PAUSED" || status === "PAUSING") await ctr(["-n", namespace, "tasks", "resume", id]);
+    }),
+  );
+
+  // Poll until no task is running any more, or the grace period is over.
+  const exited = new Set(tasks.filter((task) => task.status === "STOPPED").map((task) => `${task.namespace}/${task.id}`));
+  const deadline = Date.now() + graceSeconds * 1000;
+  const liveNamespaces = [...new Set(live.map((task) => task.namespace))];
+  for (;;) {
+    const running = new Set<string>();
+    for (const [index, entries] of (await Promise.all(liveNamespaces.map((ns) => listTasks(ns).catch(() => [])))).entries()) {
+      for (const entry of entries) {
+        const key = `${liveNamespaces[index]}/${entry.id}`;
+        if (entry.status === "STOPPED") exited.add(key);
+        else running.add(key);
+      }
+    }
+    const waiting = live.filter((task) => running.has(`${task.namespace}/${task.id}`));
+    if (waiting.length === 0 || Date.now() >= deadline) break;
+    await sleep(Math.min(200, Math.max(0, deadline - Date.now())));
+  }
+
+  const failures: string[] = [];
+  await Promise.all(
+    tasks.map(async ({ namespace, id }) => {
+      const result = await ctr(["-n", namespace, "tasks", "delete", "--force", id]);
+      if (result.exitCode !== 0 && !/not found/i.test(String(result.stderr))) {
+        failures.push(`${namespace}/${id}: ${String(result.stderr).trim() || result.message}`);
+      }
+    }),
+  );
+  if (failures.length > 0) throw new Error(`cannot delete tasks:\n${failures.join("\n")}`);
+  return tasks.map(({ namespace, id }) => ({ namespace, id, exitedOnTerm: exited.has(`${namespace}/${id}`) }));
+}
+
+/**
+ * The process-level safety net: what stopAllTasks does, synchronously (an
+ * 'exit' hook cannot wait) and without a grace period. Best effort.
+ */
+function deleteAllTasksSync(layout: EngineLayout, env: Record<string, string>): void {
+  const clientEnv = { ...process.env, ...env };
+  const ctr = (args: string[]) =>
+    spawnSync(layout.bin.ctr, ["--address", layout.containerd.socket, ...args], {
+      env: clientEnv,
+      encoding: "utf8",
+      timeout: 10_000,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  const listed = ctr(["namespaces", "ls", "-q"]);
+  if (listed.status !== 0) return;
+  for (const namespace of listed.stdout.split("\n").map((line) => line.trim()).filter(Boolean)) {
+    const tasks = ctr(["-n", namespace, "tasks", "ls"]);
+    if (tasks.status !== 0) continue;
+    const ids = parseTaskList(tasks.stdout).map((task) => task.id);
+    if (ids.length > 0) ctr(["-n", namespace, "tasks", "delete", "--force", ...ids]);
+  }
+}
+
+// --- data removal -------------------------------------------------------------------
+
+/** Undoes mountinfo's octal escapes (\040 for a space, …). */
+function unescapeMountPath(path: string): string {
+  return path.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/**
+ * Mount points at or below any of dirs in a /proc/<pid>/mountinfo text, deepest
+ * first (and, on one mount point, the last mounted first).
+ */
+export function mountPointsUnder(mountinfo: string, dirs: string[]): string[] {
+  const roots = dirs.map((dir) => dir.replace(/\/+$/, "") || "/");
+  const found = mountinfo
+    .split("\n")
+    .map((line) => line.split(" ")[4])
+    .filter((field): field is string => field !== undefined)
+    .map(unescapeMountPath)
+    .filter((mountPoint) => roots.some((root) => mountPoint === root || mountPoint.startsWith(`${root}/`)));
+  const depth = (path: string) => path.split("/").length;
+  return found
+    .map((mountPoint, index) => ({ mountPoint, index }))
+    .sort((a, b) => depth(b.mountPoint) - depth(a.mountPoint) || b.index - a.index)
+    .map(({ mountPoint }) => mountPoint);
+}
+
+/** The dir as given and, when it exists and differs, its real path (mountinfo shows that one). */
+function pathVariants(dir: string): string[] {
+  const absolute = resolve(dir);
+  try {
+    const real = realpathSync(absolute);
+    return real === absolute ? [absolute] : [absolute, real];
+  } catch {
+    return [absolute];
+  }
+}
+
+/** Unmounts everything at or below dirs: twice normally, then lazily; throws if something stays. */
+async function unmountUnder(dirs: string[]): Promise<void> {
+  const roots = dirs.flatMap(pathVariants);
+  for (let attempt = 0; ; attempt++) {
+    const mounted = mountPointsUnder(await readFile("/proc/self/mountinfo", "utf8"), roots);
+    if (mounted.length === 0) return;
+    if (attempt === 4) throw new Error(`still mounted after umount -l:\n${mounted.join("\n")}`);
+    if (attempt === 1) await sleep(200); // a shim that is just exiting may still hold one
+    const lazy = attempt >= 2;
+    for (const mountPoint of mounted) {
+      await execa("umount", lazy ? ["-l", mountPoint] : [mountPoint], {
+        reject: false,
+        stdin: "ignore",
+        timeout: CTR_TIMEOUT_MS,
+      });
+    }
+  }
+}
+
+/** Unmounts what is left below the state and data dirs, then removes both. The daemons must be gone. */
+async function removeEngineData(layout: EngineLayout): Promise<void> {
+  const dirs = [layout.stateDir, layout.dataDir];
+  for (const dir of dirs) {
+    if (resolve(dir) === "/") throw new Error("refusing to remove /");
+  }
+  await unmountUnder(dirs);
+  // rm would descend into a mount, hence only after unmountUnder found none.
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+// --- start lock ----------------------------------------------------------------
+
+/** An exclusive lock file holding the starter's pid; a dead holder's lock is taken over. */
+async function acquireStartLock(lockFile: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const handle = await open(lockFile, "wx");
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return () => unlink(lockFile).catch(() => {});
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = await readPidFile(lockFile);
+    if (holder === null || !isProcessAlive(holder)) {
+      await rm(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`another process (pid ${holder}) is starting the engine of ${lockFile}`);
+    }
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+// --- public API ------------------------------------------------------------------
+
+type DaemonState =
+  | { kind: "stopped" }
+  | { kind: "running"; pid: number }
+  | { kind: "unresponsive"; pid: number };
+
+/** What the pid file says, after dropping a stale one (dead or recycled pid). */
+async function inspectDaemon(spec: DaemonSpec): Promise<DaemonState> {
+  const pid = await readPidFile(spec.pidFile);
+  if (pid === null || !isLayoutDaemon(pid, spec)) {
+    await removeDaemonFiles(spec);
+    return { kind: "stopped" };
+  }
+  return (await spec.probe()) ? { kind: "running", pid } : { kind: "unresponsive", pid };
+}
+
+async function prepareDirectories(layout: EngineLayout): Promise<void> {
+  const dirs = [
+    layout.stateDir,
+    layout.containerd.state,
+    layout.containerd.root,
+    layout.buildkitd.root,
+    layout.nerdctl.dataRoot,
+    layout.nerdctl.cniNetconfPath,
+    ...(layout.containerd.shimSocketDir === null ? [] : [layout.containerd.shimSocketDir]),
+  ];
+  for (const dir of dirs) await mkdir(dir, { recursive: true, mode: 0o711 });
+  await mkdir(dirname(layout.buildkitd.socket), { recursive: true, mode: 0o711 });
+}
+
+async function writeConfigs(layout: EngineLayout): Promise<void> {
+  await Promise.all([
+    writeFile(layout.containerd.configPath, renderContainerdConfig(layout)),
+    writeFile(layout.buildkitd.configPath, renderBuildkitdConfig(layout)),
+    writeFile(layout.nerdctl.tomlPath, renderNerdctlToml(layout)),
+  ]);
+}
+
+/**
+ * nerdctl 2.3 creates its default "bridge" network lazily, on the first `run`
+ * or `compose`, so a fresh engine would list only host and none, unlike a
+ * fresh dockerd. `compose config` on an empty project is the side-effect-free
+ * command that runs nerdctl's own creation code (it is a no-op once the
+ * network exists).
+ */
+async function ensureDefaultNetwork(layout: EngineLayout, env: Record<string, string>, timeoutMs: number): Promise<void> {
+  const composeFile = join(layout.stateDir, "default-network.compose.yaml");
+  await writeFile(composeFile, "services: {}\n");
+  const result = await execa(
+    layout.bin.nerdctl,
+    ["compose", "--file", composeFile, "--project-name", "nerdctld-engine", "config", "--quiet"],
+    { env: { ...process.env, ...env }, cwd: layout.stateDir, reject: false, timeout: timeoutMs, stdin: "ignore" },
+  );
+  if (result.exitCode !== 0) {
+    throw new Error(`cannot create nerdctl's default bridge network: ${String(result.stderr ?? "").trim() || result.message}`);
+  }
+}
+
+export async function startManagedEngine(options: ManagedEngineOptions = {}): Promise<ManagedEngine> {
+  const layout = engineLayout(options);
+  const problems = socketPathProblems(layout);
+  if (problems.length > 0) throw new Error(`managed engine layout unusable:\n${problems.join("\n")}`);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  const env = engineEnvironment(layout, process.env.PATH);
+  const specs = daemonSpecs(layout, env);
+  // The daemons find containerd-shim-runc-v2 and runc on PATH.
+  const daemonEnv: NodeJS.ProcessEnv = { ...process.env, PATH: env.PATH };
+
+  await mkdir(layout.stateDir, { recursive: true, mode: 0o711 });
+  const releaseLock = await acquireStartLock(layout.startLockFile, timeoutMs);
+  const started: LaunchedDaemon[] = [];
+  const pids: Partial<Record<DaemonName, number>> = {};
+  try {
+    const states = {
+      containerd: await inspectDaemon(specs.containerd),
+      buildkitd: await inspectDaemon(specs.buildkitd),
+    };
+    for (const name of ["containerd", "buildkitd"] as const) {
+      const state = states[name];
+      if (state.kind === "stopped") continue;
+      if (!options.reuse) {
+        throw new Error(
+          `${name} of this engine is already running (pid ${state.pid}, ${specs[name].address}); ` +
+            "pass reuse to attach to it, or stop it first",
+        );
+      }
+      if (state.kind === "unresponsive") {
+        throw new Error(
+          `${name} of this engine runs (pid ${state.pid}) but does not answer on ${specs[name].address}; ` +
+            `see ${specs[name].logFile}, or stop it first`,
+        );
+      }
+      pids[name] = state.pid;
+    }
+
+    if (states.containerd.kind === "stopped" || states.buildkitd.kind === "stopped") {
+      await prepareDirectories(layout);
+      await writeConfigs(layout);
+    }
+    try {
+      for (const name of ["containerd", "buildkitd"] as const) {
+        if (states[name].kind !== "stopped") continue;
+        const daemon = await launchDaemon(specs[name], daemonEnv, {
+          detached: options.detached ?? false,
+          timeoutMs,
+        });
+        started.push(daemon);
+        pids[name] = daemon.pid;
+      }
+      if (started.length > 0) await ensureDefaultNetwork(layout, env, timeoutMs);
+    } catch (error) {
+      for (const daemon of [...started].reverse()) {
+        await terminateDaemon(daemon.spec, daemon.pid, daemon.isRunning).catch(() => {});
+      }
+      throw error;
+    }
+  } finally {
+    await releaseLock();
+  }
+
+  const onParentExit = () => {
+    for (const daemon of started) if (daemon.isRunning()) signal(daemon.pid, "SIGTERM");
+  };
+  if (!options.detached && started.length > 0) process.once("exit", onParentExit);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    layout,
+    env,
+    owned: started.length > 0,
+    pids: { containerd: pids.containerd!, buildkitd: pids.buildkitd! },
+    stop: () => {
+      stopping ??= (async () => {
+        process.removeListener("exit", onParentExit);
+        // buildkitd first: it is containerd's client.
+        for (const daemon of [...started].reverse()) await terminateDaemon(daemon.spec, daemon.pid, daemon.isRunning);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Stops the engine of a layout whoever started it (buildkitd, then containerd). */
+export async function stopEngine(layout: EngineLayout): Promise<{ stopped: DaemonName[] }> {
+  const specs = daemonSpecs(layout, engineEnvironment(layout, process.env.PATH));
+  const stopped: DaemonName[] = [];
+  for (const name of ["buildkitd", "containerd"] as const) {
+    const spec = specs[name];
+    const pid = await readPidFile(spec.pidFile);
+    const isOurs = () => pid !== null && isLayoutDaemon(pid, spec);
+    if (isOurs()) stopped.push(name);
+    // A stale pid file or socket is removed either way.
+    await terminateDaemon(spec, pid ?? -1, isOurs);
+  }
+  return { stopped };
+}
+
+/** Read-only: what the pid files say and whether the daemons answer. */
+export async function engineStatus(layout: EngineLayout): Promise<EngineStatus> {
+  const specs = daemonSpecs(layout, engineEnvironment(layout, process.env.PATH));
+  const statusOf = async (spec: DaemonSpec): Promise<DaemonStatus> => {
+    const pid = await readPidFile(spec.pidFile);
+    const running = pid !== null && isLayoutDaemon(pid, spec);
+    return {
+      pid,
+      running,
+      responding: running && (await spec.probe()),
+      address: spec.address,
+      logFile: spec.logFile,
+    };
+  };
+  const [containerd, buildkitd] = await Promise.all([statusOf(specs.containerd), statusOf(specs.buildkitd)]);
+  return { containerd, buildkitd };
+}

@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv, type ValidateFunction } from "ajv";
+import { parse } from "yaml";
+
+/** The Docker Engine API spec the responses are checked against (NERDCTLD_API_SPEC overrides). */
+export const API_SPEC_PATH =
+  process.env.NERDCTLD_API_SPEC ?? join(import.meta.dirname, "..", "..", "..", "shared", "docker-api", "v1.43.yaml");
+
+interface SwaggerSpec {
+  definitions: Record<string, unknown>;
+  paths: Record<string, Record<string, { responses: Record<string, { schema?: unknown }> }>>;
+}
+
+let compiled: { spec: SwaggerSpec; ajv: Ajv; cache: Map<string, ValidateFunction | null> } | undefined;
+
+function load() {
+  if (compiled) return compiled;
+  const spec = parse(readFileSync(API_SPEC_PATH, "utf8")) as SwaggerSpec;
+  // Swagger 2 schemas are draft-4 JSON Schema plus x- extensions; Docker's also use `example` freely.
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  ajv.addSchema({ $id: "docker", definitions: spec.definitions });
+  compiled = { spec, ajv, cache: new Map() };
+  return compiled;
+}
+
+/** Rewrites local refs so they resolve against the shared definitions document. */
+function rebase(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(rebase);
+  if (schema && typeof schema === "object") {
+    return Object.fromEntries(
+      Object.entries(schema).map(([key, value]) => [
+        key,
+        key === "$ref" && typeof value === "string" ? value.replace(/^#\//, "docker#/") : rebase(value),
+      ]),
+    );
+  }
+  return schema;
+}
+
+/**
+ * Checks a JSON response body against the spec's schema for that operation and
+ * status. Returns the violations (empty when it conforms, or when the spec
+ * declares no schema for that response).
+ */
+export function schemaViolations(method: string, template: string, status: number, body: unknown): string[] {
+  const { spec, ajv, cache } = load();
+  const key = `${method} ${template} ${status}`;
+  if (!cache.has(key)) {
+    const operation = spec.paths[template]?.[method.toLowerCase()];
+    if (!operation) throw new Error(`the API spec has no operation ${method} ${template}`);
+    const schema = operation.responses[String(status)]?.schema;
+    cache.set(key, schema ? ajv.compile(rebase(schema) as object) : null);
+  }
+  const validate = cache.get(key);
+  if (!validate || validate(body)) return [];
+  return (validate.errors ?? []).map((error) => `${error.instancePath || "/"} ${error.message ?? "is invalid"}`);
+}
