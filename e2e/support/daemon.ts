@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
+import { engineEnvironment, engineLayout } from "../../lib/engine/layout.ts";
+import { removeEngineData } from "../../lib/engine/managed.ts";
+import { writeBusyboxImage } from "./images.ts";
+
+export const REPO_ROOT = join(import.meta.dirname, "..", "..");
+
+export interface DaemonUnderTest {
+  dockerHost: string;
+  socketPath: string;
+  engineEnv: Record<string, string>;
+  nerdctl: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+/** GET /_ping over the unix socket; true once the daemon answers OK. */
+export function pingSocket(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path: "/_ping", timeout: 2000 }, (res) => {
+      let body = "";
+      res.on("data", (chunk) => (body += chunk));
+      res.on("end", () => resolve(res.statusCode === 200 && body === "OK"));
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+async function waitForDaemon(child: ChildProcess, socketPath: string, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`nerdctld exited with ${child.exitCode} while starting:\n${await readFile(logFile, "utf8")}`);
+    }
+    if (await pingSocket(socketPath)) return;
+    await sleep(200);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`nerdctld did not answer /_ping within ${timeoutMs} ms:\n${await readFile(logFile, "utf8")}`);
+}
+
+/**
+ * Builds the daemon, starts it (compiled, as installed) on a managed engine in
+ * temporary directories, and prepares the engine: the busybox test image and
+ * three containers, `web` (running), `done` (exited) and `fresh` (created).
+ */
+export async function startDaemonUnderTest(): Promise<DaemonUnderTest> {
+  await execa("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO_ROOT });
+  // Short: unix socket paths under the state dir must stay within 107 bytes.
+  const work = await mkdtemp(join(tmpdir(), "nde-"));
+  const stateDir = join(work, "s");
+  const dataDir = join(work, "d");
+  const socketPath = join(work, "nerdctl.sock");
+  const logFile = join(work, "nerdctld.log");
+  const log = createWriteStream(logFile);
+  await new Promise((resolve) => log.once("open", resolve));
+  const child = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, "dist", "bin", "nerdctld.js"),
+      "--engine", "managed",
+      "--engine-state-dir", stateDir,
+      "--engine-data-dir", dataDir,
+      "-H", `unix://${socketPath}`,
+      "--debug",
+    ],
+    { stdio: ["ignore", log, log] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const layout = engineLayout({ stateDir, dataDir });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const stopped = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
+      if (!stopped) child.kill("SIGKILL");
+      await exited;
+    }
+    log.end();
+    await removeEngineData(layout);
+    await rm(work, { recursive: true, force: true });
+  };
+
+  try {
+    await waitForDaemon(child, socketPath, logFile, 120_000);
+    const engineEnv = engineEnvironment(layout, process.env.PATH);
+    const nerdctl = layout.bin.nerdctl;
+    const run = (...args: string[]) => execa(nerdctl, args, { env: engineEnv });
+    const image = await writeBusyboxImage(join(work, "busybox.tar"));
+    await run("load", "--input", image.path);
+    await run("run", "--detach", "--name", "web", "busybox", "sleep", "3600");
+    await run("run", "--name", "done", "busybox", "true");
+    await run("create", "--name", "fresh", "busybox");
+    return { dockerHost: `unix://${socketPath}`, socketPath, engineEnv, nerdctl, logFile, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Everything nerdctld needs on a Debian/Ubuntu machine, idempotent: Node
+# packages, the engine (scripts/install-engine.sh) and the compiled daemon.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+node_major_minor=$(node -p 'process.versions.node.split(".").slice(0,2).join(".")')
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  say "Node.js >= 20.19 is required (found $node_major_minor)"
+  exit 1
+fi
+
+# npm ci only when the lockfile changed since the last install.
+stamp=node_modules/.nerdctld-lock-stamp
+if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+
+bash scripts/install-engine.sh
+
+say "building the daemon (tsc)"
+npx tsc -p tsconfig.build.json
