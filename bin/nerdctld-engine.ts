@@ -23,7 +23,10 @@ Commands:
            BUILDKIT_HOST, PATH, ... Use: eval "$(nerdctld-engine start)".
            On failure, prints the end of the failing daemon's log and exits 1.
   stop     Stop the daemons of this layout (SIGTERM, 10 s, then SIGKILL),
-           whoever started them; remove pid files and sockets.
+           whoever started them; remove pid files and sockets. Before
+           containerd, stop every running task of every namespace (SIGTERM,
+           10 s, then SIGKILL and delete), as dockerd does: shims exit and
+           rootfs mounts are released; containers stay, as exited.
   status   Print the daemons' status as JSON. Exits 0 when both run and
            answer, 3 otherwise.
 
@@ -35,6 +38,7 @@ Options:
                     NERDCTLD_ENGINE_HOME defaulting to /opt/nerdctld-engine; PATH
                     when that directory does not exist)
   --timeout SEC     how long each daemon may take to answer on start (default 60)
+  --keep-containers stop: leave running containers (and their shims) running
   -h, --help        show this help
 `;
 
@@ -53,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       namespace: { type: "string" },
       "bin-dir": { type: "string" },
       timeout: { type: "string" },
+      "keep-containers": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -96,7 +101,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "stop": {
-      const { stopped } = await stopEngine(engineLayout(layoutOptions));
+      const { stopped, tasks } = await stopEngine(engineLayout(layoutOptions), {
+        containers: values["keep-containers"] ? "leave" : "stop",
+      });
+      if (tasks.length > 0) {
+        const killed = tasks.filter((task) => !task.exitedOnTerm).length;
+        process.stderr.write(
+          `nerdctld-engine: stopped ${tasks.length} task(s)${killed > 0 ? `, ${killed} killed after the grace period` : ""}\n`,
+        );
+      }
       process.stderr.write(`nerdctld-engine: ${stopped.length > 0 ? `stopped ${stopped.join(", ")}` : "nothing was running"}\n`);
       return 0;
     }

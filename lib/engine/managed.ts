@@ -221,15 +221,25 @@ function isLayoutDaemon(pid: number, spec: DaemonSpec): boolean {
   return isProcessAlive(pid) && processArgv(pid).includes(spec.identityArg);
 }
 
+function parsePid(text: string): number | null {
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
 async function readPidFile(path: string): Promise<number | null> {
-  let text: string;
   try {
-    text = await readFile(path, "utf8");
+    return parsePid(await readFile(path, "utf8"));
   } catch {
     return null;
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+function readPidFileSync(path: string): number | null {
+  try {
+    return parsePid(readFileSync(path, "utf8"));
+  } catch {
+    return null;
+  }
 }
 
 async function removeDaemonFiles(spec: DaemonSpec): Promise<void> {
@@ -537,11 +547,23 @@ async function unmountUnder(dirs: string[]): Promise<void> {
   }
 }
 
-/** Unmounts what is left below the state and data dirs, then removes both. The daemons must be gone. */
-async function removeEngineData(layout: EngineLayout): Promise<void> {
+/**
+ * Unmounts whatever is left at or below the state and data dirs (deepest
+ * first; `umount -l` as a last resort), then removes both dirs. Refused while a
+ * daemon of the layout runs (per its pid file): stop the engine first, with
+ * its tasks, or running shims keep their (then lazily detached) mounts.
+ */
+export async function removeEngineData(layout: EngineLayout): Promise<void> {
   const dirs = [layout.stateDir, layout.dataDir];
   for (const dir of dirs) {
     if (resolve(dir) === "/") throw new Error("refusing to remove /");
+  }
+  const specs = daemonSpecs(layout, {});
+  for (const spec of [specs.containerd, specs.buildkitd]) {
+    const pid = await readPidFile(spec.pidFile);
+    if (pid !== null && isLayoutDaemon(pid, spec)) {
+      throw new Error(`not removing the engine's data: ${spec.name} (pid ${pid}) still runs`);
+    }
   }
   await unmountUnder(dirs);
   // rm would descend into a mount, hence only after unmountUnder found none.
@@ -613,21 +635,88 @@ async function writeConfigs(layout: EngineLayout): Promise<void> {
   ]);
 }
 
+/** nerdctl's default network: bridge nerdctl0, 10.4.0.0/24, gateway 10.4.0.1 (netutil.DefaultCIDR). */
+const NERDCTL_DEFAULT_BRIDGE = "nerdctl0";
+const NERDCTL_DEFAULT_SUBNET = { address: "10.4.0.0", prefixLength: 24 };
+const NERDCTL_DEFAULT_GATEWAY = "10.4.0.1";
+
+function ipv4ToNumber(address: string): number | null {
+  const parts = address.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0 || part > 255)) return null;
+  return parts.reduce((value, part) => value * 256 + part, 0);
+}
+
+/** Whether two IPv4 networks share an address (one contains the other's network address). */
+export function ipv4NetworksOverlap(
+  a: { address: string; prefixLength: number },
+  b: { address: string; prefixLength: number },
+): boolean {
+  const first = ipv4ToNumber(a.address);
+  const second = ipv4ToNumber(b.address);
+  if (first === null || second === null) return false;
+  const prefix = Math.min(a.prefixLength, b.prefixLength);
+  const block = 2 ** (32 - prefix);
+  return Math.floor(first / block) === Math.floor(second / block);
+}
+
+interface InterfaceAddresses {
+  ifname: string;
+  addr_info?: { family?: string; local?: string; prefixlen?: number }[];
+}
+
+/**
+ * True when what keeps nerdctl from creating its default network is only its
+ * own bridge, left on the host by an earlier engine (the CNI bridge plugin
+ * never removes it): nerdctl0 holds 10.4.0.1/24 and no other interface has an
+ * address overlapping 10.4.0.0/24. Takes `ip -j -4 addr` output.
+ */
+export function onlyNerdctlBridgeHoldsDefaultSubnet(ipJson: string): boolean {
+  let interfaces: InterfaceAddresses[];
+  try {
+    interfaces = JSON.parse(ipJson) as InterfaceAddresses[];
+  } catch {
+    return false;
+  }
+  let bridgeHasGateway = false;
+  for (const { ifname, addr_info: addresses = [] } of interfaces) {
+    for (const { family, local, prefixlen } of addresses) {
+      if (family !== "inet" || local === undefined || prefixlen === undefined) continue;
+      if (!ipv4NetworksOverlap({ address: local, prefixLength: prefixlen }, NERDCTL_DEFAULT_SUBNET)) continue;
+      if (ifname !== NERDCTL_DEFAULT_BRIDGE) return false;
+      if (local === NERDCTL_DEFAULT_GATEWAY && prefixlen === NERDCTL_DEFAULT_SUBNET.prefixLength) bridgeHasGateway = true;
+      else return false;
+    }
+  }
+  return bridgeHasGateway;
+}
+
 /**
  * nerdctl 2.3 creates its default "bridge" network lazily, on the first `run`
  * or `compose`, so a fresh engine would list only host and none, unlike a
  * fresh dockerd. `compose config` on an empty project is the side-effect-free
  * command that runs nerdctl's own creation code (it is a no-op once the
  * network exists).
+ *
+ * nerdctl refuses to create it while any host interface has an address in
+ * 10.4.0.0/24, which includes the nerdctl0 bridge an earlier engine left
+ * behind (a fresh data dir after `removeData`, or a second engine on the
+ * host). When nerdctl0 is the only holder, the same command runs in an empty
+ * network namespace (`unshare --net`; the config file it writes is what
+ * nerdctl writes on a clean host), and containers join the existing bridge,
+ * as they would with any nerdctl on this host.
  */
 async function ensureDefaultNetwork(layout: EngineLayout, env: Record<string, string>, timeoutMs: number): Promise<void> {
   const composeFile = join(layout.stateDir, "default-network.compose.yaml");
   await writeFile(composeFile, "services: {}\n");
-  const result = await execa(
-    layout.bin.nerdctl,
-    ["compose", "--file", composeFile, "--project-name", "nerdctld-engine", "config", "--quiet"],
-    { env: { ...process.env, ...env }, cwd: layout.stateDir, reject: false, timeout: timeoutMs, stdin: "ignore" },
-  );
+  const args = ["compose", "--file", composeFile, "--project-name", "nerdctld-engine", "config", "--quiet"];
+  const options = { env: { ...process.env, ...env }, cwd: layout.stateDir, reject: false, timeout: timeoutMs, stdin: "ignore" } as const;
+  let result = await execa(layout.bin.nerdctl, args, options);
+  if (result.exitCode !== 0 && /overlaps with other one on this address space/.test(String(result.stderr))) {
+    const addresses = await execa("ip", ["-j", "-4", "addr", "show"], { reject: false, stdin: "ignore", timeout: PROBE_TIMEOUT_MS });
+    if (addresses.exitCode === 0 && onlyNerdctlBridgeHoldsDefaultSubnet(String(addresses.stdout))) {
+      result = await execa("unshare", ["--net", layout.bin.nerdctl, ...args], options);
+    }
+  }
   if (result.exitCode !== 0) {
     throw new Error(`cannot create nerdctl's default bridge network: ${String(result.stderr ?? "").trim() || result.message}`);
   }
@@ -695,10 +784,43 @@ export async function startManagedEngine(options: ManagedEngineOptions = {}): Pr
     await releaseLock();
   }
 
+  const ownedContainerd = started.find((daemon) => daemon.spec.name === "containerd");
+  const ownedBuildkitd = started.find((daemon) => daemon.spec.name === "buildkitd");
   const onParentExit = () => {
+    // Synchronous: the process is exiting. Tasks first, while containerd still answers.
+    if (ownedContainerd?.isRunning()) deleteAllTasksSync(layout, env);
     for (const daemon of started) if (daemon.isRunning()) signal(daemon.pid, "SIGTERM");
   };
   if (!options.detached && started.length > 0) process.once("exit", onParentExit);
+
+  /** Refusals happen before anything is stopped, and leave stop() callable again. */
+  const checkStopOptions = (stopOptions: EngineStopOptions): void => {
+    if (!stopOptions.removeData) return;
+    if (stopOptions.containers === "leave") throw new Error('removeData needs containers "stop": running shims hold mounts');
+    for (const name of ["containerd", "buildkitd"] as const) {
+      if (started.some((daemon) => daemon.spec.name === name)) continue;
+      const pid = readPidFileSync(specs[name].pidFile);
+      if (pid !== null && isLayoutDaemon(pid, specs[name])) {
+        throw new Error(`not removing the engine's data: ${name} (pid ${pid}) runs and was not started by this call`);
+      }
+    }
+  };
+  const stopOwned = async (stopOptions: EngineStopOptions): Promise<void> => {
+    const containers = stopOptions.containers ?? "stop";
+    process.removeListener("exit", onParentExit);
+    // buildkitd first: it is containerd's client (and would start new tasks).
+    if (ownedBuildkitd) await terminateDaemon(ownedBuildkitd.spec, ownedBuildkitd.pid, ownedBuildkitd.isRunning);
+    let taskError: unknown = null;
+    if (ownedContainerd?.isRunning() && containers === "stop") {
+      // containerd goes either way; the error is reported after.
+      await stopAllTasks(layout, env, stopOptions.graceSeconds ?? DEFAULT_TASK_GRACE_SECONDS).catch((error: unknown) => {
+        taskError = error;
+      });
+    }
+    if (ownedContainerd) await terminateDaemon(ownedContainerd.spec, ownedContainerd.pid, ownedContainerd.isRunning);
+    if (stopOptions.removeData) await removeEngineData(layout);
+    if (taskError !== null) throw taskError;
+  };
 
   let stopping: Promise<void> | undefined;
   return {
@@ -706,30 +828,57 @@ export async function startManagedEngine(options: ManagedEngineOptions = {}): Pr
     env,
     owned: started.length > 0,
     pids: { containerd: pids.containerd!, buildkitd: pids.buildkitd! },
-    stop: () => {
-      stopping ??= (async () => {
-        process.removeListener("exit", onParentExit);
-        // buildkitd first: it is containerd's client.
-        for (const daemon of [...started].reverse()) await terminateDaemon(daemon.spec, daemon.pid, daemon.isRunning);
-      })();
+    stop: (stopOptions = {}) => {
+      if (stopping === undefined) {
+        try {
+          checkStopOptions(stopOptions);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        stopping = stopOwned(stopOptions);
+      }
       return stopping;
     },
   };
 }
 
-/** Stops the engine of a layout whoever started it (buildkitd, then containerd). */
-export async function stopEngine(layout: EngineLayout): Promise<{ stopped: DaemonName[] }> {
-  const specs = daemonSpecs(layout, engineEnvironment(layout, process.env.PATH));
+export interface StopEngineOptions {
+  /** As in EngineStopOptions; default "stop". */
+  containers?: "stop" | "leave";
+  graceSeconds?: number;
+}
+
+/**
+ * Stops the engine of a layout whoever started it: buildkitd, then (unless
+ * containers is "leave") every task while containerd still answers, then containerd.
+ */
+export async function stopEngine(
+  layout: EngineLayout,
+  options: StopEngineOptions = {},
+): Promise<{ stopped: DaemonName[]; tasks: StoppedTask[] }> {
+  const env = engineEnvironment(layout, process.env.PATH);
+  const specs = daemonSpecs(layout, env);
   const stopped: DaemonName[] = [];
+  let tasks: StoppedTask[] = [];
+  let taskError: unknown = null;
   for (const name of ["buildkitd", "containerd"] as const) {
     const spec = specs[name];
     const pid = await readPidFile(spec.pidFile);
     const isOurs = () => pid !== null && isLayoutDaemon(pid, spec);
     if (isOurs()) stopped.push(name);
+    if (name === "containerd" && isOurs() && (options.containers ?? "stop") === "stop" && (await spec.probe())) {
+      // containerd goes either way, as in ManagedEngine.stop(); the error is reported after.
+      try {
+        tasks = await stopAllTasks(layout, env, options.graceSeconds ?? DEFAULT_TASK_GRACE_SECONDS);
+      } catch (error) {
+        taskError = error;
+      }
+    }
     // A stale pid file or socket is removed either way.
     await terminateDaemon(spec, pid ?? -1, isOurs);
   }
-  return { stopped };
+  if (taskError !== null) throw taskError;
+  return { stopped, tasks };
 }
 
 /** Read-only: what the pid files say and whether the daemons answer. */

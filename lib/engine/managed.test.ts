@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import {
+  ipv4NetworksOverlap,
+  mountPointsUnder,
+  onlyNerdctlBridgeHoldsDefaultSubnet,
+  parseTaskList,
+} from "./managed.ts";
+
+describe("parseTaskList", () => {
+  it("reads ctr tasks ls output, header first", () => {
+    const stdout = [
+      "TASK                                                                PID      STATUS    ",
+      "web                                                                 4242     RUNNING",
+      "done                                                                0        STOPPED",
+      "",
+    ].join("\n");
+    expect(parseTaskList(stdout)).toEqual([
+      { id: "web", pid: 4242, status: "RUNNING" },
+      { id: "done", pid: 0, status: "STOPPED" },
+    ]);
+  });
+
+  it("is empty for a header alone or no output", () => {
+    expect(parseTaskList("TASK    PID    STATUS    \n")).toEqual([]);
+    expect(parseTaskList("")).toEqual([]);
+  });
+});
+
+describe("mountPointsUnder", () => {
+  const line = (id: number, mountPoint: string) =>
+    `${id} 1 0:${id} / ${mountPoint} rw,relatime shared:1 - overlay overlay rw,lowerdir=/x`;
+
+  it("finds mounts at or below the dirs, deepest first, and not in sibling dirs", () => {
+    const mountinfo = [
+      line(1, "/"),
+      line(2, "/tmp/e/run/containerd/io.containerd.runtime.v2.task/default/web/rootfs"),
+      line(3, "/tmp/e/data"),
+      line(4, "/tmp/e/data/containerd/tmpmounts/m1"),
+      line(5, "/tmp/e/run-other/x"),
+      line(6, "/tmp/e/data/containerd/tmpmounts/m1"),
+      "",
+    ].join("\n");
+    expect(mountPointsUnder(mountinfo, ["/tmp/e/run", "/tmp/e/data/"])).toEqual([
+      "/tmp/e/run/containerd/io.containerd.runtime.v2.task/default/web/rootfs",
+      "/tmp/e/data/containerd/tmpmounts/m1", // mounted last on that point: first
+      "/tmp/e/data/containerd/tmpmounts/m1",
+      "/tmp/e/data",
+    ]);
+  });
+
+  it("undoes mountinfo's octal escapes", () => {
+    expect(mountPointsUnder(line(7, "/tmp/my\\040dir/rootfs"), ["/tmp/my dir"])).toEqual(["/tmp/my dir/rootfs"]);
+  });
+});
+
+describe("ipv4NetworksOverlap", () => {
+  const subnet = { address: "10.4.0.0", prefixLength: 24 };
+  it("compares on the shorter prefix", () => {
+    expect(ipv4NetworksOverlap({ address: "10.4.0.1", prefixLength: 24 }, subnet)).toBe(true);
+    expect(ipv4NetworksOverlap({ address: "10.9.9.9", prefixLength: 8 }, subnet)).toBe(true);
+    expect(ipv4NetworksOverlap({ address: "10.4.0.77", prefixLength: 32 }, subnet)).toBe(true);
+    expect(ipv4NetworksOverlap({ address: "10.4.1.1", prefixLength: 24 }, subnet)).toBe(false);
+    expect(ipv4NetworksOverlap({ address: "192.0.2.2", prefixLength: 24 }, subnet)).toBe(false);
+  });
+});
+
+describe("onlyNerdctlBridgeHoldsDefaultSubnet", () => {
+  const iface = (ifname: string, local: string, prefixlen: number) => ({
+    ifname,
+    addr_info: [{ family: "inet", local, prefixlen }],
+  });
+  const lo = iface("lo", "127.0.0.1", 8);
+  const eth0 = iface("eth0", "192.0.2.2", 24);
+
+  it("is true when a left-over nerdctl0 with 10.4.0.1/24 is the only holder", () => {
+    const json = JSON.stringify([lo, eth0, iface("nerdctl0", "10.4.0.1", 24)]);
+    expect(onlyNerdctlBridgeHoldsDefaultSubnet(json)).toBe(true);
+  });
+
+  it("is false when another interface overlaps, nerdctl0 has another address, or there is no nerdctl0", () => {
+    expect(
+      onlyNerdctlBridgeHoldsDefaultSubnet(JSON.stringify([lo, iface("nerdctl0", "10.4.0.1", 24), iface("tun0", "10.0.0.5", 8)])),
+    ).toBe(false);
+    expect(onlyNerdctlBridgeHoldsDefaultSubnet(JSON.stringify([lo, iface("nerdctl0", "10.4.0.9", 24)]))).toBe(false);
+    expect(onlyNerdctlBridgeHoldsDefaultSubnet(JSON.stringify([lo, eth0]))).toBe(false);
+    expect(onlyNerdctlBridgeHoldsDefaultSubnet("not json")).toBe(false);
+  });
+});
