@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    reporters: ["default", "./scripts/plain-summary-reporter.ts"],
+    reporters: ["default", "./scripts/compatibility-reporter.ts", "./scripts/plain-summary-reporter.ts"],
     // Stopping the e2e engine gives running containers dockerd's 10 s to exit.
     teardownTimeout: 120_000,
     projects: [

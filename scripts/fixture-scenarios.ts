@@ -7,7 +7,8 @@ import type { CommandRunner } from "../lib/runner/types.ts";
  * scenario. `record` runs the daemon's own nerdctl functions through the
  * recording runner, so fixtures hold exactly the argv the daemon builds.
  * The engine is prepared first (see record-fixtures.ts): the busybox image
- * loaded, containers `web` (running), `done` (exited) and `fresh` (created).
+ * loaded, containers `web` (running), `done` (exited) and `fresh` (created);
+ * the image also loaded in the `k8s.io` namespace, which has no containers.
  */
 export interface Scenario {
   name: string;
@@ -34,6 +35,17 @@ export const SCENARIOS: Scenario[] = [
       await info(nerdctl);
       await listAllContainers(nerdctl);
       await listImageIds(nerdctl);
+    },
+  },
+  {
+    // What a request carrying the namespace header sees on a Kubernetes-style namespace.
+    name: "system-k8s",
+    async record(nerdctl) {
+      const k8s = nerdctl.withNamespace("k8s.io");
+      await version(k8s);
+      await info(k8s);
+      await listAllContainers(k8s);
+      await listImageIds(k8s);
     },
   },
   {

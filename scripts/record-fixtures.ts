@@ -36,6 +36,7 @@ try {
 
   const image = await writeBusyboxImage(join(work, "busybox.tar"));
   await must(["load", "--input", image.path]);
+  await must(["--namespace", "k8s.io", "load", "--input", image.path]);
   await must(["run", "--detach", "--name", "web", "busybox", "sleep", "3600"]);
   await must(["run", "--name", "done", "busybox", "true"]);
   await must(["create", "--name", "fresh", "busybox"]);

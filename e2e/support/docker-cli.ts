@@ -14,9 +14,15 @@ export interface CliResult {
 }
 
 /** Runs a docker CLI against the daemon under test, with a clean config dir. */
-export async function docker(cli: string, dockerHost: string, args: string[], input?: string): Promise<CliResult> {
+export async function docker(
+  cli: string,
+  dockerHost: string,
+  args: string[],
+  input?: string,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const result = await execa(cli, args, {
-    env: { DOCKER_HOST: dockerHost, DOCKER_CONFIG: "/tmp/nerdctld-e2e-docker-config", DOCKER_CLI_HINTS: "false" },
+    env: { DOCKER_HOST: dockerHost, DOCKER_CONFIG: "/tmp/nerdctld-e2e-docker-config", DOCKER_CLI_HINTS: "false", ...env },
     extendEnv: true,
     reject: false,
     input,

@@ -50,3 +50,11 @@ function describe(value: string): string {
   const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
   return JSON.stringify(shown);
 }
+
+/** containerd's rule for namespace names (labels separated by `.`, `_` or `-`). */
+const NAMESPACE_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;
+
+export function assertNamespace(value: string): string {
+  if (value.length <= 76 && NAMESPACE_RE.test(value)) return value;
+  throw badParameter(`invalid containerd namespace: ${describe(value)}`);
+}

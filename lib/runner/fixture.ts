@@ -11,9 +11,11 @@ export interface Fixture extends RunResult {
   versions: Record<string, string>;
 }
 
+const FIXED_TIME = "2026-01-01T00:00:00Z";
+
 /**
  * Rewrites the values that differ between two recordings of the same scenario
- * (container/task ids, temp paths) into stable stand-ins, consistently across a
+ * (container/task ids, temp paths, clock readings) into stable stand-ins, consistently across a
  * whole recording session, so a re-record diffs only when output changes shape.
  */
 export class Normalizer {
@@ -33,7 +35,10 @@ export class Normalizer {
   }
 
   text(value: string): string {
-    let out = value;
+    // Clock readings (log lines, info's SystemTime) say when it was recorded, not what.
+    let out = value
+      .replace(/\btime="[^"]*"/g, `time="${FIXED_TIME}"`)
+      .replace(/"SystemTime":"[^"]*"/g, `"SystemTime":"${FIXED_TIME}"`);
     for (const [path, standIn] of this.#paths) out = out.split(path).join(standIn);
     out = out.replace(/(?<![0-9a-f:])[0-9a-f]{64}(?![0-9a-f])/g, (id) => this.#standInFor(id));
     for (const [id, standIn] of this.#ids) {

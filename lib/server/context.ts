@@ -1,6 +1,7 @@
 import type { H3Event } from "h3";
 import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
+import { assertNamespace } from "../nerdctl/validate.ts";
 
 /** What route handlers reach the engine and the daemon through. */
 export interface DaemonServices {
@@ -27,8 +28,18 @@ export function useServices(event: H3Event): DaemonServices {
   return requestContext(event).services;
 }
 
+/**
+ * A request may work in another containerd namespace than the daemon's (e.g.
+ * `k8s.io` on a Kubernetes node) by sending this header; the docker CLI sends it
+ * from `HttpHeaders` in its config.json.
+ */
+export const NAMESPACE_HEADER = "X-Containerd-Namespace";
+
+/** nerdctl for this request: the daemon's namespace, or the one the request names. */
 export function useNerdctl(event: H3Event): Nerdctl {
-  return requestContext(event).services.nerdctl;
+  const nerdctl = requestContext(event).services.nerdctl;
+  const namespace = event.req.headers.get(NAMESPACE_HEADER);
+  return namespace ? nerdctl.withNamespace(assertNamespace(namespace)) : nerdctl;
 }
 
 export function useApiVersion(event: H3Event): string {

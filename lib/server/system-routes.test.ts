@@ -99,3 +99,19 @@ describe("everything else", () => {
     expect(((await response.json()) as { message: string }).message).toMatch(/^no recorded fixture for: nerdctl version/);
   });
 });
+
+describe("the namespace header", () => {
+  it("serves a request in the namespace it names", async () => {
+    const { app: k8s } = await replayApp("system-k8s");
+    const response = await send(k8s, "/info", { headers: { "X-Containerd-Namespace": "k8s.io" } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as SystemInfo;
+    expect([body.Containers, body.Images]).toEqual([0, 2]);
+  });
+
+  it.each(["--help", "../x", "k8s io", "a".repeat(77)])("refuses %j as a namespace with a 400", async (namespace) => {
+    const response = await send(app, "/info", { headers: { "X-Containerd-Namespace": namespace } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toMatch(/^invalid containerd namespace/);
+  });
+});

@@ -2,10 +2,10 @@ import { defineHandler } from "h3";
 import { probeHost } from "../../lib/host.ts";
 import { toSystemInfo } from "../../lib/docker/system.ts";
 import { systemSnapshot } from "../../lib/nerdctl/system.ts";
-import { useServices } from "../../lib/server/context.ts";
+import { useNerdctl, useServices } from "../../lib/server/context.ts";
 
 export default defineHandler(async (event) => {
   const services = useServices(event);
-  const [snapshot, host] = await Promise.all([systemSnapshot(services.nerdctl), probeHost()]);
+  const [snapshot, host] = await Promise.all([systemSnapshot(useNerdctl(event)), probeHost()]);
   return toSystemInfo(snapshot, services.facts(), host);
 });

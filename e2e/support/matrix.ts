@@ -1,0 +1,43 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { DOCKER_CLIS, docker, type CliResult } from "./docker-cli.ts";
+
+/** The containerd namespaces every command is tried in: nerdctl's default and Kubernetes'. */
+export const NAMESPACES = ["default", "k8s.io"] as const;
+
+export interface MatrixCell {
+  cli: string;
+  cliPath: string;
+  namespace: (typeof NAMESPACES)[number];
+  /** The describe() title the compatibility reporter reads back. */
+  title: string;
+}
+
+export const MATRIX_PREFIX = "matrix";
+
+/** client × namespace, for describe.each: tests inside are named by the docker command they run. */
+export const MATRIX: MatrixCell[] = DOCKER_CLIS.flatMap((cli) =>
+  NAMESPACES.map((namespace) => ({
+    cli: cli.name,
+    cliPath: cli.path,
+    namespace,
+    title: `${MATRIX_PREFIX} ${cli.name} ${namespace}`,
+  })),
+);
+
+/**
+ * A docker CLI config that sends the namespace header with every request
+ * (`HttpHeaders`, as a user would configure it for a Kubernetes node).
+ */
+function configDir(namespace: string): string {
+  const dir = join("/tmp", `nerdctld-e2e-docker-config-${namespace}`);
+  mkdirSync(dir, { recursive: true });
+  const headers = namespace === "default" ? {} : { "X-Containerd-Namespace": namespace };
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ HttpHeaders: headers }));
+  return dir;
+}
+
+/** Runs the cell's docker CLI in the cell's namespace against the daemon. */
+export function dockerIn(cell: MatrixCell, dockerHost: string, args: string[], input?: string): Promise<CliResult> {
+  return docker(cell.cliPath, dockerHost, args, input, { DOCKER_CONFIG: configDir(cell.namespace) });
+}

@@ -1,0 +1,50 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Reporter, TestModule } from "vitest/node";
+
+const REPORT = join(import.meta.dirname, "..", "e2e", "reports", "compatibility.md");
+const CELL_TITLE = /^matrix (\S+) (\S+)$/;
+
+/**
+ * Reads the e2e matrix suites back (describe "matrix <client> <namespace>",
+ * one test per docker command) and prints and writes the compatibility matrix:
+ * command × client × namespace → pass/fail.
+ */
+export default class CompatibilityReporter implements Reporter {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    const results = new Map<string, Map<string, string>>();
+    const columns = new Set<string>();
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const cell = CELL_TITLE.exec(test.parent.type === "suite" ? test.parent.name : "");
+        if (!cell) continue;
+        const column = `${cell[1]} / ${cell[2]}`;
+        const state = test.result().state;
+        const mark = state === "passed" ? "pass" : state === "failed" ? "**FAIL**" : "not run";
+        columns.add(column);
+        const row = results.get(test.name) ?? new Map<string, string>();
+        row.set(column, mark);
+        results.set(test.name, row);
+      }
+    }
+    if (results.size === 0) return;
+    const ordered = [...columns].sort();
+    const lines = [
+      "# Compatibility matrix",
+      "",
+      "Written by the e2e run (`npm test`): each docker command, run by each docker CLI against nerdctld, in each containerd namespace.",
+      "",
+      `| command | ${ordered.join(" | ")} |`,
+      `| --- | ${ordered.map(() => "---").join(" | ")} |`,
+      ...[...results.keys()].sort().map((command) => {
+        const row = results.get(command)!;
+        return `| \`${command}\` | ${ordered.map((column) => row.get(column) ?? "—").join(" | ")} |`;
+      }),
+      "",
+    ];
+    const text = lines.join("\n");
+    mkdirSync(join(REPORT, ".."), { recursive: true });
+    writeFileSync(REPORT, text);
+    process.stdout.write(`\n${text}\n`);
+  }
+}
