@@ -22,5 +22,21 @@ fi
 
 bash scripts/install-engine.sh
 
+# The test suites also need Debian's dockerd (the reference daemon, and the
+# host engine Testcontainers drives), its 20.10 CLI, and debootstrap (the base
+# of the engine container image).
+if [[ ${1:-} == --for-tests ]]; then
+  missing=()
+  for pkg in docker.io debootstrap; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    say "apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
 say "building the daemon (tsc)"
 npx tsc -p tsconfig.build.json

@@ -3,5 +3,5 @@
 # then the end-to-end suites (real engine, docker CLI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --for-tests
 npx vitest run "$@"
