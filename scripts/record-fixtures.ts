@@ -51,6 +51,7 @@ try {
     if (id) normalizer.keepId(id.replace(/^sha256:/, ""));
   }
   for (const scenario of SCENARIOS) {
+    await scenario.prepare?.(raw, work);
     const dir = join(out, scenario.name);
     await rm(dir, { recursive: true, force: true });
     const recording = new RecordingRunner(runner, dir, versions, normalizer);
