@@ -1,5 +1,6 @@
 import type { Nerdctl } from "../lib/nerdctl/client.ts";
 import type { CommandRunner } from "../lib/runner/types.ts";
+import { CONTAINER_SCENARIOS } from "./scenarios/containers.ts";
 import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
 
 /**
@@ -18,4 +19,5 @@ export interface Scenario {
   record(nerdctl: Nerdctl, runner: CommandRunner): Promise<void>;
 }
 
-export const SCENARIOS: Scenario[] = [...SYSTEM_SCENARIOS];
+// In order: a scenario's prepare() changes the engine for the ones after it.
+export const SCENARIOS: Scenario[] = [...SYSTEM_SCENARIOS, ...CONTAINER_SCENARIOS];

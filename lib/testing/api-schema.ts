@@ -19,23 +19,38 @@ function load() {
   const spec = parse(readFileSync(API_SPEC_PATH, "utf8")) as SwaggerSpec;
   // Swagger 2 schemas are draft-4 JSON Schema plus x- extensions; Docker's also use `example` freely.
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  ajv.addSchema({ $id: "docker", definitions: spec.definitions });
+  ajv.addSchema({ $id: "docker", definitions: mapValues(spec.definitions, rebase) });
   compiled = { spec, ajv, cache: new Map() };
   return compiled;
 }
 
-/** Rewrites local refs so they resolve against the shared definitions document. */
+/**
+ * Rewrites local refs so they resolve against the shared definitions document,
+ * and lets arrays and objects be null: Swagger 2 cannot say "nullable", and Go
+ * encodes nil slices and maps as null — dockerd itself answers null there
+ * (`"ExecIDs": null`), and clients decode both alike. `x-nullable` is honoured.
+ */
 function rebase(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(rebase);
   if (schema && typeof schema === "object") {
-    return Object.fromEntries(
-      Object.entries(schema).map(([key, value]) => [
-        key,
-        key === "$ref" && typeof value === "string" ? value.replace(/^#\//, "docker#/") : rebase(value),
-      ]),
-    );
+    const entries = Object.entries(schema).map(([key, value]) => [
+      key,
+      key === "$ref" && typeof value === "string" ? value.replace(/^#\//, "docker#/") : key === "properties" ? mapValues(value, rebase) : rebase(value),
+    ]);
+    const rebased = Object.fromEntries(entries) as Record<string, unknown>;
+    const type = rebased.type;
+    if (type === "array" || type === "object" || (typeof type === "string" && rebased["x-nullable"] === true)) {
+      rebased.type = [type, "null"];
+      if (Array.isArray(rebased.enum)) rebased.enum = [...rebased.enum, null];
+    }
+    return rebased;
   }
   return schema;
+}
+
+function mapValues(value: unknown, map: (item: unknown) => unknown): unknown {
+  if (!value || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, map(item)]));
 }
 
 /**

@@ -1,0 +1,243 @@
+import { familiar } from "../nerdctl/containers.ts";
+import type { NerdctlContainerInspect, NerdctlImageIdentity, NerdctlPortBinding } from "../nerdctl/container-types.ts";
+import type {
+  ContainerInspect,
+  ContainerStateName,
+  ContainerSummary,
+  EndpointSettings,
+  MountPoint,
+  Port,
+} from "./container-types.ts";
+import { dockerTime, humanDuration, isZeroTime, unixSeconds } from "./time.ts";
+
+/** Labels nerdctl and containerd keep for themselves; dockerd shows only the user's and the image's. */
+const INTERNAL_LABEL = /^(nerdctl\/|containerd\.io\/|io\.containerd\.)/;
+
+export function userLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => !INTERNAL_LABEL.test(key)));
+}
+
+/** Docker's one-word state. nerdctl leaves Status empty for a container never started. */
+export function stateName(container: NerdctlContainerInspect): ContainerStateName {
+  const state = container.State;
+  if (state.Paused) return "paused";
+  if (state.Restarting) return "restarting";
+  if (state.Running) return "running";
+  if (state.Status === "" || state.Status === "created") return "created";
+  if (state.Status === "dead") return "dead";
+  return "exited";
+}
+
+/** The STATUS column, worded as dockerd words it: "Up 5 minutes", "Exited (0) 2 hours ago", "Created". */
+export function statusText(container: NerdctlContainerInspect, now: number): string {
+  const state = container.State;
+  const since = (time: string) => humanDuration(Math.max(0, now - Date.parse(time)));
+  if (state.Running && state.Paused) return `Up ${since(state.StartedAt)} (Paused)`;
+  if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+  if (state.Running) return `Up ${since(state.StartedAt)}`;
+  if (stateName(container) === "dead") return "Dead";
+  if (isZeroTime(state.StartedAt)) return "Created";
+  if (isZeroTime(state.FinishedAt)) return "";
+  return `Exited (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+}
+
+/** Networks the container is on, by name: nerdctl records the names in a label, in interface order. */
+function networkNames(container: NerdctlContainerInspect): string[] {
+  try {
+    const names = JSON.parse(container.Config.Labels?.["nerdctl/networks"] ?? "[]") as unknown;
+    return Array.isArray(names) ? names.filter((name): name is string => typeof name === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function endpoints(container: NerdctlContainerInspect): Record<string, EndpointSettings> {
+  const names = networkNames(container);
+  const found = Object.entries(container.NetworkSettings?.Networks ?? {});
+  const result: Record<string, EndpointSettings> = {};
+  found.forEach(([key, endpoint], index) => {
+    // nerdctl names endpoints it cannot attribute "unknown-eth<N>"; eth<N> is the N-th network.
+    const ethIndex = Number(/eth(\d+)$/.exec(key)?.[1] ?? index);
+    const name = key.startsWith("unknown-") ? (names[ethIndex] ?? key) : key;
+    result[name] = {
+      IPAMConfig: null,
+      Links: null,
+      Aliases: null,
+      NetworkID: "",
+      EndpointID: "",
+      Gateway: "",
+      IPAddress: endpoint.IPAddress,
+      IPPrefixLen: endpoint.IPPrefixLen,
+      IPv6Gateway: "",
+      GlobalIPv6Address: endpoint.GlobalIPv6Address,
+      GlobalIPv6PrefixLen: endpoint.GlobalIPv6PrefixLen,
+      MacAddress: endpoint.MacAddress,
+      DriverOpts: null,
+    };
+  });
+  return result;
+}
+
+function portBindings(container: NerdctlContainerInspect): Record<string, NerdctlPortBinding[] | null> {
+  return container.NetworkSettings?.Ports ?? container.HostConfig.PortBindings ?? {};
+}
+
+/** `80/tcp: [{HostIp, HostPort}]` as the list entries `docker ps` prints as 0.0.0.0:8080->80/tcp. */
+export function summaryPorts(container: NerdctlContainerInspect): Port[] {
+  const ports: Port[] = [];
+  for (const [key, bindings] of Object.entries(portBindings(container))) {
+    const [number, protocol = "tcp"] = key.split("/");
+    const base = { PrivatePort: Number(number), Type: protocol as Port["Type"] };
+    if (!bindings?.length) ports.push(base);
+    for (const binding of bindings ?? []) {
+      ports.push({ IP: binding.HostIp || "0.0.0.0", ...base, PublicPort: Number(binding.HostPort) });
+    }
+  }
+  return ports;
+}
+
+function mounts(container: NerdctlContainerInspect): MountPoint[] {
+  return (container.Mounts ?? []).map((mount) => ({
+    Type: mount.Type,
+    ...(mount.Name ? { Name: mount.Name } : {}),
+    Source: mount.Source,
+    Destination: mount.Destination,
+    ...(mount.Type === "volume" ? { Driver: mount.Driver || "local" } : {}),
+    Mode: mount.Mode,
+    RW: mount.RW,
+    Propagation: mount.Propagation,
+  }));
+}
+
+/**
+ * nerdctl's HostConfig, less what Docker leaves out rather than printing
+ * empty: an unset cgroup namespace mode ("" is not one of Docker's values) and
+ * unset numbers (null).
+ */
+function hostConfig(container: NerdctlContainerInspect): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(container.HostConfig).filter(
+      ([key, value]) => !(key === "CgroupnsMode" && value === "") && !(key === "MemorySwappiness" && value === null),
+    ),
+  );
+}
+
+/** The image's entrypoint, when the container's command starts with it, as Docker splits Path/Args. */
+function splitCommand(container: NerdctlContainerInspect, image: NerdctlImageIdentity | undefined) {
+  const argv = [container.Path, ...(container.Args ?? [])];
+  const entrypoint = image?.Config.Entrypoint ?? null;
+  if (entrypoint?.length && entrypoint.every((word, i) => argv[i] === word)) {
+    const cmd = argv.slice(entrypoint.length);
+    return { entrypoint, cmd: cmd.length ? cmd : null };
+  }
+  return { entrypoint: null, cmd: argv };
+}
+
+export function toContainerSummary(
+  container: NerdctlContainerInspect,
+  image: NerdctlImageIdentity | undefined,
+  now: number,
+): ContainerSummary {
+  const networks = endpoints(container);
+  return {
+    Id: container.Id,
+    Names: [`/${container.Name}`],
+    Image: familiar(container.Config.Image || container.Image),
+    ImageID: image?.Id ?? "",
+    Command: [container.Path, ...(container.Args ?? [])].join(" "),
+    Created: unixSeconds(container.Created),
+    Ports: summaryPorts(container),
+    Labels: userLabels(container.Config.Labels),
+    State: stateName(container),
+    Status: statusText(container, now),
+    HostConfig: { NetworkMode: container.HostConfig.NetworkMode || Object.keys(networks)[0] || "none" },
+    NetworkSettings: { Networks: networks },
+    Mounts: mounts(container),
+  };
+}
+
+export function toContainerInspect(container: NerdctlContainerInspect, image: NerdctlImageIdentity | undefined): ContainerInspect {
+  const state = container.State;
+  const name = stateName(container);
+  const { entrypoint, cmd } = splitCommand(container, image);
+  const networks = endpoints(container);
+  const primary = Object.values(networks)[0];
+  const ports = portBindings(container);
+  const config = container.Config;
+  return {
+    Id: container.Id,
+    Created: container.Created,
+    Path: container.Path,
+    Args: container.Args ?? [],
+    State: {
+      Status: name,
+      Running: state.Running,
+      Paused: state.Paused,
+      Restarting: state.Restarting,
+      OOMKilled: false,
+      Dead: name === "dead",
+      Pid: state.Pid,
+      ExitCode: state.ExitCode,
+      Error: state.Error,
+      StartedAt: dockerTime(state.StartedAt),
+      FinishedAt: dockerTime(state.FinishedAt),
+    },
+    Image: image?.Id ?? "",
+    ResolvConfPath: container.ResolvConfPath,
+    HostnamePath: container.HostnamePath,
+    HostsPath: container.HostsPath,
+    LogPath: container.LogPath,
+    Name: `/${container.Name}`,
+    RestartCount: container.RestartCount,
+    Driver: container.Driver,
+    Platform: container.Platform,
+    MountLabel: "",
+    ProcessLabel: "",
+    AppArmorProfile: container.AppArmorProfile,
+    ExecIDs: null,
+    HostConfig: hostConfig(container),
+    GraphDriver: { Name: container.Driver, Data: {} },
+    Mounts: mounts(container),
+    Config: {
+      Hostname: config.Hostname,
+      Domainname: config.Domainname ?? "",
+      User: config.User ?? "",
+      AttachStdin: config.AttachStdin,
+      AttachStdout: false,
+      AttachStderr: false,
+      ExposedPorts: Object.keys(ports).length ? Object.fromEntries(Object.keys(ports).map((port) => [port, {}])) : undefined,
+      Tty: config.Tty ?? false,
+      OpenStdin: config.OpenStdin ?? false,
+      StdinOnce: false,
+      Env: config.Env ?? [],
+      Cmd: cmd,
+      Image: familiar(config.Image || container.Image),
+      Volumes: null,
+      WorkingDir: config.WorkingDir ?? "",
+      Entrypoint: entrypoint,
+      OnBuild: null,
+      Labels: userLabels(config.Labels),
+      StopSignal: config.Labels?.["io.containerd.image.config.stop-signal"],
+    },
+    NetworkSettings: {
+      Bridge: "",
+      SandboxID: "",
+      HairpinMode: false,
+      LinkLocalIPv6Address: "",
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: ports,
+      SandboxKey: "",
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: "",
+      Gateway: "",
+      GlobalIPv6Address: primary?.GlobalIPv6Address ?? "",
+      GlobalIPv6PrefixLen: primary?.GlobalIPv6PrefixLen ?? 0,
+      IPAddress: primary?.IPAddress ?? "",
+      IPPrefixLen: primary?.IPPrefixLen ?? 0,
+      IPv6Gateway: "",
+      MacAddress: primary?.MacAddress ?? "",
+      Networks: networks,
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { errorFromStderr, nerdctlMessage } from "../docker/errors.ts";
+import { JSON_FORMAT, type Nerdctl } from "./client.ts";
+import type { NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
+import { assertImageName, assertObjectName } from "./validate.ts";
+
+/** Full ids of the namespace's containers (all of them, or only running ones). */
+export async function listContainerIds(nerdctl: Nerdctl, options: { all: boolean }): Promise<string[]> {
+  const args = ["ps", "--quiet", "--no-trunc", ...(options.all ? ["--all"] : [])];
+  return (await nerdctl.output(args)).split("\n").filter((line) => line.trim() !== "");
+}
+
+/** Inspects containers by id or name, all in one call. */
+export async function inspectContainers(nerdctl: Nerdctl, refs: string[]): Promise<NerdctlContainerInspect[]> {
+  if (refs.length === 0) return [];
+  for (const ref of refs) assertObjectName("container", ref);
+  const documents = await nerdctl.json<NerdctlContainerInspect[]>(["container", "inspect", "--", ...refs], {
+    kind: "container",
+    name: refs[0],
+  });
+  return documents;
+}
+
+export async function inspectContainer(nerdctl: Nerdctl, ref: string): Promise<NerdctlContainerInspect> {
+  const [document] = await inspectContainers(nerdctl, [ref]);
+  return document!;
+}
+
+/**
+ * Image ids and entrypoints for the images containers were made from, one call
+ * for all of them. An image removed since is simply absent from the map.
+ */
+export async function imageIdentities(nerdctl: Nerdctl, references: string[]): Promise<Map<string, NerdctlImageIdentity>> {
+  let wanted = [...new Set(references)].filter((reference) => reference !== "");
+  for (const reference of wanted) assertImageName(reference);
+  const found = new Map<string, NerdctlImageIdentity>();
+  // nerdctl fails the whole call when one image is gone (removed after its container was made):
+  // drop the one it names and ask again, so this takes one call unless images are missing.
+  while (wanted.length > 0) {
+    const result = await nerdctl.runner.run(nerdctl.command(["image", "inspect", "--format", JSON_FORMAT, "--", ...wanted]));
+    if (result.exitCode === 0) {
+      const documents = result.stdout
+        .split("\n")
+        .filter((line) => line.trim().startsWith("{"))
+        .map((line) => JSON.parse(line) as NerdctlImageIdentity);
+      for (const reference of wanted) {
+        const document = documents.find((candidate) => matchesReference(candidate, reference));
+        if (document) found.set(reference, document);
+      }
+      break;
+    }
+    const missing = /no such image: (\S+)/.exec(nerdctlMessage(result.stderr))?.[1];
+    if (!missing || !wanted.includes(missing)) throw errorFromStderr(result.stderr);
+    wanted = wanted.filter((reference) => reference !== missing);
+  }
+  return found;
+}
+
+/** Whether an inspected image is the one a container's reference names. */
+function matchesReference(image: NerdctlImageIdentity, reference: string): boolean {
+  const tags = image.RepoTags ?? [];
+  return tags.some((tag) => tag === reference || familiar(tag) === familiar(reference)) || image.Id === reference;
+}
+
+/** docker.io/library/busybox:latest and busybox:latest name the same image. */
+export function familiar(reference: string): string {
+  return reference.replace(/^docker\.io\/library\//, "").replace(/^docker\.io\//, "");
+}
+
+export interface ContainerSnapshot {
+  containers: NerdctlContainerInspect[];
+  /** By the image reference each container was made from. */
+  images: Map<string, NerdctlImageIdentity>;
+}
+
+/** Everything GET /containers/json shows, in three calls however many containers there are. */
+export async function containerSnapshot(nerdctl: Nerdctl, options: { all: boolean }): Promise<ContainerSnapshot> {
+  const ids = await listContainerIds(nerdctl, options);
+  const containers = await inspectContainers(nerdctl, ids);
+  const images = await imageIdentities(nerdctl, containers.map((container) => container.Image));
+  return { containers, images };
+}
