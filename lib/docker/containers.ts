@@ -241,3 +241,18 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
     },
   };
 }
+
+/**
+ * `nerdctl top`'s table as Docker's {Titles, Processes}. Columns are aligned
+ * under their titles (a tab writer), so each row is cut at the titles' offsets;
+ * the last column (the command) keeps its spaces.
+ */
+export function toTopResponse(table: string): { Titles: string[]; Processes: string[][] } {
+  const [header = "", ...rows] = table.split("\n").filter((line) => line.trim() !== "");
+  const starts = [...header.matchAll(/\S+/g)].map((match) => match.index);
+  const titles = [...header.matchAll(/\S+/g)].map((match) => match[0]);
+  const processes = rows.map((row) =>
+    starts.map((start, i) => row.slice(start, i + 1 < starts.length ? starts[i + 1] : undefined).trim()),
+  );
+  return { Titles: titles, Processes: processes };
+}

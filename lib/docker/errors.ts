@@ -47,6 +47,12 @@ interface StderrRule {
  */
 const STDERR_RULES: StderrRule[] = [
   {
+    // Before the not-found rule: the task is missing because the container is stopped.
+    pattern: /no running task found|is not running/i,
+    toError: (message, subject) =>
+      subject.kind === "container" && subject.name !== undefined ? conflict(`Container ${subject.name} is not running`) : conflict(message),
+  },
+  {
     pattern: /no such (image|container|volume|network|object)|not found|does not exist|unable to find/i,
     toError: (message, subject) =>
       subject.kind && subject.name !== undefined ? noSuch(subject.kind, subject.name) : notFound(message),

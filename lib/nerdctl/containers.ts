@@ -1,4 +1,4 @@
-import { errorFromStderr, nerdctlMessage } from "../docker/errors.ts";
+import { badParameter, conflict, errorFromStderr, nerdctlMessage } from "../docker/errors.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
 import type { NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
 import { assertImageName, assertObjectName } from "./validate.ts";
@@ -78,4 +78,22 @@ export async function containerSnapshot(nerdctl: Nerdctl, options: { all: boolea
   const containers = await inspectContainers(nerdctl, ids);
   const images = await imageIdentities(nerdctl, containers.map((container) => container.Image));
   return { containers, images };
+}
+
+/** `ps` options as Docker's `ps_args` gives them ("aux", "-o pid,comm"): words of option characters only. */
+const PS_ARGS = /^[A-Za-z0-9,=%:_+-]+$/;
+
+/**
+ * The processes of a running container as `nerdctl top` prints them. The ps
+ * options go after `--`, so nerdctl hands them to ps and never reads them itself.
+ */
+export async function top(nerdctl: Nerdctl, ref: string, psArgs: string): Promise<string> {
+  assertObjectName("container", ref);
+  const words = psArgs.split(/\s+/).filter(Boolean);
+  if (words.some((word) => !PS_ARGS.test(word))) throw badParameter(`invalid ps_args: ${JSON.stringify(psArgs.slice(0, 80))}`);
+  const table = await nerdctl.output(["top", "--", ref, ...words], { kind: "container", name: ref });
+  // For a stopped container whose task containerd still holds, nerdctl prints nothing and exits 0;
+  // ps always prints its titles for a running one.
+  if (table.trim() === "") throw conflict(`Container ${ref} is not running`);
+  return table;
 }

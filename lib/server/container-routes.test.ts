@@ -116,3 +116,35 @@ describe("GET /containers/{id}/json", () => {
     expect(runner.calls.length).toBe(before);
   });
 });
+
+describe("GET /containers/{id}/top", () => {
+  it("lists a running container's processes with ps's titles", async () => {
+    const response = await send(app, "/v1.43/containers/web/top");
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { Titles: string[]; Processes: string[][] };
+    expect(schemaViolations("GET", "/containers/{id}/top", 200, body)).toEqual([]);
+    expect(body.Titles).toEqual(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]);
+    expect(body.Processes).toHaveLength(1);
+    expect(body.Processes[0]!.at(-1)).toBe("sleep 3600");
+  });
+
+  it("passes ps_args to ps", async () => {
+    const response = await send(app, "/v1.43/containers/web/top?ps_args=-o%20pid,comm");
+    const body = (await response.json()) as { Titles: string[]; Processes: string[][] };
+    expect(body.Titles).toEqual(["PID", "COMMAND"]);
+    expect(body.Processes[0]![1]).toBe("sleep");
+  });
+
+  it("answers 409 for a container that is not running, as dockerd does", async () => {
+    const response = await send(app, "/v1.43/containers/done/top");
+    expect(response.status).toBe(409);
+    expect(await response.json()).toEqual({ message: "Container done is not running" });
+  });
+
+  it("refuses ps_args that are not ps options", async () => {
+    const before = runner.calls.length;
+    const response = await send(app, `/v1.43/containers/web/top?ps_args=${encodeURIComponent("aux; rm -rf /")}`);
+    expect(response.status).toBe(400);
+    expect(runner.calls.length).toBe(before);
+  });
+});

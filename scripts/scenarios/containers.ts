@@ -1,4 +1,4 @@
-import { containerSnapshot, inspectContainer } from "../../lib/nerdctl/containers.ts";
+import { containerSnapshot, inspectContainer, top } from "../../lib/nerdctl/containers.ts";
 import type { Scenario } from "../fixture-scenarios.ts";
 
 export const CONTAINER_SCENARIOS: Scenario[] = [
@@ -19,6 +19,9 @@ export const CONTAINER_SCENARIOS: Scenario[] = [
       await containerSnapshot(nerdctl, { all: false });
       for (const name of ["web", "done", "fresh", "ported"]) await inspectContainer(nerdctl, name);
       await inspectContainer(nerdctl, "nosuch").catch(() => {});
+      await top(nerdctl, "web", "");
+      await top(nerdctl, "web", "-o pid,comm");
+      await top(nerdctl, "done", "").catch(() => {});
     },
   },
 ];
