@@ -1,4 +1,4 @@
-import { familiar } from "../nerdctl/containers.ts";
+import { familiar, type ContainerSnapshot } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect, NerdctlImageIdentity, NerdctlPortBinding } from "../nerdctl/container-types.ts";
 import type {
   ContainerInspect,
@@ -8,6 +8,8 @@ import type {
   MountPoint,
   Port,
 } from "./container-types.ts";
+import { badParameter, notFound } from "./errors.ts";
+import type { Filters } from "./filters.ts";
 import { dockerTime, humanDuration, isZeroTime, unixSeconds } from "./time.ts";
 
 /** Labels nerdctl and containerd keep for themselves; dockerd shows only the user's and the image's. */
@@ -51,28 +53,39 @@ function networkNames(container: NerdctlContainerInspect): string[] {
   }
 }
 
+function emptyEndpoint(): EndpointSettings {
+  return {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    NetworkID: "",
+    EndpointID: "",
+    Gateway: "",
+    IPAddress: "",
+    IPPrefixLen: 0,
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: "",
+    DriverOpts: null,
+  };
+}
+
+/** The container's networks by name; a stopped container stays on its networks, without addresses. */
 function endpoints(container: NerdctlContainerInspect): Record<string, EndpointSettings> {
   const names = networkNames(container);
-  const found = Object.entries(container.NetworkSettings?.Networks ?? {});
-  const result: Record<string, EndpointSettings> = {};
-  found.forEach(([key, endpoint], index) => {
+  const result: Record<string, EndpointSettings> = Object.fromEntries(names.map((name) => [name, emptyEndpoint()]));
+  Object.entries(container.NetworkSettings?.Networks ?? {}).forEach(([key, endpoint], index) => {
     // nerdctl names endpoints it cannot attribute "unknown-eth<N>"; eth<N> is the N-th network.
     const ethIndex = Number(/eth(\d+)$/.exec(key)?.[1] ?? index);
     const name = key.startsWith("unknown-") ? (names[ethIndex] ?? key) : key;
     result[name] = {
-      IPAMConfig: null,
-      Links: null,
-      Aliases: null,
-      NetworkID: "",
-      EndpointID: "",
-      Gateway: "",
+      ...emptyEndpoint(),
       IPAddress: endpoint.IPAddress,
       IPPrefixLen: endpoint.IPPrefixLen,
-      IPv6Gateway: "",
       GlobalIPv6Address: endpoint.GlobalIPv6Address,
       GlobalIPv6PrefixLen: endpoint.GlobalIPv6PrefixLen,
       MacAddress: endpoint.MacAddress,
-      DriverOpts: null,
     };
   });
   return result;
@@ -255,4 +268,80 @@ export function toTopResponse(table: string): { Titles: string[]; Processes: str
     starts.map((start, i) => row.slice(start, i + 1 < starts.length ? starts[i + 1] : undefined).trim()),
   );
   return { Titles: titles, Processes: processes };
+}
+
+export const CONTAINER_FILTERS = ["id", "name", "label", "status", "ancestor", "before", "since", "exited", "network", "volume"] as const;
+const STATES: readonly string[] = ["created", "restarting", "running", "removing", "paused", "exited", "dead"];
+
+/** Whether a container's image is the one `ancestor=` names (by name, full or familiar, or by id). */
+function isAncestor(wanted: string, container: NerdctlContainerInspect, imageId: string): boolean {
+  const reference = container.Config.Image || container.Image;
+  const withTag = (name: string) => (/:[\w][\w.-]*$/.test(name.split("/").at(-1)!) || name.includes("@") ? name : `${name}:latest`);
+  if (familiar(withTag(wanted)) === familiar(withTag(reference))) return true;
+  const id = imageId.replace(/^sha256:/, "");
+  const wantedId = wanted.replace(/^sha256:/, "");
+  return id !== "" && /^[0-9a-f]{4,64}$/.test(wantedId) && id.startsWith(wantedId);
+}
+
+/**
+ * GET /containers/json filters, with dockerd's meanings. `before`/`since`
+ * name a container (by name or id) among all of them.
+ */
+export function filterContainers(
+  containers: NerdctlContainerInspect[],
+  summaries: ContainerSummary[],
+  filters: Filters,
+): ContainerSummary[] {
+  for (const status of filters.values("status")) {
+    if (!STATES.includes(status)) throw badParameter(`invalid filter 'status=${status}'`);
+  }
+  const exitCodes = filters.values("exited").map((value) => {
+    if (!/^-?\d+$/.test(value)) throw badParameter(`invalid filter 'exited=${value}'`);
+    return Number(value);
+  });
+  const createdOf = (ref: string) => {
+    const found = containers.find((c) => c.Name === ref.replace(/^\//, "") || c.Id.startsWith(ref));
+    if (!found) throw notFound(`No such container: ${ref}`);
+    return Date.parse(found.Created);
+  };
+  const before = filters.values("before").map(createdOf);
+  const since = filters.values("since").map(createdOf);
+
+  return summaries.filter((summary, index) => {
+    const container = containers[index]!;
+    const created = Date.parse(container.Created);
+    const networks = Object.keys(summary.NetworkSettings.Networks);
+    return (
+      filters.match("id", summary.Id) &&
+      filters.match("name", summary.Names[0]!) &&
+      filters.matchLabels(summary.Labels) &&
+      filters.exactMatch("status", summary.State) &&
+      (!filters.has("ancestor") || filters.values("ancestor").some((wanted) => isAncestor(wanted, container, summary.ImageID))) &&
+      before.every((time) => created < time) &&
+      since.every((time) => created > time) &&
+      (exitCodes.length === 0 || (summary.State === "exited" && exitCodes.includes(container.State.ExitCode))) &&
+      (!filters.has("network") || filters.values("network").some((network) => networks.includes(network))) &&
+      (!filters.has("volume") ||
+        filters.values("volume").some((volume) => summary.Mounts.some((mount) => mount.Name === volume || mount.Destination === volume)))
+    );
+  });
+}
+
+/**
+ * GET /containers/json from a snapshot of all containers: running ones only
+ * unless `all` or a status filter says otherwise, filtered, newest first, at
+ * most `limit`.
+ */
+export function selectContainers(
+  snapshot: ContainerSnapshot,
+  options: { all: boolean; limit: number; filters: Filters },
+  now: number,
+): ContainerSummary[] {
+  const { containers, images } = snapshot;
+  const summaries = containers.map((container) => toContainerSummary(container, images.get(container.Image), now));
+  const everything = options.all || options.filters.has("status");
+  const selected = filterContainers(containers, summaries, options.filters)
+    .filter((summary) => everything || summary.State === "running")
+    .sort((a, b) => b.Created - a.Created);
+  return options.limit > 0 ? selected.slice(0, options.limit) : selected;
 }

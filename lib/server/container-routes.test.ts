@@ -148,3 +148,47 @@ describe("GET /containers/{id}/top", () => {
     expect(runner.calls.length).toBe(before);
   });
 });
+
+describe("GET /containers/json filters", () => {
+  const names = async (filters: object, all = true) => {
+    const response = await send(app, `/v1.43/containers/json?all=${all ? 1 : 0}&filters=${encodeURIComponent(JSON.stringify(filters))}`);
+    expect(response.status).toBe(200);
+    return ((await response.json()) as ContainerSummary[]).map((c) => c.Names[0]).sort();
+  };
+
+  it.each([
+    [{ status: ["exited"] }, ["/done"]],
+    [{ status: ["created"] }, ["/fresh"]],
+    [{ name: ["^/w"] }, ["/web"]],
+    [{ label: ["app=demo"] }, ["/ported"]],
+    [{ label: ["app"] }, ["/ported"]],
+    [{ exited: ["0"] }, ["/done"]],
+    [{ ancestor: ["busybox"] }, ["/done", "/fresh", "/ported", "/web"]],
+    [{ ancestor: ["alpine"] }, []],
+    [{ volume: ["data"] }, ["/ported"]],
+    [{ network: ["bridge"] }, ["/done", "/fresh", "/ported", "/web"]],
+  ])("%j selects %j", async (filters, expected) => {
+    expect(await names(filters)).toEqual(expected);
+  });
+
+  it("shows stopped containers for a status filter even without all", async () => {
+    expect(await names({ status: ["exited"] }, false)).toEqual(["/done"]);
+  });
+
+  it("orders by creation for before and since", async () => {
+    const all = await names({});
+    const since = await names({ since: ["web"] });
+    const before = await names({ before: ["web"] });
+    expect([...since, ...before, "/web"].sort()).toEqual(all);
+  });
+
+  it.each([
+    ['{"bogus":["x"]}', "invalid filter 'bogus'"],
+    ['{"status":["sleeping"]}', "invalid filter 'status=sleeping'"],
+    ["not json", 'invalid filters: "not json" is not JSON'],
+  ])("refuses %s with a 400", async (filters, message) => {
+    const response = await send(app, `/v1.43/containers/json?filters=${encodeURIComponent(filters)}`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ message });
+  });
+});

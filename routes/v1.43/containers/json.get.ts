@@ -1,5 +1,6 @@
 import { defineHandler, getQuery } from "h3";
-import { toContainerSummary } from "../../../lib/docker/containers.ts";
+import { CONTAINER_FILTERS, selectContainers } from "../../../lib/docker/containers.ts";
+import { Filters } from "../../../lib/docker/filters.ts";
 import { badParameter } from "../../../lib/docker/errors.ts";
 import { containerSnapshot } from "../../../lib/nerdctl/containers.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";
@@ -11,10 +12,9 @@ export default defineHandler(async (event) => {
   if (!Number.isInteger(limit)) throw badParameter(`invalid limit: ${String(query.limit)}`);
   // A limit asks for the most recently created containers, running or not.
   const all = queryFlag(query.all) || limit > 0;
-  const { containers, images } = await containerSnapshot(useNerdctl(event), { all });
-  const now = Date.now();
-  const summaries = containers
-    .map((container) => toContainerSummary(container, images.get(container.Image), now))
-    .sort((a, b) => b.Created - a.Created);
-  return limit > 0 ? summaries.slice(0, limit) : summaries;
+  const filters = Filters.parse(query.filters, CONTAINER_FILTERS);
+  // before/since may name a stopped container, and a status filter may ask for stopped ones.
+  const wide = all || filters.has("before") || filters.has("since") || filters.has("status");
+  const snapshot = await containerSnapshot(useNerdctl(event), { all: wide });
+  return selectContainers(snapshot, { all, limit, filters }, Date.now());
 });
