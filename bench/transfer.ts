@@ -1,0 +1,210 @@
+import { spawn } from "node:child_process";
+import { stat } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import { execa } from "execa";
+import { apiRequest, keepAliveAgent, NOT_IMPLEMENTED } from "./http.ts";
+import { PeakWatcher, type PeakMode, type PeakReport } from "./rss.ts";
+
+export type TransferPath = "nerdctld" | "nerdctl" | "dockerd";
+export type TransferOperation = "load" | "save";
+
+export type TransferCell =
+  | {
+      kind: "measured";
+      seconds: number;
+      bytes: number;
+      /** Peak RSS of the daemon over the transfer minus its RSS at the start, KiB; null without a daemon. */
+      daemonGrowthKiB: number | null;
+      /** Whether the daemon's peak is VmHWM-exact or sampled. */
+      daemonPeakExact: boolean;
+      /** Peak RSS of the client process itself (docker or nerdctl), KiB. */
+      clientPeakKiB: number;
+    }
+  | { kind: "not-implemented"; detail: string }
+  | { kind: "n/a"; why: string }
+  | { kind: "failed"; message: string };
+
+export interface TransferRow {
+  path: TransferPath;
+  operation: TransferOperation;
+  cell: TransferCell;
+}
+
+/** A daemon whose memory is watched during a transfer. */
+export interface WatchedDaemon {
+  pid: number;
+  mode: PeakMode;
+}
+
+interface TimedRun {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Count what the command writes to stdout (save); otherwise the archive size is the byte count. */
+  countStdout: boolean;
+  bytes?: number;
+  daemon: WatchedDaemon | null;
+  timeoutMs: number;
+}
+
+/**
+ * Runs one transfer command to its end: wall time from spawn to exit, bytes
+ * moved, and the peak memory of the daemon and of the client meanwhile. Saved
+ * archives are counted and dropped as they stream, so the benchmark holds no
+ * copy and needs no disk for them.
+ */
+function timeTransfer(run: TimedRun): Promise<TransferCell> {
+  return new Promise((resolve) => {
+    const daemonWatch = run.daemon ? new PeakWatcher(run.daemon.pid, run.daemon.mode) : null;
+    const start = performance.now();
+    const child = spawn(run.command, run.args, { env: run.env, stdio: ["ignore", "pipe", "pipe"] });
+    const clientWatch = child.pid ? new PeakWatcher(child.pid, "since-start") : null;
+    let counted = 0;
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (counted += chunk.byteLength));
+    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-2000)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), run.timeoutMs);
+    // Watchers stop exactly once, whichever of error and close comes first.
+    let peaks: { daemon: PeakReport | null; client: PeakReport | null } | undefined;
+    const stopWatches = () => (peaks ??= { daemon: daemonWatch?.stop() ?? null, client: clientWatch?.stop() ?? null });
+    const finish = (cell: TransferCell) => {
+      clearTimeout(timer);
+      stopWatches();
+      resolve(cell);
+    };
+    child.on("error", (error) => finish({ kind: "failed", message: error.message }));
+    child.on("close", (code, signal) => {
+      const seconds = (performance.now() - start) / 1000;
+      const { daemon, client } = stopWatches();
+      if (code !== 0) {
+        const why = signal === "SIGKILL" ? `killed after ${run.timeoutMs / 1000} s` : `exit ${code ?? signal}`;
+        return finish({ kind: "failed", message: `${why}: ${stderr.trim().split("\n").slice(-3).join(" ")}` });
+      }
+      finish({
+        kind: "measured",
+        seconds,
+        bytes: run.countStdout ? counted : (run.bytes ?? 0),
+        daemonGrowthKiB: daemon ? Math.max(0, daemon.peakKiB - daemon.baselineKiB) : null,
+        daemonPeakExact: daemon?.exact ?? false,
+        clientPeakKiB: client?.peakKiB ?? 0,
+      });
+    });
+  });
+}
+
+/**
+ * Whether nerdctld serves `docker load` and `docker save`: a 501 to an empty
+ * load and to a save of an image that does not exist means not yet, and the
+ * whole archive is then never sent to it.
+ */
+export async function probeNerdctldTransfers(socketPath: string): Promise<Record<TransferOperation, string | null>> {
+  const agent = keepAliveAgent();
+  try {
+    const load = await apiRequest(agent, socketPath, "POST", "/v1.41/images/load?quiet=1", {
+      body: Buffer.alloc(0),
+      headers: { "Content-Type": "application/x-tar" },
+    });
+    const save = await apiRequest(agent, socketPath, "GET", "/v1.41/images/nerdctld-bench-probe:absent/get");
+    const verdict = (res: { status: number; body: Buffer }) =>
+      res.status === NOT_IMPLEMENTED ? (tryMessage(res.body) ?? "501") : null;
+    return { load: verdict(load), save: verdict(save) };
+  } finally {
+    agent.destroy();
+  }
+}
+
+function tryMessage(body: Buffer): string | null {
+  try {
+    return (JSON.parse(body.toString("utf8")) as { message?: string }).message ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export interface TransferPlan {
+  archivePath: string;
+  /** The reference the archive is tagged with, e.g. docker.io/library/nerdctld-large:latest. */
+  reference: string;
+  /** The docker CLI used against both daemons, so the client side is the same. */
+  dockerCli: string;
+  nerdctld: { dockerHost: string; socketPath: string; daemon: WatchedDaemon };
+  nerdctl: { path: string; env: Record<string, string> };
+  /** null when no dockerd could be had. */
+  dockerd: { dockerHost: string; daemon: WatchedDaemon } | null;
+  dockerdMissing: string;
+  timeoutMs: number;
+  log: (line: string) => void;
+}
+
+function dockerEnv(dockerHost: string): Record<string, string> {
+  return { ...process.env, DOCKER_HOST: dockerHost, DOCKER_CLI_HINTS: "false" } as Record<string, string>;
+}
+
+/**
+ * load then save of the same archive through each path. Before each load the
+ * image is removed, so every load writes the whole image; the nerdctld and
+ * plain-nerdctl paths share one containerd and take turns on it.
+ */
+export async function measureTransfers(plan: TransferPlan): Promise<TransferRow[]> {
+  const bytes = (await stat(plan.archivePath)).size;
+  const rows: TransferRow[] = [];
+  const record = (path: TransferPath, operation: TransferOperation, cell: TransferCell) => {
+    rows.push({ path, operation, cell });
+    plan.log(`transfer ${operation} via ${path}: ${cell.kind === "measured" ? `${cell.seconds.toFixed(2)} s` : cell.kind}`);
+  };
+  const nerdctlRmi = () => execa(plan.nerdctl.path, ["rmi", "--force", plan.reference], { env: plan.nerdctl.env, reject: false });
+
+  // nerdctld, through the docker CLI, where it is implemented.
+  const missing = await probeNerdctldTransfers(plan.nerdctld.socketPath);
+  const viaNerdctld = dockerEnv(plan.nerdctld.dockerHost);
+  await nerdctlRmi();
+  if (missing.load !== null) record("nerdctld", "load", { kind: "not-implemented", detail: missing.load });
+  else {
+    const cell = await timeTransfer({
+      command: plan.dockerCli, args: ["load", "--input", plan.archivePath], env: viaNerdctld,
+      countStdout: false, bytes, daemon: plan.nerdctld.daemon, timeoutMs: plan.timeoutMs,
+    });
+    record("nerdctld", "load", cell);
+    await nerdctlRmi();
+  }
+
+  // Plain nerdctl on the same containerd; its load also provides the image the saves read.
+  record("nerdctl", "load", await timeTransfer({
+    command: plan.nerdctl.path, args: ["load", "--input", plan.archivePath], env: plan.nerdctl.env,
+    countStdout: false, bytes, daemon: null, timeoutMs: plan.timeoutMs,
+  }));
+  record("nerdctl", "save", await timeTransfer({
+    command: plan.nerdctl.path, args: ["save", plan.reference], env: plan.nerdctl.env,
+    countStdout: true, daemon: null, timeoutMs: plan.timeoutMs,
+  }));
+  if (missing.save !== null) record("nerdctld", "save", { kind: "not-implemented", detail: missing.save });
+  else {
+    record("nerdctld", "save", await timeTransfer({
+      command: plan.dockerCli, args: ["save", plan.reference], env: viaNerdctld,
+      countStdout: true, daemon: plan.nerdctld.daemon, timeoutMs: plan.timeoutMs,
+    }));
+  }
+  await nerdctlRmi();
+
+  if (plan.dockerd === null) {
+    record("dockerd", "load", { kind: "n/a", why: plan.dockerdMissing });
+    record("dockerd", "save", { kind: "n/a", why: plan.dockerdMissing });
+    return rows;
+  }
+  const viaDockerd = dockerEnv(plan.dockerd.dockerHost);
+  const dockerdRmi = () => execa(plan.dockerCli, ["rmi", "--force", plan.reference], { env: viaDockerd, reject: false });
+  await dockerdRmi();
+  try {
+    record("dockerd", "load", await timeTransfer({
+      command: plan.dockerCli, args: ["load", "--input", plan.archivePath], env: viaDockerd,
+      countStdout: false, bytes, daemon: plan.dockerd.daemon, timeoutMs: plan.timeoutMs,
+    }));
+    record("dockerd", "save", await timeTransfer({
+      command: plan.dockerCli, args: ["save", plan.reference], env: viaDockerd,
+      countStdout: true, daemon: plan.dockerd.daemon, timeoutMs: plan.timeoutMs,
+    }));
+  } finally {
+    await dockerdRmi();
+  }
+  return rows;
+}
