@@ -4,6 +4,7 @@ import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
 import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
+import { CoalescingRunner } from "./runner/coalescing.ts";
 import { LoggingRunner } from "./runner/logging.ts";
 import { RealRunner } from "./runner/real.ts";
 import type { CommandRunner } from "./runner/types.ts";
@@ -68,7 +69,7 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     binaries: { nerdctl: config.nerdctl, buildctl: config.buildctl },
     env: engineEnv(config, engine),
   });
-  const tracedRunner: CommandRunner = debugLog ? new LoggingRunner(runner, debugLog) : runner;
+  const tracedRunner: CommandRunner = new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner);
   const nerdctl = new Nerdctl(tracedRunner, { namespace: config.namespace });
   const facts = (): DaemonFacts => ({
     version: DAEMON_VERSION,

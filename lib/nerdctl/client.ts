@@ -33,14 +33,14 @@ export class Nerdctl {
     return result.stdout;
   }
 
-  /** Runs a command printing one JSON document. */
+  /** Runs a read printing one JSON document. */
   async json<T>(args: readonly string[], subject: ErrorSubject = {}): Promise<T> {
-    return JSON.parse(await this.output(args, subject)) as T;
+    return JSON.parse(await this.output(args, subject, { shared: true })) as T;
   }
 
-  /** Runs a command printing one JSON document per line. */
+  /** Runs a read printing one JSON document per line. */
   async jsonLines<T>(args: readonly string[], subject: ErrorSubject = {}): Promise<T[]> {
-    const stdout = await this.output(args, subject);
+    const stdout = await this.output(args, subject, { shared: true });
     return stdout
       .split("\n")
       .filter((line) => line.trim() !== "")

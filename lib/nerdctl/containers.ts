@@ -6,7 +6,7 @@ import { assertImageName, assertObjectName } from "./validate.ts";
 /** Full ids of the namespace's containers (all of them, or only running ones). */
 export async function listContainerIds(nerdctl: Nerdctl, options: { all: boolean }): Promise<string[]> {
   const args = ["ps", "--quiet", "--no-trunc", ...(options.all ? ["--all"] : [])];
-  return (await nerdctl.output(args)).split("\n").filter((line) => line.trim() !== "");
+  return (await nerdctl.output(args, {}, { shared: true })).split("\n").filter((line) => line.trim() !== "");
 }
 
 /** Inspects containers by id or name, all in one call. */
@@ -36,7 +36,9 @@ export async function imageIdentities(nerdctl: Nerdctl, references: string[]): P
   // nerdctl fails the whole call when one image is gone (removed after its container was made):
   // drop the one it names and ask again, so this takes one call unless images are missing.
   while (wanted.length > 0) {
-    const result = await nerdctl.runner.run(nerdctl.command(["image", "inspect", "--format", JSON_FORMAT, "--", ...wanted]));
+    const result = await nerdctl.runner.run(nerdctl.command(["image", "inspect", "--format", JSON_FORMAT, "--", ...wanted]), {
+      shared: true,
+    });
     if (result.exitCode === 0) {
       const documents = result.stdout
         .split("\n")

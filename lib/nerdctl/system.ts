@@ -18,7 +18,7 @@ export function listAllContainers(nerdctl: Nerdctl): Promise<NerdctlContainerLin
 
 /** Full ids of every image of the namespace, one per tag (so possibly repeated). */
 export async function listImageIds(nerdctl: Nerdctl): Promise<string[]> {
-  const stdout = await nerdctl.output(["images", "--all", "--quiet", "--no-trunc"]);
+  const stdout = await nerdctl.output(["images", "--all", "--quiet", "--no-trunc"], {}, { shared: true });
   return stdout.split("\n").filter((line) => line.trim() !== "");
 }
 

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { execa, type ResultPromise } from "execa";
 import type { Command, CommandRunner, Program, RunOptions, RunResult, RunningCommand } from "./types.ts";
 
@@ -39,7 +40,7 @@ export class RealRunner implements CommandRunner {
   }
 
   spawn(command: Command, options: { signal?: AbortSignal } = {}): RunningCommand {
-    const child = this.#start(command, { cancelSignal: options.signal, buffer: false, stdin: "pipe" });
+    const child = this.#start(command, { cancelSignal: options.signal, buffer: false, stdin: command.stdinFd ?? "pipe" });
     let stderrTail = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (chunk: string) => {
@@ -47,10 +48,11 @@ export class RealRunner implements CommandRunner {
     });
     // A client that stops reading must not make the child hang on a full
     // stdin pipe error; the exit report carries the failure instead.
-    child.stdin!.on("error", () => {});
+    const stdin = child.stdin ?? new Writable({ write: (_chunk, _encoding, done) => done(new Error("stdin is a file descriptor")) }).end();
+    stdin.on("error", () => {});
     const exited = child.then((result) => ({ stdout: "", stderr: stderrTail, exitCode: exitCodeOf(result) }));
     return {
-      stdin: child.stdin!,
+      stdin,
       stdout: child.stdout!,
       stderr: child.stderr!,
       exited,
@@ -72,7 +74,7 @@ export class RealRunner implements CommandRunner {
   #start(command: Command, extra: Record<string, unknown>): ResultPromise {
     const file = this.#binaries[command.program] ?? command.program;
     const child = execa(file, [...command.args], {
-      env: this.#env,
+      env: command.env ? { ...this.#env, ...command.env } : this.#env,
       extendEnv: true,
       reject: false,
       stripFinalNewline: false,

@@ -7,6 +7,18 @@ export type Program = "nerdctl" | "buildctl" | "containerd" | "runc";
 export interface Command {
   program: Program;
   args: readonly string[];
+  /**
+   * Variables added to the child's environment for this call only (e.g. a
+   * temporary DOCKER_CONFIG holding registry credentials, which must never be
+   * in argv). Not part of a fixture's identity.
+   */
+  env?: Readonly<Record<string, string>>;
+  /**
+   * spawn only: an open file descriptor the child reads as its stdin instead
+   * of a pipe (Node's pipes are socketpairs; `nerdctl load` wants a FIFO).
+   * The RunningCommand's stdin is then already closed. Not part of a fixture's identity.
+   */
+  stdinFd?: number;
 }
 
 export interface RunResult {
@@ -22,6 +34,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Kills the child after this many milliseconds. */
   timeoutMs?: number;
+  /** A read that changes nothing: identical concurrent ones may share one child. */
+  shared?: boolean;
 }
 
 /** A child whose streams are piped by the caller. */

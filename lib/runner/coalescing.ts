@@ -1,0 +1,39 @@
+import { commandKey } from "./fixture.ts";
+import type { Command, CommandRunner, RunOptions, RunResult, RunningCommand } from "./types.ts";
+
+/**
+ * Lets concurrent identical reads share one child: fifty clients asking for
+ * /version at once start one `nerdctl version`. A read joins another only if
+ * no other command has started since that one did, so nobody sees a state
+ * older than a change that began before they asked.
+ */
+export class CoalescingRunner implements CommandRunner {
+  #generation = 0;
+  readonly #inFlight = new Map<string, { generation: number; result: Promise<RunResult> }>();
+
+  constructor(private readonly inner: CommandRunner) {}
+
+  run(command: Command, options: RunOptions = {}): Promise<RunResult> {
+    if (!options.shared || options.input !== undefined || options.signal) {
+      this.#generation += 1;
+      return this.inner.run(command, options);
+    }
+    const key = commandKey(command);
+    const running = this.#inFlight.get(key);
+    if (running && running.generation === this.#generation) return running.result;
+    const generation = this.#generation;
+    const result = this.inner.run(command, options);
+    const entry = { generation, result };
+    this.#inFlight.set(key, entry);
+    const forget = () => {
+      if (this.#inFlight.get(key) === entry) this.#inFlight.delete(key);
+    };
+    result.then(forget, forget);
+    return result;
+  }
+
+  spawn(command: Command, options?: { signal?: AbortSignal }): RunningCommand {
+    this.#generation += 1;
+    return this.inner.spawn(command, options);
+  }
+}
