@@ -1,4 +1,5 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 
 export interface HostFacts {
   osVersion: string;
@@ -21,4 +22,19 @@ function readOsVersion(): Promise<string> {
 export async function probeHost(): Promise<HostFacts> {
   const [version, fds] = await Promise.all([readOsVersion(), readdir("/proc/self/fd").catch(() => [])]);
   return { osVersion: version, openFds: fds.length, activeResources: process.getActiveResourcesInfo().length };
+}
+
+/**
+ * When each path's directory was made, as Docker prints it (RFC 3339, seconds).
+ * nerdctl records no creation time for volumes; their directory has one.
+ */
+export async function directoryCreatedAt(paths: string[]): Promise<Map<string, string>> {
+  const times = await Promise.all(
+    paths.map(async (path) => {
+      const info = await stat(dirname(path)).catch(() => undefined);
+      const time = info ? (info.birthtimeMs > 0 ? info.birthtime : info.ctime) : undefined;
+      return [path, time ? time.toISOString().replace(/\.\d+Z$/, "Z") : ""] as const;
+    }),
+  );
+  return new Map(times);
 }

@@ -2,6 +2,7 @@
  * Re-records every fixture from a real engine (a managed one in temp dirs).
  *
  *   npm run fixtures:record            rewrite fixtures/
+ *   npm run fixtures:record -- --only volumes   just those scenarios
  *   npm run fixtures:check             record into a temp dir and fail when
  *                                      nerdctl's output changed shape (drift)
  */
@@ -18,12 +19,22 @@ import { RecordingRunner } from "../lib/runner/recording.ts";
 import { writeBusyboxImage } from "../e2e/support/images.ts";
 import { compareFixtureDirs } from "./fixture-drift.ts";
 import { SCENARIOS } from "./fixture-scenarios.ts";
+import { createDaemonApp } from "../lib/server/app.ts";
+import { loadRouteFiles } from "../lib/server/route-files.ts";
+import { ROUTES_DIR } from "../lib/package-info.ts";
+import { send, TEST_FACTS } from "../lib/testing/replay-app.ts";
 
-const { values } = parseArgs({ options: { check: { type: "boolean" }, out: { type: "string" } } });
+const { values } = parseArgs({
+  options: { check: { type: "boolean" }, out: { type: "string" }, only: { type: "string", multiple: true } },
+});
+// --only records some scenarios; the ones before them still prepare the engine, in order.
+const only = values.only?.length ? new Set(values.only) : undefined;
+const last = only ? Math.max(...SCENARIOS.map((scenario, i) => (only.has(scenario.name) ? i : -1))) : SCENARIOS.length - 1;
 const committed = join(import.meta.dirname, "..", "fixtures");
 const work = await mkdtemp(join(tmpdir(), "nfx-"));
 const out = values.check ? join(work, "fixtures") : (values.out ?? committed);
 
+const routes = await loadRouteFiles(ROUTES_DIR);
 const engine = await startManagedEngine({ stateDir: join(work, "s"), dataDir: join(work, "d") });
 try {
   const runner = new RealRunner({ binaries: { nerdctl: engine.layout.bin.nerdctl }, env: engine.env });
@@ -50,12 +61,18 @@ try {
   for (const id of (await must(["images", "--all", "--quiet", "--no-trunc"])).split("\n")) {
     if (id) normalizer.keepId(id.replace(/^sha256:/, ""));
   }
-  for (const scenario of SCENARIOS) {
+  for (const scenario of SCENARIOS.slice(0, last + 1)) {
     await scenario.prepare?.(raw, work);
+    if (only && !only.has(scenario.name)) continue;
     const dir = join(out, scenario.name);
     await rm(dir, { recursive: true, force: true });
     const recording = new RecordingRunner(runner, dir, versions, normalizer);
-    await scenario.record(new Nerdctl(recording), recording);
+    const app = createDaemonApp({
+      routes,
+      services: { nerdctl: new Nerdctl(recording), facts: () => TEST_FACTS },
+      daemonVersion: TEST_FACTS.version,
+    });
+    await scenario.record(new Nerdctl(recording), recording, (path, init) => send(app, path, init));
     console.log(`recorded ${recording.recorded.length} calls into ${dir}`);
   }
 
