@@ -2,6 +2,7 @@ import type { Nerdctl } from "../lib/nerdctl/client.ts";
 import type { CommandRunner } from "../lib/runner/types.ts";
 import { CONTAINER_SCENARIOS } from "./scenarios/containers.ts";
 import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
+import { VOLUME_SCENARIOS } from "./scenarios/volumes.ts";
 
 /**
  * What `npm run fixtures:record` records, one directory of fixtures per
@@ -16,8 +17,17 @@ export interface Scenario {
   name: string;
   /** Engine changes this scenario needs before recording, made through a runner that records nothing. */
   prepare?(nerdctl: Nerdctl, work: string): Promise<void>;
-  record(nerdctl: Nerdctl, runner: CommandRunner): Promise<void>;
+  /**
+   * Makes the calls to record: through nerdctl functions, the runner, or the
+   * daemon's own routes (`request`, a client's request to the app over the
+   * recording runner), which records exactly what handlers run.
+   */
+  record(nerdctl: Nerdctl, runner: CommandRunner, request: (path: string, init?: RequestInit) => Promise<Response>): Promise<void>;
 }
 
 // In order: a scenario's prepare() changes the engine for the ones after it.
-export const SCENARIOS: Scenario[] = [...SYSTEM_SCENARIOS, ...CONTAINER_SCENARIOS];
+export const SCENARIOS: Scenario[] = [
+  ...SYSTEM_SCENARIOS,
+  ...CONTAINER_SCENARIOS,
+  ...VOLUME_SCENARIOS,
+];
