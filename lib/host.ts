@@ -1,5 +1,4 @@
 import { readdir, readFile, stat } from "node:fs/promises";
-import { dirname } from "node:path";
 
 export interface HostFacts {
   osVersion: string;
@@ -25,13 +24,14 @@ export async function probeHost(): Promise<HostFacts> {
 }
 
 /**
- * When each path's directory was made, as Docker prints it (RFC 3339, seconds).
- * nerdctl records no creation time for volumes; their directory has one.
+ * When each file or directory was made, as Docker prints it (RFC 3339,
+ * seconds). nerdctl records no creation time for volumes and networks; their
+ * directory and configuration file have one. Missing paths map to "".
  */
-export async function directoryCreatedAt(paths: string[]): Promise<Map<string, string>> {
+export async function createdAtOf(paths: string[]): Promise<Map<string, string>> {
   const times = await Promise.all(
     paths.map(async (path) => {
-      const info = await stat(dirname(path)).catch(() => undefined);
+      const info = await stat(path).catch(() => undefined);
       const time = info ? (info.birthtimeMs > 0 ? info.birthtime : info.ctime) : undefined;
       return [path, time ? time.toISOString().replace(/\.\d+Z$/, "Z") : ""] as const;
     }),

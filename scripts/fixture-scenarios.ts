@@ -1,6 +1,7 @@
 import type { Nerdctl } from "../lib/nerdctl/client.ts";
 import type { CommandRunner } from "../lib/runner/types.ts";
 import { CONTAINER_SCENARIOS } from "./scenarios/containers.ts";
+import { NETWORK_SCENARIOS } from "./scenarios/networks.ts";
 import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
 import { VOLUME_SCENARIOS } from "./scenarios/volumes.ts";
 
@@ -30,4 +31,5 @@ export const SCENARIOS: Scenario[] = [
   ...SYSTEM_SCENARIOS,
   ...CONTAINER_SCENARIOS,
   ...VOLUME_SCENARIOS,
+  ...NETWORK_SCENARIOS,
 ];

@@ -86,6 +86,6 @@ try {
     }
   }
 } finally {
-  await engine.stop();
+  await engine.stop({ removeData: true });
   await rm(work, { recursive: true, force: true });
 }

@@ -44,7 +44,7 @@ export function statusText(container: NerdctlContainerInspect, now: number): str
 }
 
 /** Networks the container is on, by name: nerdctl records the names in a label, in interface order. */
-function networkNames(container: NerdctlContainerInspect): string[] {
+export function networkNames(container: NerdctlContainerInspect): string[] {
   try {
     const names = JSON.parse(container.Config.Labels?.["nerdctl/networks"] ?? "[]") as unknown;
     return Array.isArray(names) ? names.filter((name): name is string => typeof name === "string") : [];

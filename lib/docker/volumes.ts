@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { ANONYMOUS_VOLUME_LABEL, type VolumeSnapshot } from "../nerdctl/volumes.ts";
 import type { NerdctlVolume } from "../nerdctl/volume-types.ts";
 import { badParameter } from "./errors.ts";
@@ -17,6 +18,11 @@ export interface Volume {
 
 export const VOLUME_FILTERS = ["name", "label", "dangling", "driver"] as const;
 export const VOLUME_PRUNE_FILTERS = ["label", "label!", "all"] as const;
+
+/** The volume's own directory (its Mountpoint is the `_data` inside): its creation time is the volume's. */
+export function volumeDirectory(volume: NerdctlVolume): string {
+  return dirname(volume.Mountpoint);
+}
 
 /** nerdctl's volumes are all local; `createdAt` comes from the volume's directory. */
 export function toVolume(volume: NerdctlVolume, createdAt: string, usage?: { refCount: number }): Volume {

@@ -38,7 +38,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, fstatSync, openSync, readFileSync, realpathSync, writeSync } from "node:fs";
-import { mkdir, open, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
@@ -566,8 +566,34 @@ export async function removeEngineData(layout: EngineLayout): Promise<void> {
     }
   }
   await unmountUnder(dirs);
+  await removeUnusedBridges(layout);
   // rm would descend into a mount, hence only after unmountUnder found none.
   for (const dir of dirs) await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Bridge interfaces named in the engine's CNI configurations (`br-<id>`, `nerdctl0`). */
+async function bridgesOf(layout: EngineLayout): Promise<string[]> {
+  const entries = await readdir(layout.nerdctl.cniNetconfPath, { recursive: true, withFileTypes: true }).catch(() => []);
+  const names = new Set<string>();
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith(".conflist")) continue;
+    const text = await readFile(join(entry.parentPath, entry.name), "utf8").catch(() => "");
+    for (const match of text.matchAll(/"bridge"\s*:\s*"([\w.-]+)"/g)) names.add(match[1]!);
+  }
+  return [...names];
+}
+
+/**
+ * The host's network interfaces outlive the engine that made them, and a
+ * later engine's network with the same subnet is then refused as overlapping.
+ * A bridge nothing is plugged into any more is removed with the engine's data.
+ */
+async function removeUnusedBridges(layout: EngineLayout): Promise<void> {
+  for (const bridge of await bridgesOf(layout)) {
+    const ports = await execa("ip", ["-o", "link", "show", "master", bridge], { reject: false });
+    if (ports.exitCode !== 0 || String(ports.stdout).trim() !== "") continue;
+    await execa("ip", ["link", "delete", bridge], { reject: false });
+  }
 }
 
 // --- start lock ----------------------------------------------------------------

@@ -99,3 +99,8 @@ export async function top(nerdctl: Nerdctl, ref: string, psArgs: string): Promis
   if (table.trim() === "") throw conflict(`Container ${ref} is not running`);
   return table;
 }
+
+/** Every container of the namespace, inspected: two calls whatever their number. */
+export async function allContainers(nerdctl: Nerdctl): Promise<NerdctlContainerInspect[]> {
+  return inspectContainers(nerdctl, await listContainerIds(nerdctl, { all: true }));
+}

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { badParameter } from "../docker/errors.ts";
 import type { Nerdctl } from "./client.ts";
 import type { NerdctlVolume } from "./volume-types.ts";
-import { inspectContainers, listContainerIds } from "./containers.ts";
+import { allContainers } from "./containers.ts";
 import { assertObjectName } from "./validate.ts";
 
 const subject = (name: string) => ({ kind: "volume" as const, name });
@@ -34,7 +34,7 @@ export interface VolumeSnapshot {
 export async function volumeSnapshot(nerdctl: Nerdctl, options: { size?: boolean } = {}): Promise<VolumeSnapshot> {
   const [volumes, containers] = await Promise.all([
     listVolumeNames(nerdctl).then((names) => inspectVolumes(nerdctl, names, options)),
-    listContainerIds(nerdctl, { all: true }).then((ids) => inspectContainers(nerdctl, ids)),
+    allContainers(nerdctl),
   ]);
   const inUse = new Set(
     containers.flatMap((container) => (container.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => mount.Name ?? "")),
@@ -57,7 +57,8 @@ export async function createVolume(nerdctl: Nerdctl, options: VolumeCreateOption
   assertObjectName("volume", options.name);
   const labelArgs = Object.entries(options.labels).flatMap(([key, value]) => {
     if (key === "" || /[\0\n]/.test(key + value)) throw badParameter(`invalid label ${JSON.stringify(key)}`);
-    return ["--label", `${key}=${value}`];
+    // `--label=…` in one word, so a label can never be read as a flag of its own.
+    return [`--label=${key}=${value}`];
   });
   await nerdctl.output(["volume", "create", ...labelArgs, "--", options.name], subject(options.name));
   const [volume] = await inspectVolumes(nerdctl, [options.name]);

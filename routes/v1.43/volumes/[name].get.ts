@@ -1,11 +1,11 @@
 import { defineHandler } from "h3";
-import { toVolume } from "../../../lib/docker/volumes.ts";
-import { directoryCreatedAt } from "../../../lib/host.ts";
+import { toVolume, volumeDirectory } from "../../../lib/docker/volumes.ts";
+import { createdAtOf } from "../../../lib/host.ts";
 import { inspectVolumes } from "../../../lib/nerdctl/volumes.ts";
 import { useNerdctl, useParam } from "../../../lib/server/context.ts";
 
 export default defineHandler(async (event) => {
   const [volume] = await inspectVolumes(useNerdctl(event), [useParam(event, "name")]);
-  const created = await directoryCreatedAt([volume!.Mountpoint]);
-  return toVolume(volume!, created.get(volume!.Mountpoint) ?? "");
+  const created = await createdAtOf([volumeDirectory(volume!)]);
+  return toVolume(volume!, created.get(volumeDirectory(volume!)) ?? "");
 });

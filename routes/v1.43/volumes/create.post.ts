@@ -1,13 +1,13 @@
 import { defineHandler, readBody } from "h3";
-import { parseVolumeCreate, toVolume } from "../../../lib/docker/volumes.ts";
-import { directoryCreatedAt } from "../../../lib/host.ts";
+import { parseVolumeCreate, toVolume, volumeDirectory } from "../../../lib/docker/volumes.ts";
+import { createdAtOf } from "../../../lib/host.ts";
 import { anonymousVolumeName, createVolume } from "../../../lib/nerdctl/volumes.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";
 
 export default defineHandler(async (event) => {
   const request = parseVolumeCreate(await readBody(event));
   const volume = await createVolume(useNerdctl(event), { name: request.name ?? anonymousVolumeName(), labels: request.labels });
-  const created = await directoryCreatedAt([volume.Mountpoint]);
+  const created = await createdAtOf([volumeDirectory(volume)]);
   event.res.status = 201;
-  return toVolume(volume, created.get(volume.Mountpoint) ?? "");
+  return toVolume(volume, created.get(volumeDirectory(volume)) ?? "");
 });
