@@ -1,6 +1,6 @@
 import type { Nerdctl } from "../lib/nerdctl/client.ts";
 import type { CommandRunner } from "../lib/runner/types.ts";
-import { CONTAINER_SCENARIOS } from "./scenarios/containers.ts";
+import { CONTAINER_SCENARIOS, LOG_SCENARIOS } from "./scenarios/containers.ts";
 import { NETWORK_SCENARIOS } from "./scenarios/networks.ts";
 import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
 import { VOLUME_SCENARIOS } from "./scenarios/volumes.ts";
@@ -30,6 +30,7 @@ export interface Scenario {
 export const SCENARIOS: Scenario[] = [
   ...SYSTEM_SCENARIOS,
   ...CONTAINER_SCENARIOS,
+  ...LOG_SCENARIOS,
   ...VOLUME_SCENARIOS,
   ...NETWORK_SCENARIOS,
 ];

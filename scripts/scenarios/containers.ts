@@ -25,3 +25,30 @@ export const CONTAINER_SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** Reads a whole response, so a streamed one runs to its end while recording. */
+async function drain(response: Promise<Response>): Promise<void> {
+  await (await response).arrayBuffer();
+}
+
+export const LOG_SCENARIOS: Scenario[] = [
+  {
+    // `chatty` wrote three lines to stdout and three to stderr, then exited; `tty` has a terminal.
+    name: "logs",
+    async prepare(nerdctl) {
+      for (const args of [
+        ["run", "--name", "chatty", "busybox", "sh", "-c", "for i in 1 2 3; do echo out$i; echo err$i >&2; done"],
+        ["run", "--detach", "--tty", "--name", "tty", "busybox", "sh", "-c", "echo hello from a terminal; sleep 3600"],
+      ]) {
+        const result = await nerdctl.runner.run(nerdctl.command(args));
+        if (result.exitCode !== 0) throw new Error(`prepare logs: ${result.stderr}`);
+      }
+    },
+    async record(_nerdctl, _runner, request) {
+      await drain(request("/v1.43/containers/chatty/logs?stdout=1&stderr=1"));
+      await drain(request("/v1.43/containers/chatty/logs?stdout=1&tail=1&timestamps=1"));
+      await drain(request("/v1.43/containers/tty/logs?stdout=1&stderr=1"));
+      await drain(request("/v1.43/containers/nosuch/logs?stdout=1"));
+    },
+  },
+];
