@@ -1,6 +1,7 @@
 import type { Nerdctl } from "../lib/nerdctl/client.ts";
 import type { CommandRunner } from "../lib/runner/types.ts";
 import { CONTAINER_SCENARIOS, LOG_SCENARIOS } from "./scenarios/containers.ts";
+import { IMAGE_SCENARIOS } from "./scenarios/images.ts";
 import { NETWORK_SCENARIOS } from "./scenarios/networks.ts";
 import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
 import { VOLUME_SCENARIOS } from "./scenarios/volumes.ts";
@@ -33,4 +34,5 @@ export const SCENARIOS: Scenario[] = [
   ...LOG_SCENARIOS,
   ...VOLUME_SCENARIOS,
   ...NETWORK_SCENARIOS,
+  ...IMAGE_SCENARIOS,
 ];
