@@ -1,6 +1,6 @@
 import type { Nerdctl } from "../lib/nerdctl/client.ts";
 import type { CommandRunner } from "../lib/runner/types.ts";
-import { CONTAINER_SCENARIOS, LOG_SCENARIOS } from "./scenarios/containers.ts";
+import { CONTAINER_CHANGE_SCENARIOS, CONTAINER_SCENARIOS, LOG_SCENARIOS } from "./scenarios/containers.ts";
 import { IMAGE_SCENARIOS } from "./scenarios/images.ts";
 import { NETWORK_SCENARIOS } from "./scenarios/networks.ts";
 import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
@@ -32,6 +32,7 @@ export const SCENARIOS: Scenario[] = [
   ...SYSTEM_SCENARIOS,
   ...CONTAINER_SCENARIOS,
   ...LOG_SCENARIOS,
+  ...CONTAINER_CHANGE_SCENARIOS,
   ...VOLUME_SCENARIOS,
   ...NETWORK_SCENARIOS,
   ...IMAGE_SCENARIOS,

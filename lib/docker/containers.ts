@@ -1,4 +1,4 @@
-import { familiar, type ContainerSnapshot } from "../nerdctl/containers.ts";
+import { familiar, type ContainerSize, type ContainerSnapshot } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect, NerdctlImageIdentity, NerdctlPortBinding } from "../nerdctl/container-types.ts";
 import type {
   ContainerInspect,
@@ -9,7 +9,7 @@ import type {
   Port,
 } from "./container-types.ts";
 import { badParameter, notFound } from "./errors.ts";
-import type { Filters } from "./filters.ts";
+import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
 import { dockerTime, humanDuration, isZeroTime, unixSeconds } from "./time.ts";
 
 /** Labels nerdctl and containerd keep for themselves; dockerd shows only the user's and the image's. */
@@ -334,14 +334,45 @@ export function filterContainers(
  */
 export function selectContainers(
   snapshot: ContainerSnapshot,
-  options: { all: boolean; limit: number; filters: Filters },
+  options: { all: boolean; limit: number; filters: Filters; sizes?: Map<string, ContainerSize> },
   now: number,
 ): ContainerSummary[] {
   const { containers, images } = snapshot;
-  const summaries = containers.map((container) => toContainerSummary(container, images.get(container.Image), now));
+  const summaries = containers.map((container) => {
+    const summary = toContainerSummary(container, images.get(container.Image), now);
+    const size = options.sizes?.get(container.Id);
+    return options.sizes ? { ...summary, SizeRw: size?.rw ?? 0, SizeRootFs: size?.rootFs ?? 0 } : summary;
+  });
   const everything = options.all || options.filters.has("status");
   const selected = filterContainers(containers, summaries, options.filters)
     .filter((summary) => everything || summary.State === "running")
     .sort((a, b) => b.Created - a.Created);
   return options.limit > 0 ? selected.slice(0, options.limit) : selected;
+}
+
+/** `nerdctl diff` lines as Docker's changes: Kind 0 modified, 1 added, 2 deleted. The root itself is not a change. */
+export function toChanges(text: string): { Path: string; Kind: 0 | 1 | 2 }[] {
+  const kinds = { C: 0, A: 1, D: 2 } as const;
+  return text
+    .split("\n")
+    .map((line) => /^([ACD]) (.+)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null && match[2] !== "/")
+    .map((match) => ({ Path: match[2]!, Kind: kinds[match[1] as keyof typeof kinds] }));
+}
+
+export const CONTAINER_PRUNE_FILTERS = ["until", "label", "label!"] as const;
+
+/** What POST /containers/prune removes: stopped containers (exited, created, dead) matching the filters. */
+export function containerPruneCandidates(containers: NerdctlContainerInspect[], filters: Filters, now: number): NerdctlContainerInspect[] {
+  const untils = filters.values("until").map((value) => parseFilterTime(value, now));
+  return containers.filter((container) => {
+    const labels = userLabels(container.Config.Labels);
+    const state = stateName(container);
+    return (
+      (state === "exited" || state === "created" || state === "dead") &&
+      filters.matchLabels(labels) &&
+      noneOfLabels(filters, labels) &&
+      untils.every((until) => Date.parse(container.Created) < until)
+    );
+  });
 }

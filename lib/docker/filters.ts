@@ -101,6 +101,14 @@ export class Filters {
   }
 }
 
+/** dockerd's prune filter `label!`: none of these `key` or `key=value` may be among the labels. */
+export function noneOfLabels(filters: Filters, labels: Record<string, string> | null | undefined): boolean {
+  return filters.values("label!").every((label) => {
+    const at = label.indexOf("=");
+    return at < 0 ? labels?.[label] === undefined : labels?.[label.slice(0, at)] !== label.slice(at + 1);
+  });
+}
+
 function safeRegExp(pattern: string): RegExp | undefined {
   try {
     return new RegExp(pattern);

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { NetworkCreateOptions } from "../nerdctl/networks.ts";
 import type { NerdctlCompatNetwork, NerdctlNativeNetwork } from "../nerdctl/network-types.ts";
 import { badParameter, DockerError } from "./errors.ts";
-import type { Filters } from "./filters.ts";
+import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
 import { createdAtOf } from "../host.ts";
 import { ZERO_TIME } from "./time.ts";
 
@@ -110,29 +110,15 @@ export function selectNetworks(networks: Network[], filters: Filters, inUse: Set
 
 /** What POST /networks/prune removes: custom networks no container is on, matching the filters. */
 export function networkPruneCandidates(networks: Network[], filters: Filters, inUse: Set<string>, now: number): Network[] {
-  const untils = filters.values("until").map((value) => untilTime(value, now));
-  const excluded = filters.values("label!");
+  const untils = filters.values("until").map((value) => parseFilterTime(value, now));
   return networks.filter(
     (network) =>
       !(BUILTIN_NETWORKS as readonly string[]).includes(network.Name) &&
       !inUse.has(network.Name) &&
       filters.matchLabels(network.Labels) &&
-      !excluded.some((label) => {
-        const [key = "", value] = label.split("=", 2);
-        return value === undefined ? network.Labels[key] !== undefined : network.Labels[key] === value;
-      }) &&
+      noneOfLabels(filters, network.Labels) &&
       untils.every((until) => Date.parse(network.Created) < until),
   );
-}
-
-/** `until`: a unix time, an RFC 3339 time, or a duration before now (10m, 2h). */
-export function untilTime(value: string, now: number): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const duration = /^(\d+)(s|m|h)$/.exec(value);
-  if (duration) return now - Number(duration[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[duration[2] as "s" | "m" | "h"];
-  const time = Date.parse(value);
-  if (Number.isNaN(time)) throw badParameter(`invalid filter 'until=${value}'`);
-  return time;
 }
 
 /** POST /networks/create body, checked. */

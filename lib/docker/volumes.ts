@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import { ANONYMOUS_VOLUME_LABEL, type VolumeSnapshot } from "../nerdctl/volumes.ts";
 import type { NerdctlVolume } from "../nerdctl/volume-types.ts";
 import { badParameter } from "./errors.ts";
-import type { Filters } from "./filters.ts";
+import { noneOfLabels, type Filters } from "./filters.ts";
 
 /** Docker API v1.43 Volume. */
 export interface Volume {
@@ -56,16 +56,12 @@ export function selectVolumes(snapshot: VolumeSnapshot, filters: Filters): Nerdc
  */
 export function pruneCandidates(snapshot: VolumeSnapshot, filters: Filters, apiVersionAtLeast142: boolean): NerdctlVolume[] {
   const all = filters.bool("all") ?? !apiVersionAtLeast142;
-  const excluded = filters.values("label!");
   return snapshot.volumes.filter(
     (volume) =>
       !snapshot.inUse.has(volume.Name) &&
       (all || volume.Labels?.[ANONYMOUS_VOLUME_LABEL] !== undefined) &&
       filters.matchLabels(volume.Labels) &&
-      !excluded.some((label) => {
-        const [key = "", value] = label.split("=", 2);
-        return value === undefined ? volume.Labels?.[key] !== undefined : volume.Labels?.[key] === value;
-      }),
+      noneOfLabels(filters, volume.Labels),
   );
 }
 

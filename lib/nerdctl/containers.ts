@@ -1,4 +1,5 @@
 import { badParameter, conflict, errorFromStderr, nerdctlMessage } from "../docker/errors.ts";
+import type { RunningCommand } from "../runner/types.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
 import type { NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
 import { assertImageName, assertObjectName } from "./validate.ts";
@@ -103,4 +104,49 @@ export async function top(nerdctl: Nerdctl, ref: string, psArgs: string): Promis
 /** Every container of the namespace, inspected: two calls whatever their number. */
 export async function allContainers(nerdctl: Nerdctl): Promise<NerdctlContainerInspect[]> {
   return inspectContainers(nerdctl, await listContainerIds(nerdctl, { all: true }));
+}
+
+/** `nerdctl diff`: one "A|C|D path" line per change in the container's writable layer. */
+export async function changes(nerdctl: Nerdctl, ref: string): Promise<string> {
+  assertObjectName("container", ref);
+  return nerdctl.output(["container", "diff", "--", ref], { kind: "container", name: ref }, { shared: true });
+}
+
+/** `nerdctl export`: the container's filesystem as a tar on stdout, streaming. */
+export function exportContainer(nerdctl: Nerdctl, ref: string, signal: AbortSignal): RunningCommand {
+  assertObjectName("container", ref);
+  return nerdctl.runner.spawn(nerdctl.command(["container", "export", "--", ref]), { signal });
+}
+
+/** Removes containers (not running ones: nerdctl refuses those without force). */
+export async function removeContainers(nerdctl: Nerdctl, ids: string[], options: { volumes?: boolean } = {}): Promise<void> {
+  if (ids.length === 0) return;
+  for (const id of ids) assertObjectName("container", id);
+  await nerdctl.output(["container", "rm", ...(options.volumes ? ["--volumes"] : []), "--", ...ids], { kind: "container", name: ids[0]! });
+}
+
+/** Sizes nerdctl prints ("20.0 KiB", "1.9 MiB", "4.1kB") in bytes; approximate, as printed. */
+export function parseSize(text: string): number {
+  const match = /^([\d.]+)\s*([KMGTP]?)(i?)B$/i.exec(text.trim());
+  if (!match) return 0;
+  const power = "KMGTP".indexOf(match[2]!.toUpperCase()) + 1;
+  return Math.round(Number(match[1]) * (match[3] ? 1024 : 1000) ** power);
+}
+
+export interface ContainerSize {
+  /** The writable layer. */
+  rw: number;
+  /** The whole root filesystem (image included). */
+  rootFs: number;
+}
+
+/** Every container's sizes, from one `nerdctl ps --size`: "20.0 KiB (virtual 1.9 MiB)". */
+export async function containerSizes(nerdctl: Nerdctl): Promise<Map<string, ContainerSize>> {
+  const stdout = await nerdctl.output(["ps", "--all", "--size", "--no-trunc", "--format", "{{.ID}}\t{{.Size}}"], {}, { shared: true });
+  const sizes = new Map<string, ContainerSize>();
+  for (const line of stdout.split("\n")) {
+    const match = /^([0-9a-f]{64})\t(.+?) \(virtual (.+)\)$/.exec(line.trim());
+    if (match) sizes.set(match[1]!, { rw: parseSize(match[2]!), rootFs: parseSize(match[3]!) });
+  }
+  return sizes;
 }

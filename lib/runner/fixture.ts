@@ -9,6 +9,15 @@ export interface Fixture extends RunResult {
   args: string[];
   /** Engine versions the output came from. */
   versions: Record<string, string>;
+  /** stdout is base64: the program printed bytes that are not text (an archive). */
+  stdoutBase64?: boolean;
+  /** Only the first part of a streamed output was kept. */
+  truncated?: boolean;
+}
+
+/** A fixture's stdout as the bytes the program printed. */
+export function stdoutBytes(fixture: Fixture): Buffer {
+  return Buffer.from(fixture.stdout, fixture.stdoutBase64 ? "base64" : "utf8");
 }
 
 const FIXED_TIME = "2026-01-01T00:00:00Z";

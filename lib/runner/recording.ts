@@ -1,7 +1,7 @@
 import { fixtureFileName, Normalizer, writeFixture, type Fixture } from "./fixture.ts";
 import type { Command, CommandRunner, RunOptions, RunResult, RunningCommand } from "./types.ts";
 
-/** Recorded output above this size is a scenario mistake, not a fixture. */
+/** Streamed output kept per call: enough to replay its start, never a whole image. */
 const MAX_RECORDED_STREAM = 1024 * 1024;
 
 /**
@@ -34,19 +34,26 @@ export class RecordingRunner implements CommandRunner {
       size += chunk.length;
     });
     const exited = child.exited.then(async (result) => {
-      const stdout = Buffer.concat(chunks).toString("utf8");
-      await this.#save(command, { ...result, stdout });
+      const bytes = Buffer.concat(chunks).subarray(0, MAX_RECORDED_STREAM);
+      const text = bytes.toString("utf8");
+      const binary = !Buffer.from(text, "utf8").equals(bytes);
+      await this.#save(
+        command,
+        { ...result, stdout: binary ? bytes.toString("base64") : text },
+        { ...(binary ? { stdoutBase64: true } : {}), ...(size > MAX_RECORDED_STREAM ? { truncated: true } : {}) },
+      );
       return result;
     });
     return { ...child, exited };
   }
 
-  async #save(command: Command, result: RunResult): Promise<void> {
+  async #save(command: Command, result: RunResult, extra: Pick<Fixture, "stdoutBase64" | "truncated"> = {}): Promise<void> {
     const n = this.normalizer;
     const fixture: Fixture = {
       program: command.program,
       args: command.args.map((arg) => n.text(arg)),
-      stdout: n.text(result.stdout),
+      stdout: extra.stdoutBase64 ? result.stdout : n.text(result.stdout),
+      ...extra,
       stderr: n.text(result.stderr),
       exitCode: result.exitCode,
       versions: this.versions,

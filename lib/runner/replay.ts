@@ -1,5 +1,5 @@
 import { PassThrough, Readable } from "node:stream";
-import { commandKey, readFixtures, type Fixture } from "./fixture.ts";
+import { commandKey, readFixtures, stdoutBytes, type Fixture } from "./fixture.ts";
 import { describeCommand, type Command, type CommandRunner, type RunResult, type RunningCommand } from "./types.ts";
 
 /** Thrown when a test makes a call no fixture recorded; names the nearest recorded call. */
@@ -52,7 +52,7 @@ export class ReplayRunner implements CommandRunner {
     stdin.resume();
     return {
       stdin,
-      stdout: Readable.from([Buffer.from(fixture.stdout)]),
+      stdout: Readable.from([stdoutBytes(fixture)]),
       stderr: Readable.from([Buffer.from(fixture.stderr)]),
       exited: Promise.resolve({ stdout: "", stderr: fixture.stderr, exitCode: fixture.exitCode }),
       kill: () => {},

@@ -52,3 +52,33 @@ export const LOG_SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+export const CONTAINER_CHANGE_SCENARIOS: Scenario[] = [
+  {
+    // Reads of a container's filesystem: what changed, its export, the sizes `ps -s` shows.
+    name: "containers-files",
+    async prepare(nerdctl) {
+      const result = await nerdctl.runner.run(
+        nerdctl.command(["run", "--name", "writer", "busybox", "sh", "-c", "echo hi > /root/note; rm /etc/group"]),
+      );
+      if (result.exitCode !== 0) throw new Error(`prepare containers-files: ${result.stderr}`);
+    },
+    async record(_nerdctl, _runner, request) {
+      await drain(request("/v1.43/containers/writer/changes"));
+      await drain(request("/v1.43/containers/nosuch/changes"));
+      await drain(request("/v1.43/containers/writer/export"));
+      await drain(request("/v1.43/containers/json?all=1&size=1"));
+    },
+  },
+  {
+    // `prunable` (label purpose=prune, exited) is the only stopped container the filter selects.
+    name: "containers-prune",
+    async prepare(nerdctl) {
+      const result = await nerdctl.runner.run(nerdctl.command(["run", "--name", "prunable", "--label", "purpose=prune", "busybox", "true"]));
+      if (result.exitCode !== 0) throw new Error(`prepare containers-prune: ${result.stderr}`);
+    },
+    async record(_nerdctl, _runner, request) {
+      await drain(request(`/v1.43/containers/prune?filters=${encodeURIComponent('{"label":["purpose=prune"]}')}`, { method: "POST" }));
+    },
+  },
+];

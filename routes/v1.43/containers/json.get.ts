@@ -2,7 +2,7 @@ import { defineHandler, getQuery } from "h3";
 import { CONTAINER_FILTERS, selectContainers } from "../../../lib/docker/containers.ts";
 import { Filters } from "../../../lib/docker/filters.ts";
 import { badParameter } from "../../../lib/docker/errors.ts";
-import { containerSnapshot } from "../../../lib/nerdctl/containers.ts";
+import { containerSizes, containerSnapshot } from "../../../lib/nerdctl/containers.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";
 import { queryFlag } from "../../../lib/server/query.ts";
 
@@ -15,6 +15,10 @@ export default defineHandler(async (event) => {
   const filters = Filters.parse(query.filters, CONTAINER_FILTERS);
   // before/since may name a stopped container, and a status filter may ask for stopped ones.
   const wide = all || filters.has("before") || filters.has("since") || filters.has("status");
-  const snapshot = await containerSnapshot(useNerdctl(event), { all: wide });
-  return selectContainers(snapshot, { all, limit, filters }, Date.now());
+  const nerdctl = useNerdctl(event);
+  const [snapshot, sizes] = await Promise.all([
+    containerSnapshot(nerdctl, { all: wide }),
+    queryFlag(query.size) ? containerSizes(nerdctl) : undefined,
+  ]);
+  return selectContainers(snapshot, { all, limit, filters, sizes }, Date.now());
 });
