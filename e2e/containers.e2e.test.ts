@@ -75,4 +75,33 @@ describe.each(MATRIX)("$title", (cell) => {
     expect(stopped.exitCode).not.toBe(0);
     expect(stopped.stderr).toContain("Container done is not running");
   });
+
+  it("docker stats --no-stream", async () => {
+    const result = await docker("stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", "web");
+    expect(result.exitCode, result.stderr).toBe(0);
+    // A running sleep: some memory, within a limit, one process.
+    expect(result.stdout.trim()).toMatch(/^web \d+\.\d+% [\d.]+[KMG]?i?B \/ [\d.]+[KMG]iB 1$/);
+  });
+
+  it("docker diff", async () => {
+    const result = await docker("diff", "web");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^A \/etc\/hostname$/m);
+  });
+
+  it("docker export", async () => {
+    const result = await docker("export", "done");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain("bin/busybox");
+  });
+
+  it("docker container prune", async () => {
+    const made = await engineNerdctl(["run", "--name", "prune-me", "--label", "e2e=prune", "busybox", "true"], { namespace: cell.namespace });
+    expect(made.exitCode, made.stderr).toBe(0);
+    const result = await docker("container", "prune", "--force", "--filter", "label=e2e=prune");
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n/);
+    expect(await engineNames(cell.namespace, true)).not.toContain("prune-me");
+  });
 });
+

@@ -112,3 +112,14 @@ export const DOCKER_API_OPERATIONS: readonly string[] = [
   "GET /distribution/{name}/json",
   "POST /session",
 ];
+
+/** Swarm's resources: a single engine answers them as dockerd does on a node that is not in a swarm. */
+const SWARM_RESOURCES = /^\/(swarm|nodes|services|tasks|secrets|configs)(\/|$)/;
+
+export function isSwarmOperation(template: string): boolean {
+  return SWARM_RESOURCES.test(template);
+}
+
+/** dockerd's words for a swarm request on a node outside any swarm (503). */
+export const NOT_A_SWARM_MANAGER =
+  'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';

@@ -1,5 +1,5 @@
 import { H3, HTTPError, type EventHandler, type H3Event } from "h3";
-import { DOCKER_API_OPERATIONS } from "../docker/api-operations.ts";
+import { DOCKER_API_OPERATIONS, isSwarmOperation, NOT_A_SWARM_MANAGER } from "../docker/api-operations.ts";
 import { DockerError, notFound, notImplemented } from "../docker/errors.ts";
 import { checkVersion, splitVersion } from "./api-version.ts";
 import type { DaemonServices, RequestContext } from "./context.ts";
@@ -51,6 +51,7 @@ export function createDaemonApp(options: DaemonAppOptions): H3 {
         return resolution.route.handler(event);
       }
       case "not-implemented":
+        if (isSwarmOperation(resolution.operation.split(" ")[1]!)) throw new DockerError(503, NOT_A_SWARM_MANAGER);
         throw notImplemented(`${event.req.method} ${path} is not implemented by nerdctld (Docker API operation ${resolution.operation})`);
       case "method-not-allowed":
         throw new DockerError(405, `${event.req.method} is not allowed on ${path}`);

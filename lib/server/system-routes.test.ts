@@ -115,3 +115,20 @@ describe("the namespace header", () => {
     expect(((await response.json()) as { message: string }).message).toMatch(/^invalid containerd namespace/);
   });
 });
+
+describe("what a single engine does not have", () => {
+  it("answers swarm operations as dockerd does outside a swarm (503)", async () => {
+    for (const path of ["/v1.43/nodes", "/v1.43/services/x", "/v1.43/swarm", "/v1.43/secrets", "/v1.43/configs/y", "/v1.43/tasks"]) {
+      const response = await send(app, path);
+      expect(response.status, path).toBe(503);
+      expect(((await response.json()) as { message: string }).message).toMatch(/^This node is not a swarm manager/);
+    }
+  });
+
+  it("lists no plugins and finds none", async () => {
+    expect(await (await send(app, "/v1.43/plugins")).json()).toEqual([]);
+    const response = await send(app, "/v1.43/plugins/nosuch/json");
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ message: 'plugin "nosuch" not found' });
+  });
+});
