@@ -19,6 +19,23 @@ export function userLabels(labels: Record<string, string> | null | undefined): R
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => !INTERNAL_LABEL.test(key)));
 }
 
+/**
+ * A container's name. Those Kubernetes made through CRI have no nerdctl name:
+ * they are named from their pod's labels, `k8s://namespace/pod/container`, and
+ * a pod's sandbox (pause) container `k8s://namespace/pod`, as nerdctl ps does.
+ */
+export function containerName(container: NerdctlContainerInspect): string {
+  if (container.Name) return container.Name;
+  const labels = container.Config.Labels ?? {};
+  const namespace = labels["io.kubernetes.pod.namespace"];
+  const pod = labels["io.kubernetes.pod.name"];
+  if (namespace && pod) {
+    const name = labels["io.kubernetes.container.name"];
+    return labels["io.cri-containerd.kind"] === "sandbox" || !name ? `k8s://${namespace}/${pod}` : `k8s://${namespace}/${pod}/${name}`;
+  }
+  return container.Id.slice(0, 12);
+}
+
 /** Docker's one-word state. nerdctl leaves Status empty for a container never started. */
 export function stateName(container: NerdctlContainerInspect): ContainerStateName {
   const state = container.State;
@@ -154,7 +171,7 @@ export function toContainerSummary(
   const networks = endpoints(container);
   return {
     Id: container.Id,
-    Names: [`/${container.Name}`],
+    Names: [`/${containerName(container)}`],
     Image: familiar(container.Config.Image || container.Image),
     ImageID: image?.Id ?? "",
     Command: [container.Path, ...(container.Args ?? [])].join(" "),
@@ -200,7 +217,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
     HostnamePath: container.HostnamePath,
     HostsPath: container.HostsPath,
     LogPath: container.LogPath,
-    Name: `/${container.Name}`,
+    Name: `/${containerName(container)}`,
     RestartCount: container.RestartCount,
     Driver: container.Driver,
     Platform: container.Platform,
