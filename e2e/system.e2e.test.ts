@@ -1,16 +1,17 @@
 import { request } from "node:http";
-import { execa } from "execa";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { schemaViolations } from "../lib/testing/api-schema.ts";
 import { DOCKER_CLIS, docker } from "./support/docker-cli.ts";
+import { engineNerdctl } from "./support/engine-client.ts";
 
 const dockerHost = inject("dockerHost");
 const socketPath = dockerHost.replace(/^unix:\/\//, "");
 
 /** What the engine itself says, to compare the daemon's answers with. */
 async function nerdctl(...args: string[]): Promise<string> {
-  const result = await execa(inject("nerdctl"), args, { env: inject("engineEnv") });
-  return String(result.stdout);
+  const result = await engineNerdctl(args);
+  if (result.exitCode !== 0) throw new Error(`nerdctl ${args.join(" ")} failed (${result.exitCode}): ${result.stderr}`);
+  return result.stdout;
 }
 
 interface RawResponse {

@@ -49,12 +49,30 @@ async function waitForDaemon(child: ChildProcess, socketPath: string, logFile: s
 }
 
 /**
+ * What every suite finds on the engine, whichever provider runs it: the busybox
+ * test image and three containers, `web` (running), `done` (exited) and
+ * `fresh` (created). `nerdctl` runs nerdctl against the engine and throws when
+ * it fails; imagePath is the busybox archive as the engine's side sees it.
+ */
+export async function seedEngine(nerdctl: (args: string[]) => Promise<unknown>, imagePath: string): Promise<void> {
+  await nerdctl(["load", "--input", imagePath]);
+  await nerdctl(["run", "--detach", "--name", "web", "busybox", "sleep", "3600"]);
+  await nerdctl(["run", "--name", "done", "busybox", "true"]);
+  await nerdctl(["create", "--name", "fresh", "busybox"]);
+}
+
+/** Compiles the daemon as it is installed (dist/), which both providers run. */
+export async function buildDaemon(): Promise<void> {
+  await execa("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO_ROOT });
+}
+
+/**
  * Builds the daemon, starts it (compiled, as installed) on a managed engine in
  * temporary directories, and prepares the engine: the busybox test image and
  * three containers, `web` (running), `done` (exited) and `fresh` (created).
  */
 export async function startDaemonUnderTest(): Promise<DaemonUnderTest> {
-  await execa("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO_ROOT });
+  await buildDaemon();
   // Short: unix socket paths under the state dir must stay within 107 bytes.
   const work = await mkdtemp(join(tmpdir(), "nde-"));
   const stateDir = join(work, "s");
@@ -80,7 +98,8 @@ export async function startDaemonUnderTest(): Promise<DaemonUnderTest> {
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
-      const stopped = await Promise.race([exited.then(() => true), sleep(60_000).then(() => false)]);
+      // Unref'd: a pending 60 s timer would otherwise hold the test runner open after a quick stop.
+      const stopped = await Promise.race([exited.then(() => true), sleep(60_000, false, { ref: false })]);
       if (!stopped) child.kill("SIGKILL");
       await exited;
     }
@@ -93,12 +112,8 @@ export async function startDaemonUnderTest(): Promise<DaemonUnderTest> {
     await waitForDaemon(child, socketPath, logFile, 120_000);
     const engineEnv = engineEnvironment(layout, process.env.PATH);
     const nerdctl = layout.bin.nerdctl;
-    const run = (...args: string[]) => execa(nerdctl, args, { env: engineEnv });
     const image = await writeBusyboxImage(join(work, "busybox.tar"));
-    await run("load", "--input", image.path);
-    await run("run", "--detach", "--name", "web", "busybox", "sleep", "3600");
-    await run("run", "--name", "done", "busybox", "true");
-    await run("create", "--name", "fresh", "busybox");
+    await seedEngine((args) => execa(nerdctl, args, { env: engineEnv, stdin: "ignore" }), image.path);
     return { dockerHost: `unix://${socketPath}`, socketPath, engineEnv, nerdctl, logFile, stop };
   } catch (error) {
     await stop();
