@@ -1,14 +1,27 @@
 import { containerSnapshot, inspectContainer, top } from "../../lib/nerdctl/containers.ts";
+import { createServer } from "node:net";
 import type { Scenario } from "../fixture-scenarios.ts";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
 
 export const CONTAINER_SCENARIOS: Scenario[] = [
   {
     name: "containers",
     async prepare(nerdctl) {
-      // A container with what lists show: a published port, a label, a named volume.
+      // A container with what lists show: a published port (a free one: another engine may hold any
+      // fixed one), a label, a named volume.
+      const port = await freePort();
       const result = await nerdctl.runner.run(
         nerdctl.command([
-          "run", "--detach", "--name", "ported", "--publish", "127.0.0.1:38473:80", "--label", "app=demo",
+          "run", "--detach", "--name", "ported", "--publish", `127.0.0.1:${port}:80`, "--label", "app=demo",
           "--volume", "data:/data", "busybox", "sleep", "3600",
         ]),
       );
