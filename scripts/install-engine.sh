@@ -5,7 +5,7 @@
 #
 # Debian's packages are used where Debian's version works with nerdctl 2.3;
 # the Go programs Debian lacks (or has too old) are built at pinned versions
-# through the Go module proxy into a versioned directory under
+# (and the CNI plugins) through the Go module proxy into a versioned directory under
 # $NERDCTLD_ENGINE_HOME (default /opt/nerdctld-engine), and
 # $NERDCTLD_ENGINE_HOME/current points at it. Idempotent: a second run only
 # checks and returns.
@@ -15,9 +15,10 @@ NERDCTL_VERSION=v2.3.5
 CONTAINERD_VERSION=v2.3.3
 RUNC_VERSION=v1.5.1
 BUILDKIT_VERSION=v0.31.2
+CNI_PLUGINS_VERSION=v1.9.1
 
 ENGINE_HOME=${NERDCTLD_ENGINE_HOME:-/opt/nerdctld-engine}
-ENGINE_ID="nerdctl-${NERDCTL_VERSION}_containerd-${CONTAINERD_VERSION}_runc-${RUNC_VERSION}_buildkit-${BUILDKIT_VERSION}"
+ENGINE_ID="nerdctl-${NERDCTL_VERSION}_containerd-${CONTAINERD_VERSION}_runc-${RUNC_VERSION}_buildkit-${BUILDKIT_VERSION}_cni-${CNI_PLUGINS_VERSION}"
 ENGINE_DIR="$ENGINE_HOME/$ENGINE_ID"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -29,11 +30,11 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 # --- Debian packages -------------------------------------------------------
-# iptables + CNI plugins: container networking (Debian's plugins 1.1.x meet
-# nerdctl's minimum); libseccomp-dev + pkg-config: runc's seccomp support;
-# docker-registry: the local registry; busybox-static: the base of test images.
-APT_PACKAGES=(iptables containernetworking-plugins libseccomp-dev pkg-config
-  docker-registry busybox-static ca-certificates)
+# iptables: container networking; libseccomp-dev + pkg-config: runc's seccomp
+# support; docker-registry: the local registry; busybox-static: the base of
+# test images. (Debian's CNI plugins report no version, so nerdctl cannot
+# trust their firewall plugin to isolate networks: the plugins are built below.)
+APT_PACKAGES=(iptables libseccomp-dev pkg-config docker-registry busybox-static ca-certificates)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -94,6 +95,18 @@ build_in_module buildkit buildctl "github.com/moby/buildkit/cmd/buildctl" \
   "-X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION"
 build_in_module nerdctl nerdctl "github.com/containerd/nerdctl/v2/cmd/nerdctl" \
   "-X github.com/containerd/nerdctl/v2/pkg/version.Version=$NERDCTL_VERSION" no_btrfs
+# CNI plugins nerdctl's networks use, with their version built in (nerdctl
+# checks the firewall plugin's), in a directory of their own.
+mkdir -p "$ENGINE_DIR/cni"
+for plugin in main/bridge main/loopback main/macvlan main/ipvlan ipam/host-local meta/portmap meta/firewall meta/tuning; do
+  name=${plugin#*/}
+  [[ -x "$ENGINE_DIR/cni/$name" ]] && continue
+  say "building CNI plugin $name ($CNI_PLUGINS_VERSION)"
+  CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$ENGINE_DIR/bin.partial" go install -trimpath \
+    -ldflags "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
+    "github.com/containernetworking/plugins/plugins/$plugin@$CNI_PLUGINS_VERSION"
+  mv "$ENGINE_DIR/bin.partial/$name" "$ENGINE_DIR/cni/$name"
+done
 rmdir "$ENGINE_DIR/bin.partial" 2>/dev/null || true
 
 ln -sfn "$ENGINE_ID" "$ENGINE_HOME/current.tmp" && mv -T "$ENGINE_HOME/current.tmp" "$ENGINE_HOME/current"

@@ -83,6 +83,11 @@ describe("resolveEngineLayout", () => {
     expect(resolveEngineLayout({}, probe({ files: ["/opt/cni/bin/bridge"] })).nerdctl.cniPath).toBe("/opt/cni/bin");
   });
 
+  it("prefers the installed engine's own CNI plugins", () => {
+    const files = ["/engine/cni/bridge", "/opt/cni/bin/bridge"];
+    expect(resolveEngineLayout({ binDir: "/engine/bin" }, probe({ files })).nerdctl.cniPath).toBe("/engine/cni");
+  });
+
   it("leaves the shim socket dir to containerd when ours would exceed its 42-character limit", () => {
     const stateDir = `/tmp/${"x".repeat(40)}`;
     expect(resolveEngineLayout({ stateDir }, probe()).containerd.shimSocketDir).toBeNull();

@@ -103,7 +103,14 @@ export function defaultBinDir(probe: HostProbe): string | null {
 }
 
 /** nerdctl looks in /opt/cni/bin first; Debian's containernetworking-plugins live in /usr/lib/cni. */
-export function defaultCniPath(probe: HostProbe): string {
+/**
+ * The CNI plugins nerdctl's networks run: the installed engine's own (built
+ * with their version, which nerdctl checks before trusting the firewall plugin
+ * to isolate networks), else the usual system directories.
+ */
+export function defaultCniPath(probe: HostProbe, binDir?: string | null): string {
+  const engineCni = binDir ? join(binDir, "..", "cni") : undefined;
+  if (engineCni && probe.isFile(join(engineCni, "bridge"))) return engineCni;
   return probe.isFile("/opt/cni/bin/bridge") ? "/opt/cni/bin" : "/usr/lib/cni";
 }
 
@@ -154,7 +161,7 @@ export function resolveEngineLayout(options: EngineLayoutOptions, probe: HostPro
       tomlPath: join(stateDir, "nerdctl.toml"),
       dataRoot: join(dataDir, "nerdctl"),
       cniNetconfPath: join(dataDir, "cni", "net.d"),
-      cniPath: defaultCniPath(probe),
+      cniPath: defaultCniPath(probe, binDir),
       snapshotter: DEFAULT_SNAPSHOTTER,
     },
     startLockFile: join(stateDir, "start.lock"),
