@@ -5,6 +5,8 @@ import { IMAGE_SCENARIOS } from "./scenarios/images.ts";
 import { NETWORK_SCENARIOS } from "./scenarios/networks.ts";
 import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
 import { VOLUME_SCENARIOS } from "./scenarios/volumes.ts";
+import { TRANSFER_SCENARIOS } from "./scenarios/transfer.ts";
+import { BUILD_SCENARIOS } from "./scenarios/build.ts";
 
 /**
  * What `npm run fixtures:record` records, one directory of fixtures per
@@ -35,5 +37,7 @@ export const SCENARIOS: Scenario[] = [
   ...CONTAINER_CHANGE_SCENARIOS,
   ...VOLUME_SCENARIOS,
   ...NETWORK_SCENARIOS,
+  ...TRANSFER_SCENARIOS,
   ...IMAGE_SCENARIOS,
+  ...BUILD_SCENARIOS,
 ];

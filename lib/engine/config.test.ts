@@ -126,6 +126,7 @@ describe("daemon argv", () => {
       "--containerd-worker-addr",
       "/r/containerd/containerd.sock",
       "--containerd-worker-net=host",
+      "--allow-insecure-entitlement=network.host",
     ]);
   });
 });

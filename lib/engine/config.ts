@@ -144,5 +144,7 @@ export function buildkitdArgs(layout: EngineLayout): string[] {
     "--containerd-worker-addr",
     layout.containerd.socket,
     "--containerd-worker-net=host",
+    // dockerd's classic builder runs RUN steps on the host network when a build asks (networkmode=host).
+    "--allow-insecure-entitlement=network.host",
   ];
 }

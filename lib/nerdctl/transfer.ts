@@ -6,7 +6,7 @@
  * Registry credentials reach nerdctl through a temporary DOCKER_CONFIG, never argv.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { closeSync, constants, openSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
@@ -17,6 +17,7 @@ import { promisify } from "node:util";
 import { badParameter, errorFromStderr, nerdctlMessage, notImplemented } from "../docker/errors.ts";
 import { errorMessage, statusMessage, type JSONMessage } from "../docker/progress.ts";
 import {
+  ArchiveNames,
   dockerConfigFor,
   importError,
   isDigest,
@@ -69,7 +70,7 @@ export function tagOrDigest(value: string): string {
 
 /** `os[/arch[/variant]]`, containerd's platform syntax. */
 export function platformSpec(value: string): string {
-  if (/^[a-z0-9_.-]{1,64}(?:\/[a-z0-9_.-]{1,64}){0,2}$/i.test(value)) return value;
+  if (/^[a-z0-9][a-z0-9_.-]{0,63}(?:\/[a-z0-9][a-z0-9_.-]{0,63}){0,2}$/i.test(value)) return value;
   throw badParameter(`invalid platform: ${describe(value)}`);
 }
 
@@ -98,7 +99,6 @@ interface Child {
   child: RunningCommand;
   /** The child's exit, after its credentials were removed. */
   exited: Promise<RunResult>;
-  exitedYet(): boolean;
   kill(): void;
 }
 
@@ -175,20 +175,21 @@ function start(nerdctl: Nerdctl, args: string[], signal: AbortSignal, credential
     throw error;
   }
   let exited = false;
-  const stopListening = whenClientGone(signal, () => child.kill());
+  let killed = false;
+  const kill = () => {
+    if (exited || killed) return;
+    killed = true;
+    child.kill();
+    // Output nobody will read any more: the child's exit is only reported once its stdout has ended.
+    child.stdout.destroy();
+  };
+  const stopListening = whenClientGone(signal, kill);
   const done = child.exited.finally(async () => {
     exited = true;
     stopListening();
     await credentials?.remove();
   });
-  return {
-    child,
-    exited: done,
-    exitedYet: () => exited,
-    kill: () => {
-      if (!exited) child.kill();
-    },
-  };
+  return { child, exited: done, kill };
 }
 
 /** A stream of Docker messages backed by one child; kill() ends it early (the client stopped reading). */
@@ -333,6 +334,10 @@ async function removeImages(nerdctl: Nerdctl, names: string[]): Promise<void> {
  * messages come back once nerdctl is done: `Loaded image: …` per image, or the
  * error. A failed load leaves no image it created; the `import@sha256:<index>`
  * record nerdctl 2.3 adds is removed when this load made it.
+ *
+ * nerdctl 2.3 prints its `Loaded image:` lines from a progress goroutine that
+ * can drop the last events (it stops on a cancelled context with events still
+ * queued), so the image list before and after the load is compared as well.
  */
 export async function loadImages(nerdctl: Nerdctl, body: Readable, signal: AbortSignal): Promise<JSONMessage[]> {
   const before = await imageNames(nerdctl);
@@ -344,56 +349,106 @@ export async function loadImages(nerdctl: Nerdctl, body: Readable, signal: Abort
   } finally {
     fifo.closeReadEnd();
   }
+  // The archive's own list of names, read as it goes by: nerdctl's output may miss some (see above).
+  const declared = new ArchiveNames();
+  body.on("data", (chunk: Buffer | string) => declared.feed(typeof chunk === "string" ? Buffer.from(chunk) : chunk));
   const feeding = pipeInto(body, fifo.writer).catch((error: unknown) => {
     run.kill();
     return error;
   });
   void run.exited.finally(() => fifo.writer.destroy());
-  const loaded: string[] = [];
-  for await (const line of readLines(run.child.stdout)) loaded.push(...loadedNames(line));
+  const printed: string[] = [];
+  for await (const line of readLines(run.child.stdout)) printed.push(...loadedNames(line));
   const [result, feedError] = await Promise.all([run.exited, feeding]);
-  const names = [...new Set(loaded)];
-  const created = names.filter((name) => !before.has(name));
-  if (feedError || signal.aborted || result.exitCode !== 0) {
-    await removeImages(nerdctl, created);
+  const after = await imageNames(nerdctl);
+  const appeared = [...after].filter((name) => !before.has(name));
+  const failed = Boolean(feedError) || signal.aborted || result.exitCode !== 0;
+  if (failed) {
+    // What this load saved before failing: the names it printed, and index records nobody else makes.
+    await removeImages(nerdctl, [...new Set([...printed.filter((name) => !before.has(name)), ...appeared.filter(isImportRecord)])]);
     if (feedError || signal.aborted) return [errorMessage("the client went away before the whole archive was sent")];
     return [loadErrorMessage(result.stderr)];
   }
-  await removeImages(nerdctl, created.filter(isImportRecord));
-  return loadedMessages(names.filter((name) => !isImportRecord(name)));
+  await removeImages(nerdctl, [...new Set([...printed, ...appeared].filter((name) => isImportRecord(name) && !before.has(name)))]);
+  const names = [...new Set([...printed, ...appeared, ...declared.names().filter((name) => after.has(name))])].filter((name) => !isImportRecord(name));
+  return loadedMessages(names);
 }
 
 // --- save ---------------------------------------------------------------------------
+
+/** How many times a save cut short by nerdctl is resumed before the client is told. */
+const SAVE_ATTEMPTS = 5;
 
 /**
  * `nerdctl save` of one or more images, its stdout piped out as it is written.
  * Resolves at the first byte of the archive; a failure before that (no such
  * image) rejects with Docker's error. A failure after it breaks the stream, so
  * the client sees a truncated transfer rather than a short archive.
+ *
+ * nerdctl 2.3.5 (containerd 2.3's transfer client) can exit 0 before it has
+ * written the last part of the archive when its stdout is slower than
+ * containerd: the copy runs in a goroutine nobody waits for. Its output is
+ * deterministic, so a save whose archive did not end (no end-of-archive
+ * marker) is run again, the bytes already sent are skipped (and checked to be
+ * the same), and the rest follows.
  */
 export async function saveImages(nerdctl: Nerdctl, names: string[], signal: AbortSignal): Promise<ByteStream> {
-  const run = start(nerdctl, ["save", "--", ...names], signal);
-  const iterator = (run.child.stdout as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  const first = await iterator.next().catch((error: unknown) => {
+  const args = ["save", "--", ...names];
+  let run = start(nerdctl, args, signal);
+  let iterator = (run.child.stdout as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  let first: IteratorResult<Uint8Array>;
+  try {
+    do first = await iterator.next();
+    while (!first.done && first.value.length === 0);
+  } catch (error) {
     run.kill();
     throw error;
-  });
+  }
   if (first.done) {
     const result = await run.exited;
     if (result.exitCode !== 0) throw saveError(result.stderr, names);
   }
   async function* chunks(): AsyncGenerator<Uint8Array> {
+    const archive = new ArchiveNames();
+    const sentHash = createHash("sha256");
+    let sent = 0;
+    let pending: IteratorResult<Uint8Array> | undefined = first;
     try {
-      if (first.done) return;
-      yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-      const result = await run.exited;
-      if (result.exitCode !== 0) throw new Error(`nerdctl save failed mid-archive: ${nerdctlMessage(result.stderr)}`);
+      for (let attempt = 1; ; attempt++) {
+        let skip = attempt === 1 ? 0 : sent;
+        const skipped = createHash("sha256");
+        for (let next = pending ?? (await iterator.next()); !next.done; next = await iterator.next()) {
+          let chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+          if (skip > 0) {
+            const part = chunk.subarray(0, Math.min(skip, chunk.length));
+            skipped.update(part);
+            skip -= part.length;
+            chunk = chunk.subarray(part.length);
+            if (skip === 0 && skipped.digest("hex") !== sentHash.copy().digest("hex")) {
+              throw new Error("nerdctl save wrote a different archive when run again: cannot resume it");
+            }
+          }
+          if (chunk.length === 0) continue;
+          sentHash.update(chunk);
+          archive.feed(chunk);
+          sent += chunk.length;
+          yield chunk;
+        }
+        pending = undefined;
+        const result = await run.exited;
+        if (result.exitCode !== 0) throw new Error(`nerdctl save failed mid-archive: ${nerdctlMessage(result.stderr)}`);
+        if (archive.complete) return;
+        if (attempt >= SAVE_ATTEMPTS || signal.aborted) {
+          throw new Error(`nerdctl save ended before the end of the archive (${sent} bytes sent, ${attempt} attempts)`);
+        }
+        run = start(nerdctl, args, signal);
+        iterator = (run.child.stdout as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      }
     } finally {
       run.kill();
     }
   }
-  return { chunks: chunks(), kill: run.kill };
+  return { chunks: chunks(), kill: () => run.kill() };
 }
 
 // --- import -------------------------------------------------------------------------

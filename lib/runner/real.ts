@@ -25,13 +25,9 @@ export class RealRunner implements CommandRunner {
   }
 
   async run(command: Command, options: RunOptions = {}): Promise<RunResult> {
-    const child = this.#start(command, {
-      input: options.input,
-      cancelSignal: options.signal,
-      timeout: options.timeoutMs,
-      stdin: options.input === undefined ? "ignore" : "pipe",
-    });
-    const result = await child;
+    const child = this.#start(command, { input: options.input, stdin: options.input === undefined ? "ignore" : "pipe" }, options.signal);
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => killGroup(child), options.timeoutMs);
+    const result = await child.finally(() => clearTimeout(timer));
     return {
       stdout: String(result.stdout ?? ""),
       stderr: String(result.stderr ?? ""),
@@ -40,7 +36,7 @@ export class RealRunner implements CommandRunner {
   }
 
   spawn(command: Command, options: { signal?: AbortSignal } = {}): RunningCommand {
-    const child = this.#start(command, { cancelSignal: options.signal, buffer: false, stdin: command.stdinFd ?? "pipe" });
+    const child = this.#start(command, { buffer: false, stdin: command.stdinFd ?? "pipe" }, options.signal);
     let stderrTail = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (chunk: string) => {
@@ -56,36 +52,51 @@ export class RealRunner implements CommandRunner {
       stdout: child.stdout!,
       stderr: child.stderr!,
       exited,
-      kill: () => {
-        child.kill("SIGKILL");
-      },
+      kill: () => killGroup(child),
     };
   }
 
-  /** Kills every child still running (daemon shutdown). */
+  /** Kills every child still running, and what each started (daemon shutdown). */
   killAll(): void {
-    for (const child of this.#children) child.kill("SIGKILL");
+    for (const child of this.#children) killGroup(child);
   }
 
   get liveChildren(): number {
     return this.#children.size;
   }
 
-  #start(command: Command, extra: Record<string, unknown>): ResultPromise {
+  #start(command: Command, extra: Record<string, unknown>, signal?: AbortSignal): ResultPromise {
     const file = this.#binaries[command.program] ?? command.program;
     const child = execa(file, [...command.args], {
       env: command.env ? { ...this.#env, ...command.env } : this.#env,
       extendEnv: true,
       reject: false,
       stripFinalNewline: false,
-      forceKillAfterDelay: 2000,
       killSignal: "SIGKILL",
+      // Its own process group: nerdctl starts buildctl and others, which must die with it.
+      detached: true,
       ...extra,
     }) as ResultPromise;
     this.#children.add(child);
-    const forget = () => this.#children.delete(child);
+    const onAbort = () => killGroup(child);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    const forget = () => {
+      this.#children.delete(child);
+      signal?.removeEventListener("abort", onAbort);
+    };
     child.then(forget, forget);
     return child;
+  }
+}
+
+/** SIGKILL to the child's whole process group (it leads one: it was started detached). */
+function killGroup(child: ResultPromise): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
   }
 }
 

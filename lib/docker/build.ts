@@ -1,0 +1,406 @@
+/**
+ * POST /build and POST /build/prune in Docker's terms: the query parameters of
+ * the classic builder API checked and translated, nerdctl's (BuildKit's plain
+ * progress) output turned into the `{"stream": …}` messages the classic
+ * builder sends, and buildctl's prune records into dockerd's report.
+ */
+import { badParameter, notImplemented } from "./errors.ts";
+import { Filters, parseFilterTime, parseGoDuration } from "./filters.ts";
+import { familiarString, parseNormalizedNamed, referenceString, shortId, tagNameOnly, type ImageReference } from "./images.ts";
+import { errorMessage, type JSONMessage } from "./progress.ts";
+import { DOCKER_HUB_AUTH_KEY, DEFAULT_DOMAIN } from "./transfer.ts";
+
+// --- parameters ----------------------------------------------------------------------------
+
+const describe = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+
+/** What a build does, checked: every value here may go into nerdctl's argv (as `--flag=value`). */
+export interface BuildRequest {
+  /** Relative to the context's root. */
+  dockerfile: string;
+  /** Normalized, with a tag, in the client's order, without repeats. */
+  tags: ImageReference[];
+  buildArgs: [string, string][];
+  labels: [string, string][];
+  target?: string;
+  noCache: boolean;
+  pull: boolean;
+  platform?: string;
+  network?: "host" | "none";
+  extraHosts: string[];
+  quiet: boolean;
+}
+
+/** A JSON object of strings (`labels`); `null` or empty is none. */
+function jsonStringMap(name: string, raw: string | null, allowNull: boolean): [string, string | null][] {
+  if (raw === null || raw === "" || raw === "null") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw badParameter(`error reading ${name}: ${(error as Error).message}`);
+  }
+  if (parsed === null) return [];
+  if (typeof parsed !== "object" || Array.isArray(parsed)) throw badParameter(`error reading ${name}: expected a JSON object`);
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  for (const [key, value] of entries) {
+    if (typeof value === "string") continue;
+    if (value === null && allowNull) continue;
+    throw badParameter(`error reading ${name}: the value of ${describe(key)} is not a string`);
+  }
+  return entries as [string, string | null][];
+}
+
+/** A JSON array of strings (`cachefrom`). */
+function jsonStringList(name: string, raw: string | null): string[] {
+  if (raw === null || raw === "" || raw === "null") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw badParameter(`error reading ${name}: ${(error as Error).message}`);
+  }
+  if (parsed === null) return [];
+  if (!Array.isArray(parsed) || parsed.some((item) => typeof item !== "string")) throw badParameter(`error reading ${name}: expected a JSON array of strings`);
+  return parsed as string[];
+}
+
+const BUILD_ARG_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$/;
+const LABEL_KEY = /^[^\s=\0-\x1f\x7f-][^=\0-\x1f\x7f]{0,254}$/;
+const STAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const PLATFORM = /^[a-z0-9][a-z0-9_.-]{0,63}(?:\/[a-z0-9][a-z0-9_.-]{0,63}){0,2}$/i;
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$/;
+const HOST_ADDRESS = /^(?:host-gateway|[0-9.]{7,15}|\[?[0-9A-Fa-f:.]{2,45}\]?)$/;
+
+function freeValue(name: string, key: string, value: string): string {
+  if (value.includes("\0")) throw badParameter(`invalid ${name} ${describe(key)}: the value contains a NUL character`);
+  return value;
+}
+
+/** A build tag (`t`): a name, `:latest` when it has no tag; never a digest (dockerd's words). */
+export function buildTag(value: string): ImageReference {
+  const ref = parseNormalizedNamed(value);
+  if (ref.digest) throw badParameter("build tag cannot contain a digest");
+  return tagNameOnly(ref);
+}
+
+/** `host:ip` (the docker CLI's `--add-host`), `host=ip` accepted as well. */
+export function extraHost(value: string): string {
+  const match = /^([^:=]+)[:=](.+)$/.exec(value);
+  if (!match || !HOST_NAME.test(match[1]!) || !HOST_ADDRESS.test(match[2]!)) throw badParameter(`invalid extra host ${describe(value)}: expected host:ip`);
+  return `${match[1]}:${match[2]!.replace(/^\[(.*)\]$/, "$1")}`;
+}
+
+function flag(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  return value !== null && !["", "0", "false", "False", "FALSE"].includes(value);
+}
+
+/**
+ * Reads and checks POST /build's query: 400 for a value that cannot be used
+ * (before anything is read or run), 501 for what nerdctld's builder cannot do.
+ * Accepted and ignored, as BuildKit has no use for them: rm, forcerm (no
+ * intermediate containers), shmsize, cachefrom (BuildKit imports cache from a
+ * registry, the classic builder from local images; the local build cache does
+ * that here), memory, cpu*, cgroupparent, ulimits, securityopt, isolation,
+ * squash, outputs.
+ */
+export function parseBuildQuery(query: URLSearchParams): BuildRequest {
+  const version = query.get("version");
+  if (version === "2") {
+    throw notImplemented("BuildKit sessions (builder version 2) are not supported by nerdctld: use the classic builder API (DOCKER_BUILDKIT=0)");
+  }
+  if (version && version !== "1") throw badParameter(`unsupported builder version ${describe(version)}`);
+  if (query.get("remote")) throw notImplemented("remote build contexts (a URL or git repository) are not supported by nerdctld: send the context as a tar archive");
+
+  const dockerfile = query.get("dockerfile") || "Dockerfile";
+  if (dockerfile.includes("\0")) throw badParameter("invalid dockerfile: contains a NUL character");
+
+  const tags: ImageReference[] = [];
+  for (const value of query.getAll("t")) {
+    if (value === "") continue;
+    const ref = buildTag(value);
+    if (!tags.some((seen) => referenceString(seen) === referenceString(ref))) tags.push(ref);
+  }
+
+  const buildArgs: [string, string][] = [];
+  for (const [key, value] of jsonStringMap("build args", query.get("buildargs"), true)) {
+    if (!BUILD_ARG_NAME.test(key)) throw badParameter(`invalid build arg name ${describe(key)}`);
+    // null: declared without a value, so the Dockerfile's default applies (never the daemon's environment).
+    if (value !== null) buildArgs.push([key, freeValue("build arg", key, value)]);
+  }
+
+  const labels: [string, string][] = [];
+  for (const [key, value] of jsonStringMap("labels", query.get("labels"), false)) {
+    if (!LABEL_KEY.test(key)) throw badParameter(`invalid label key ${describe(key)}`);
+    labels.push([key, freeValue("label", key, value ?? "")]);
+  }
+
+  const target = query.get("target") || undefined;
+  if (target !== undefined && !STAGE_NAME.test(target)) throw badParameter(`invalid target stage name ${describe(target)}`);
+
+  const platform = query.get("platform") || undefined;
+  if (platform !== undefined && !PLATFORM.test(platform)) throw badParameter(`invalid platform ${describe(platform)}: expected os[/arch[/variant]]`);
+
+  let network: BuildRequest["network"];
+  const networkMode = query.get("networkmode") || "default";
+  if (networkMode === "host" || networkMode === "none") network = networkMode;
+  else if (networkMode !== "default" && networkMode !== "bridge") {
+    throw badParameter(`network mode ${describe(networkMode)} is not supported for builds by nerdctld: use default, host or none`);
+  }
+
+  const extraHosts = query
+    .getAll("extrahosts")
+    .flatMap((value) => value.split(","))
+    .map((value) => value.trim())
+    .filter(Boolean)
+    .map(extraHost);
+
+  // Checked though not used: a wrong value is still the client's mistake.
+  for (const ref of jsonStringList("cache from", query.get("cachefrom"))) parseNormalizedNamed(ref);
+  const shmsize = query.get("shmsize");
+  if (shmsize && !/^\d+$/.test(shmsize)) throw badParameter(`invalid shmsize ${describe(shmsize)}`);
+
+  return {
+    dockerfile,
+    tags,
+    buildArgs,
+    labels,
+    ...(target ? { target } : {}),
+    noCache: flag(query, "nocache"),
+    pull: flag(query, "pull"),
+    ...(platform ? { platform } : {}),
+    ...(network ? { network } : {}),
+    extraHosts,
+    quiet: flag(query, "q"),
+  };
+}
+
+/**
+ * X-Registry-Config (base64 JSON: registry → AuthConfig, what the docker CLI
+ * sends for every registry it has credentials for) as a docker config.json for
+ * the build's pulls; undefined when it names none.
+ */
+export function dockerConfigForRegistries(header: string | null): string | undefined {
+  const trimmed = header?.trim();
+  if (!trimmed) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(trimmed.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return undefined;
+  const auths: Record<string, Record<string, string>> = {};
+  for (const [registry, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!value || typeof value !== "object") continue;
+    const auth = value as Record<string, unknown>;
+    const text = (key: string) => (typeof auth[key] === "string" && auth[key] !== "" ? (auth[key] as string) : undefined);
+    const entry: Record<string, string> = {};
+    const username = text("username");
+    const password = text("password");
+    if (username !== undefined || password !== undefined) entry.auth = Buffer.from(`${username ?? ""}:${password ?? ""}`).toString("base64");
+    else if (text("auth")) entry.auth = text("auth")!;
+    if (text("identitytoken")) entry.identitytoken = text("identitytoken")!;
+    if (text("registrytoken")) entry.registrytoken = text("registrytoken")!;
+    if (Object.keys(entry).length === 0) continue;
+    const key = registry === DEFAULT_DOMAIN || registry === "index.docker.io" ? DOCKER_HUB_AUTH_KEY : registry;
+    auths[key] = entry;
+  }
+  return Object.keys(auths).length === 0 ? undefined : `${JSON.stringify({ auths })}\n`;
+}
+
+// --- output -----------------------------------------------------------------------------------
+
+/** One line of output, as the classic builder streams it. */
+export function buildStreamMessage(line: string): JSONMessage {
+  return { stream: `${line}\n` };
+}
+
+/** nerdctl's own log lines (logrus), which are not build output. */
+export function isNerdctlLogLine(line: string): boolean {
+  return /^time="[^"]*" level=\w+ msg=/.test(line);
+}
+
+/** The image id BuildKit reports (`#8 exporting config sha256:… done`), or undefined. */
+export function exportedConfig(line: string): string | undefined {
+  return /\bexporting config (sha256:[0-9a-f]{64})\b/.exec(line)?.[1];
+}
+
+/** What the client sees once the image is in the store: dockerd's classic lines. */
+export function buildSucceededMessages(id: string, tags: readonly ImageReference[], quiet: boolean): JSONMessage[] {
+  if (quiet) return [{ stream: `${id}\n` }];
+  return [
+    { aux: { ID: id } },
+    { stream: `Successfully built ${shortId(id)}\n` },
+    ...tags.map((tag) => ({ stream: `Successfully tagged ${familiarString(tag)}\n` })),
+  ];
+}
+
+/**
+ * Collects what explains a failed build: buildctl's last `error: …` line,
+ * else nerdctl's own fatal message.
+ */
+export class BuildFailure {
+  #buildkit: string | undefined;
+  #nerdctl: string | undefined;
+
+  line(line: string): void {
+    const buildkit = /^error: (.+)$/.exec(line);
+    if (buildkit) {
+      this.#buildkit = buildkit[1]!;
+      return;
+    }
+    const logged = /^time="[^"]*" level=(?:fatal|error) msg="((?:[^"\\]|\\.)*)"/.exec(line);
+    if (logged) {
+      try {
+        this.#nerdctl = JSON.parse(`"${logged[1]}"`) as string;
+      } catch {
+        this.#nerdctl = logged[1]!;
+      }
+    }
+  }
+
+  /** The error message ending the stream; its code is the failed step's exit code, as the docker CLI exits with it. */
+  message(exitCode: number): JSONMessage {
+    const text = this.#buildkit ?? this.#nerdctl ?? `the build failed (nerdctl exited with status ${exitCode})`;
+    const code = /exit code: (\d+)\s*$/.exec(text)?.[1];
+    const message = errorMessage(text);
+    return code && Number(code) > 0 ? { ...message, errorDetail: { code: Number(code), message: text } } : message;
+  }
+}
+
+// --- prune ----------------------------------------------------------------------------------
+
+export const BUILD_PRUNE_FILTERS = ["until", "unused-for", "id", "parent", "type", "description", "inuse", "shared", "private"] as const;
+
+export interface BuildPruneRequest {
+  all: boolean;
+  /** Bytes of cache to keep. */
+  keepStorage?: number;
+  /** Keep records used more recently than this (ms). */
+  keepDurationMs?: number;
+  /** One BuildKit filter expression (all conditions at once), or none. */
+  filter?: string;
+}
+
+function oneValue(filters: Filters, key: string): string | undefined {
+  const values = filters.values(key);
+  if (values.length > 1) throw badParameter(`filters expect only one value ('${key}' has ${values.length})`);
+  return values[0];
+}
+
+/** A value in a BuildKit filter: bare when plain, Go-quoted otherwise. */
+function filterValue(value: string): string {
+  return /^[A-Za-z0-9_.:\/-]+$/.test(value) ? value : JSON.stringify(value);
+}
+
+/**
+ * POST /build/prune's parameters as buildctl prune takes them, the way dockerd
+ * hands them to BuildKit: `until` as the keep duration (a Go duration, or a
+ * time), the cache-record filters joined into one expression.
+ */
+export function parseBuildPruneQuery(query: URLSearchParams, now: number = Date.now()): BuildPruneRequest {
+  const raw = query.get("filters");
+  const filters = Filters.parse(raw ?? undefined, BUILD_PRUNE_FILTERS);
+  const request: BuildPruneRequest = { all: flag(query, "all") };
+
+  const keep = query.get("keep-storage");
+  if (keep !== null && keep !== "") {
+    if (!/^\d+$/.test(keep)) throw badParameter(`keep-storage is in bytes and expects an integer, got ${keep}`);
+    request.keepStorage = Number(keep);
+  }
+
+  if (filters.has("until") && filters.has("unused-for")) throw badParameter(`conflicting filters: "until" and "unused-for"`);
+  const untilKey = filters.has("unused-for") ? "unused-for" : "until";
+  const until = oneValue(filters, untilKey);
+  if (until !== undefined) {
+    const duration = parseGoDuration(until);
+    if (duration !== undefined) request.keepDurationMs = duration;
+    else {
+      try {
+        request.keepDurationMs = Math.max(0, now - parseFilterTime(until, now));
+      } catch {
+        throw badParameter(`"${untilKey}" filter expects a duration (e.g., '24h') or a time: ${describe(until)}`);
+      }
+    }
+    if (request.keepDurationMs < 0) throw badParameter(`"${untilKey}" filter expects a positive duration: ${describe(until)}`);
+  }
+
+  const conditions: string[] = [];
+  const id = oneValue(filters, "id");
+  if (id !== undefined) {
+    if (!/^[a-z0-9]+$/i.test(id)) throw badParameter(`invalid filter 'id=${id}'`);
+    conditions.push(`id~=${id}`);
+  }
+  const parent = oneValue(filters, "parent");
+  if (parent !== undefined) {
+    if (!/^[a-z0-9]+$/i.test(parent)) throw badParameter(`invalid filter 'parent=${parent}'`);
+    // BuildKit names the field `parents` (dockerd's `parent` matches nothing there).
+    conditions.push(`parents~=${parent}`);
+  }
+  const type = oneValue(filters, "type");
+  if (type !== undefined) {
+    if (!/^[a-z][a-z0-9.]*$/.test(type)) throw badParameter(`invalid filter 'type=${type}'`);
+    conditions.push(`type==${type}`);
+  }
+  const description = oneValue(filters, "description");
+  if (description !== undefined) {
+    if (/[\0-\x1f]/.test(description)) throw badParameter("invalid filter 'description': control characters");
+    conditions.push(`description==${filterValue(description)}`);
+  }
+  let shared: boolean | undefined;
+  for (const key of ["inuse", "shared", "private"] as const) {
+    if (!filters.contains(key)) continue;
+    const value = oneValue(filters, key);
+    const on = value === undefined || value === "" ? true : filters.bool(key)!;
+    if (key === "inuse") {
+      // prune never removes a record in use: `inuse` leaves nothing to prune, `inuse=false` changes nothing.
+      if (on) conditions.push("inuse");
+      continue;
+    }
+    const wantsShared = key === "shared" ? on : !on;
+    if (shared !== undefined && shared !== wantsShared) throw badParameter("conflicting filters: shared and private");
+    shared = wantsShared;
+  }
+  if (shared !== undefined) conditions.push(shared ? "shared" : "private");
+  if (conditions.length > 0) request.filter = conditions.join(",");
+  return request;
+}
+
+/** One record `buildctl prune --format '{{json .}}'` prints. */
+export interface PrunedRecord {
+  id: string;
+  size: number;
+}
+
+export interface BuildCachePruneReport {
+  CachesDeleted: string[] | null;
+  SpaceReclaimed: number;
+}
+
+/** buildctl's JSON lines into dockerd's report (`null` when nothing went, as dockerd answers). */
+export function buildPruneReport(stdout: string): BuildCachePruneReport {
+  const deleted: string[] = [];
+  let reclaimed = 0;
+  for (const line of stdout.split("\n")) {
+    if (!line.trim()) continue;
+    let record: Partial<PrunedRecord>;
+    try {
+      record = JSON.parse(line) as Partial<PrunedRecord>;
+    } catch {
+      continue;
+    }
+    if (typeof record.id !== "string") continue;
+    deleted.push(record.id);
+    reclaimed += typeof record.size === "number" ? record.size : 0;
+  }
+  return { CachesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
+}
+
+/** buildctl's failure (`error: …`), for the client. */
+export function buildctlMessage(stderr: string): string {
+  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
+  const error = lines.findLast((line) => line.startsWith("error: "));
+  return error?.slice("error: ".length) ?? lines.at(-1) ?? "buildctl failed without a message";
+}

@@ -1,0 +1,15 @@
+import { defineHandler } from "h3";
+import { badParameter } from "../../../lib/docker/errors.ts";
+import { saveImages } from "../../../lib/nerdctl/transfer.ts";
+import { assertImageName } from "../../../lib/nerdctl/validate.ts";
+import { useNerdctl } from "../../../lib/server/context.ts";
+import { binaryResponse, clientGone } from "../../../lib/server/streams.ts";
+
+/** GET /images/get?names=a&names=b: several images in one tar archive. */
+export default defineHandler(async (event) => {
+  const signal = clientGone(event);
+  const names = event.url.searchParams.getAll("names").filter(Boolean).map(assertImageName);
+  if (names.length === 0) throw badParameter("no image names given: use names=<image> (repeatable)");
+  const save = await saveImages(useNerdctl(event), [...new Set(names)], signal);
+  return binaryResponse(save.chunks, "application/x-tar", save.kill);
+});
