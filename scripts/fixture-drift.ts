@@ -12,14 +12,14 @@ export function shapeOf(value: unknown): unknown {
   return typeof value;
 }
 
-/** stdout as JSON (one document, or one per line), else its line count. */
+/** stdout as JSON (one document, or one per line), else just text: how many lines progress takes is not its shape. */
 function stdoutShape(stdout: string): unknown {
   const lines = stdout.split("\n").filter((line) => line.trim());
   try {
     if (lines.length <= 1) return shapeOf(JSON.parse(stdout || "null"));
     return lines.map((line) => shapeOf(JSON.parse(line)));
   } catch {
-    return `text, ${lines.length} lines`;
+    return "text";
   }
 }
 
