@@ -17,7 +17,8 @@ function stdoutShape(stdout: string): unknown {
   const lines = stdout.split("\n").filter((line) => line.trim());
   try {
     if (lines.length <= 1) return shapeOf(JSON.parse(stdout || "null"));
-    return lines.map((line) => shapeOf(JSON.parse(line)));
+    // One JSON document per line (lists, progress): the kinds of line, not how many there were.
+    return [...new Set(lines.map((line) => JSON.stringify(shapeOf(JSON.parse(line)))))].sort();
   } catch {
     return "text";
   }
