@@ -12,13 +12,23 @@ export function shapeOf(value: unknown): unknown {
   return typeof value;
 }
 
-/** stdout as JSON (one document, or one per line), else just text: how many lines progress takes is not its shape. */
+/**
+ * stdout's shape: one JSON document per line (lists, progress) gives the kinds
+ * of line, not how many there were; a document over several lines gives its
+ * shape; anything else is just text (how long progress runs is not shape).
+ */
 function stdoutShape(stdout: string): unknown {
   const lines = stdout.split("\n").filter((line) => line.trim());
+  const perLine = lines.map((line) => {
+    try {
+      return JSON.stringify(shapeOf(JSON.parse(line)));
+    } catch {
+      return undefined;
+    }
+  });
+  if (lines.length > 0 && perLine.every((shape) => shape !== undefined)) return [...new Set(perLine)].sort();
   try {
-    if (lines.length <= 1) return shapeOf(JSON.parse(stdout || "null"));
-    // One JSON document per line (lists, progress): the kinds of line, not how many there were.
-    return [...new Set(lines.map((line) => JSON.stringify(shapeOf(JSON.parse(line)))))].sort();
+    return shapeOf(JSON.parse(stdout || "null"));
   } catch {
     return "text";
   }
