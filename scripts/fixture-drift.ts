@@ -21,12 +21,15 @@ function stdoutShape(stdout: string): unknown {
   const lines = stdout.split("\n").filter((line) => line.trim());
   const perLine = lines.map((line) => {
     try {
-      return JSON.stringify(shapeOf(JSON.parse(line)));
+      return shapeOf(JSON.parse(line));
     } catch {
       return undefined;
     }
   });
-  if (lines.length > 0 && perLine.every((shape) => shape !== undefined)) return [...new Set(perLine)].sort();
+  if (lines.length > 0 && perLine.every((shape) => shape !== undefined)) {
+    const kinds = new Map(perLine.map((shape) => [JSON.stringify(shape), shape]));
+    return [...kinds.keys()].sort().map((key) => kinds.get(key));
+  }
   try {
     return shapeOf(JSON.parse(stdout || "null"));
   } catch {
