@@ -31,7 +31,7 @@ describe("networks", () => {
       Scope: "local",
       Internal: false,
       Labels: { tier: "db" },
-      IPAM: { Driver: "default", Config: [{ Subnet: "10.98.0.0/24", Gateway: "10.98.0.1" }] },
+      IPAM: { Driver: "default", Config: [{ Subnet: expect.stringMatching(/^10\.\d+\.\d+\.0\/24$/), Gateway: expect.stringMatching(/\.1$/) }] },
     });
     expect(byName.spare!.Id).toMatch(/^[0-9a-f]{64}$/);
     expect(byName.host).toMatchObject({ Driver: "host", Id: builtinNetworkId("host") });
@@ -48,7 +48,8 @@ describe("networks", () => {
     const busy = await json<Network>(await send(app, "/v1.43/networks/busy"), 200);
     expect(schemaViolations("GET", "/networks/{id}", 200, busy)).toEqual([]);
     expect(Object.values(busy.Containers).map((container) => container.Name)).toEqual(["linked"]);
-    expect(Object.values(busy.Containers)[0]!.IPv4Address).toMatch(/^10\.97\.0\.\d+\/24$/);
+    const subnet = busy.IPAM.Config[0]!.Subnet.replace(/0\/24$/, "");
+    expect(Object.values(busy.Containers)[0]!.IPv4Address.startsWith(subnet)).toBe(true);
   });
 
   it("GET /networks/{id} finds host by the id it is listed with", async () => {
@@ -61,7 +62,10 @@ describe("networks", () => {
   });
 
   it("POST /networks/create makes one (201), then refuses the same name with 409", async () => {
-    const body = { Name: "made", Labels: { made: "here" }, IPAM: { Config: [{ Subnet: "10.96.0.0/24", Gateway: "10.96.0.1" }] } };
+    // The request as recorded (its subnet was one free on the recording host).
+    const recorded = changesRunner.fixtures.find((fixture) => fixture.args[1] === "create")!;
+    const subnet = recorded.args.find((arg) => arg.startsWith("--subnet="))!.slice("--subnet=".length);
+    const body = { Name: "made", Labels: { made: "here" }, IPAM: { Config: [{ Subnet: subnet, Gateway: subnet.replace(/0\/24$/, "1") }] } };
     const made = await json<{ Id: string; Warning: string }>(
       await send(changes, "/v1.43/networks/create", { method: "POST", body: JSON.stringify(body) }),
       201,
