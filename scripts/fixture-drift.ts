@@ -37,24 +37,49 @@ function stdoutShape(stdout: string): unknown {
   }
 }
 
-async function listJson(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile() && e.name.endsWith(".json")).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+/** A command with what varies between recordings (ids, digests, temp names) masked: how calls are matched. */
+export function commandKind(fixture: Fixture): string {
+  return [fixture.program, ...fixture.args]
+    .join(" ")
+    .replace(/(sha256:)?[0-9a-f]{12,64}/g, "<id>")
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}(\/\d+)?\b/g, "<ip>")
+    .replace(/:\d{2,5}\b/g, ":<port>");
 }
 
-/** Every difference in shape between two fixture trees, as readable lines. */
+/** Every fixture under dir, by scenario and kind of call, with the set of stdout shapes and exit codes seen. */
+async function summarize(dir: string): Promise<Map<string, { shapes: Set<string>; exitCodes: Set<number> }>> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const summary = new Map<string, { shapes: Set<string>; exitCodes: Set<number> }>();
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith(".json")) continue;
+    const fixture = JSON.parse(await readFile(join(entry.parentPath, entry.name), "utf8")) as Fixture;
+    const key = `${relative(dir, entry.parentPath)}: ${commandKind(fixture)}`;
+    const seen = summary.get(key) ?? { shapes: new Set<string>(), exitCodes: new Set<number>() };
+    seen.shapes.add(JSON.stringify(fixture.stdoutBase64 ? "binary" : stdoutShape(fixture.stdout)));
+    seen.exitCodes.add(fixture.exitCode);
+    summary.set(key, seen);
+  }
+  return summary;
+}
+
+const setText = <T>(values: Set<T>) => [...values].map(String).sort().join(" | ");
+
+/**
+ * Every difference in shape between two fixture trees, as readable lines.
+ * Calls are matched by scenario and kind (ids masked), not by file name: the
+ * order of concurrent calls and the ids they got vary between recordings.
+ */
 export async function compareFixtureDirs(before: string, after: string): Promise<string[]> {
+  const [old, now] = await Promise.all([summarize(before), summarize(after)]);
   const problems: string[] = [];
-  const [oldFiles, newFiles] = await Promise.all([listJson(before), listJson(after)]);
-  for (const file of oldFiles.filter((f) => !newFiles.includes(f))) problems.push(`- ${file}: no longer recorded`);
-  for (const file of newFiles.filter((f) => !oldFiles.includes(f))) problems.push(`+ ${file}: newly recorded`);
-  for (const file of oldFiles.filter((f) => newFiles.includes(f))) {
-    const [a, b] = await Promise.all(
-      [before, after].map(async (dir) => JSON.parse(await readFile(join(dir, file), "utf8")) as Fixture),
-    );
-    if (a!.exitCode !== b!.exitCode) problems.push(`~ ${file}: exit code ${a!.exitCode} -> ${b!.exitCode}`);
-    const [shapeA, shapeB] = [JSON.stringify(stdoutShape(a!.stdout)), JSON.stringify(stdoutShape(b!.stdout))];
-    if (shapeA !== shapeB) problems.push(`~ ${file}: stdout shape\n    was: ${shapeA}\n    now: ${shapeB}`);
+  for (const key of [...old.keys()].sort()) if (!now.has(key)) problems.push(`- ${key}: no longer recorded`);
+  for (const key of [...now.keys()].sort()) if (!old.has(key)) problems.push(`+ ${key}: newly recorded`);
+  for (const key of [...old.keys()].sort()) {
+    const a = old.get(key)!;
+    const b = now.get(key);
+    if (!b) continue;
+    if (setText(a.exitCodes) !== setText(b.exitCodes)) problems.push(`~ ${key}: exit code ${setText(a.exitCodes)} -> ${setText(b.exitCodes)}`);
+    if (setText(a.shapes) !== setText(b.shapes)) problems.push(`~ ${key}: stdout shape\n    was: ${setText(a.shapes)}\n    now: ${setText(b.shapes)}`);
   }
   return problems;
 }
