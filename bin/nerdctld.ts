@@ -35,8 +35,10 @@ async function main(): Promise<number> {
       log(`${signal}: shutting down`);
       void daemon.shutdown().then(resolve);
     };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
+    // `on`, not `once`: a second signal during shutdown must not fall back to Node's default (exit at once,
+    // leaving a managed engine running); shutdown() runs only once whatever the number of signals.
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
   });
   log("stopped");
   return 0;

@@ -10,6 +10,7 @@ import { RealRunner } from "./runner/real.ts";
 import type { CommandRunner } from "./runner/types.ts";
 import { API_VERSION } from "./server/api-version.ts";
 import { createDaemonApp } from "./server/app.ts";
+import { EventHub } from "./server/event-hub.ts";
 import { listenOn, type Listening } from "./server/listen.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
 
@@ -22,6 +23,8 @@ export interface RunningDaemon {
 }
 
 const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
+
+const ignoreSignal = () => {};
 
 function canConnect(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -69,7 +72,8 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     binaries: { nerdctl: config.nerdctl, buildctl: config.buildctl },
     env: engineEnv(config, engine),
   });
-  const tracedRunner: CommandRunner = new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner);
+  const events = new EventHub({ defaultNamespace: config.namespace ?? "default", log: debugLog });
+  const tracedRunner: CommandRunner = events.observe(new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner));
   const nerdctl = new Nerdctl(tracedRunner, { namespace: config.namespace });
   const facts = (): DaemonFacts => ({
     version: DAEMON_VERSION,
@@ -78,13 +82,13 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     minApiVersion: API_VERSION.min,
     debug: config.debug,
     rootDir: engine?.layout.nerdctl.dataRoot ?? "/var/lib/nerdctl",
-    eventListeners: 0,
+    eventListeners: events.listeners,
     env: process.env,
   });
 
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
-    services: { nerdctl, facts },
+    services: { nerdctl, facts, events },
     daemonVersion: DAEMON_VERSION,
     log: debugLog,
   });
@@ -105,6 +109,11 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
     shuttingDown ??= (async () => {
+      // A second SIGTERM/SIGINT must not end the shutdown half way: with a child running (an events
+      // stream's), execa's signal-exit re-raises a signal nobody else listens to, and the daemon would die.
+      process.on("SIGTERM", ignoreSignal).on("SIGINT", ignoreSignal);
+      // Event streams never end by themselves: end them, as dockerd does, so they do not hold the drain.
+      events.close();
       const drained = Promise.all(listeners.map((listener) => listener.stopAccepting()));
       const deadline = new Promise<"timeout">((resolve) => setTimeout(resolve, config.shutdownTimeout * 1000, "timeout").unref());
       if ((await Promise.race([drained, deadline])) === "timeout") {

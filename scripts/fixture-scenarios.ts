@@ -7,6 +7,7 @@ import { SYSTEM_SCENARIOS } from "./scenarios/system.ts";
 import { VOLUME_SCENARIOS } from "./scenarios/volumes.ts";
 import { TRANSFER_SCENARIOS } from "./scenarios/transfer.ts";
 import { BUILD_SCENARIOS } from "./scenarios/build.ts";
+import { EVENT_SCENARIOS } from "./scenarios/events.ts";
 
 /**
  * What `npm run fixtures:record` records, one directory of fixtures per
@@ -39,5 +40,6 @@ export const SCENARIOS: Scenario[] = [
   ...NETWORK_SCENARIOS,
   ...TRANSFER_SCENARIOS,
   ...IMAGE_SCENARIOS,
+  ...EVENT_SCENARIOS,
   ...BUILD_SCENARIOS,
 ];

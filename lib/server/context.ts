@@ -2,12 +2,15 @@ import type { H3Event } from "h3";
 import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
+import type { EventHub } from "./event-hub.ts";
 
 /** What route handlers reach the engine and the daemon through. */
 export interface DaemonServices {
   nerdctl: Nerdctl;
   /** Live facts about the daemon (read at request time: counts change). */
   facts(): DaemonFacts;
+  /** The shared engine event stream (GET /events); absent in apps built without one. */
+  events?: EventHub;
 }
 
 /** Per-request values the gateway sets before calling a route handler. */
@@ -40,6 +43,13 @@ export function useNerdctl(event: H3Event): Nerdctl {
   const nerdctl = requestContext(event).services.nerdctl;
   const namespace = event.req.headers.get(NAMESPACE_HEADER);
   return namespace ? nerdctl.withNamespace(assertNamespace(namespace)) : nerdctl;
+}
+
+/** The daemon's event hub; GET /events cannot be served without one. */
+export function useEventHub(event: H3Event): EventHub {
+  const hub = requestContext(event).services.events;
+  if (!hub) throw new Error("this nerdctld app was built without an event hub");
+  return hub;
 }
 
 export function useApiVersion(event: H3Event): string {

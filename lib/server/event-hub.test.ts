@@ -1,0 +1,309 @@
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseEventFilters, parseEventQuery, timestampNano, type DockerEvent, type EventQuery } from "../docker/events.ts";
+import { Nerdctl } from "../nerdctl/client.ts";
+import { EVENTS_ARGS } from "../nerdctl/events.ts";
+import { commandKey, type Fixture } from "../runner/fixture.ts";
+import { ReplayRunner } from "../runner/replay.ts";
+import type { Command, CommandRunner, RunResult, RunningCommand } from "../runner/types.ts";
+import { FIXTURES_DIR } from "../testing/replay-app.ts";
+import { EventHub, SlowSubscriberError, type EventHubOptions, type EventSubscription } from "./event-hub.ts";
+
+/** The recorded `nerdctl events` lines (fixtures/events), to feed fake children. */
+let recordedLines: string[];
+let firstTime: number;
+beforeAll(async () => {
+  const fixtures = (await ReplayRunner.fromDirectory(join(FIXTURES_DIR, "events"))).fixtures as Fixture[];
+  const stream = fixtures.find((fixture) => commandKey(fixture) === commandKey({ program: "nerdctl", args: EVENTS_ARGS }))!;
+  recordedLines = stream.stdout.split("\n").filter((line) => line.trim() !== "");
+  firstTime = Number(timestampNano((JSON.parse(recordedLines[0]!) as { Timestamp: string }).Timestamp)! / 1_000_000n);
+});
+
+/** A recorded line that is a container event (the translator needs no lookup for these). */
+function lineFor(topic: string, namespace = "default"): string {
+  const line = recordedLines.find((candidate) => (JSON.parse(candidate) as { Topic: string }).Topic === topic)!;
+  return JSON.stringify({ ...(JSON.parse(line) as object), Namespace: namespace });
+}
+
+interface FakeChild {
+  command: Command;
+  stdout: PassThrough;
+  killed: boolean;
+  exit(code: number, stderr?: string): void;
+}
+
+/** A runner whose `nerdctl events` children the test drives; every other call answers empty. */
+class FakeRunner implements CommandRunner {
+  readonly children: FakeChild[] = [];
+  readonly calls: Command[] = [];
+
+  async run(command: Command): Promise<RunResult> {
+    this.calls.push(command);
+    return { stdout: "", stderr: "", exitCode: 0 };
+  }
+
+  spawn(command: Command): RunningCommand {
+    this.calls.push(command);
+    const stdout = new PassThrough();
+    let settle: (result: RunResult) => void = () => {};
+    const exited = new Promise<RunResult>((resolve) => (settle = resolve));
+    const child: FakeChild = {
+      command,
+      stdout,
+      killed: false,
+      exit: (code, stderr = "") => {
+        stdout.end();
+        settle({ stdout: "", stderr, exitCode: code });
+      },
+    };
+    this.children.push(child);
+    return {
+      stdin: new PassThrough(),
+      stdout,
+      stderr: new PassThrough(),
+      exited,
+      kill: () => {
+        child.killed = true;
+        child.exit(137);
+      },
+    };
+  }
+
+  live(): FakeChild[] {
+    return this.children.filter((child) => !child.killed);
+  }
+}
+
+let hubs: EventHub[] = [];
+afterEach(() => {
+  for (const hub of hubs) hub.close();
+  hubs = [];
+});
+
+function setup(options: EventHubOptions = {}) {
+  const runner = new FakeRunner();
+  let now = firstTime;
+  const hub = new EventHub({ lingerMs: 50, minUptimeMs: 1_000, restartDelayMs: 10, now: () => now, ...options });
+  hubs.push(hub);
+  const nerdctl = new Nerdctl(hub.observe(runner));
+  return { runner, hub, nerdctl, setNow: (ms: number) => (now = ms) };
+}
+
+const query = (raw: Record<string, string> = {}): EventQuery => parseEventQuery(raw, firstTime);
+
+/** Reads a subscription in the background; `events` fills as they come, `ended` settles with the error if any. */
+function read(subscription: EventSubscription) {
+  const events: DockerEvent[] = [];
+  const ended = (async () => {
+    try {
+      for await (const event of subscription) events.push(event);
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  })();
+  return { events, ended };
+}
+
+async function until(condition: () => boolean, ms = 2_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(5);
+  }
+}
+
+describe("one nerdctl events per namespace, shared", () => {
+  it("starts on the first subscriber, serves every subscriber from it, and counts them", async () => {
+    const { runner, hub, nerdctl } = setup();
+    expect(runner.children).toHaveLength(0);
+    const a = read(hub.subscribe(nerdctl, query()));
+    const b = read(hub.subscribe(nerdctl, query()));
+    expect(runner.children).toHaveLength(1);
+    expect(runner.children[0]!.command.args).toEqual(["events", "--format", "{{json .}}"]);
+    expect(hub.listeners).toBe(2);
+    runner.children[0]!.stdout.write(`${lineFor("/tasks/start")}\n\n`);
+    await until(() => a.events.length === 1 && b.events.length === 1);
+    expect(a.events[0]).toMatchObject({ Type: "container", Action: "start" });
+  });
+
+  it("stops a little after the last subscriber leaves, and keeps it for one who comes back in time", async () => {
+    const { runner, hub, nerdctl } = setup({ lingerMs: 100 });
+    const first = hub.subscribe(nerdctl, query());
+    read(first);
+    first.close();
+    expect(hub.listeners).toBe(0);
+    expect(runner.live()).toHaveLength(1);
+    const second = hub.subscribe(nerdctl, query());
+    read(second);
+    await sleep(150);
+    expect(runner.children).toHaveLength(1);
+    expect(runner.live()).toHaveLength(1);
+    second.close();
+    await until(() => runner.live().length === 0);
+    expect(hub.running()).toBe(false);
+  });
+
+  it("keeps namespaces apart: one child each, and only the namespace's own events", async () => {
+    const { runner, hub, nerdctl } = setup();
+    const plain = read(hub.subscribe(nerdctl, query()));
+    const k8s = read(hub.subscribe(nerdctl.withNamespace("k8s.io"), query()));
+    expect(runner.children.map((child) => child.command.args.slice(0, 3))).toEqual([
+      ["events", "--format", "{{json .}}"],
+      ["--namespace", "k8s.io", "events"],
+    ]);
+    // nerdctl prints every namespace's events whatever --namespace says.
+    for (const child of runner.children) child.stdout.write(`${lineFor("/tasks/start", "k8s.io")}\n${lineFor("/tasks/paused", "default")}\n`);
+    await until(() => plain.events.length === 1 && k8s.events.length === 1);
+    await sleep(20);
+    expect(plain.events.map((event) => event.Action)).toEqual(["pause"]);
+    expect(k8s.events.map((event) => event.Action)).toEqual(["start"]);
+  });
+
+  it("a client leaving unsubscribes at once", async () => {
+    const { hub, nerdctl } = setup();
+    const subscription = hub.subscribe(nerdctl, query());
+    const reader = read(subscription);
+    expect(hub.listeners).toBe(1);
+    subscription.close();
+    expect(hub.listeners).toBe(0);
+    expect(await reader.ended).toBeUndefined();
+  });
+});
+
+describe("since and until", () => {
+  it("replays the buffered events in range, then ends when until is past, without starting anything", async () => {
+    const { runner, hub, nerdctl, setNow } = setup();
+    const live = read(hub.subscribe(nerdctl, query()));
+    const start = lineFor("/tasks/start");
+    const pause = lineFor("/tasks/paused");
+    runner.children[0]!.stdout.write(`${start}\n${pause}\n`);
+    await until(() => live.events.length === 2);
+    const [startTime, pauseTime] = live.events.map((event) => event.timeNano);
+    setNow(Number(pauseTime! / 1_000_000n) + 60_000);
+
+    const all = read(hub.subscribe(nerdctl, { since: 0n, until: pauseTime!, filters: parseEventFilters(undefined) }));
+    expect(await all.ended).toBeUndefined();
+    expect(all.events.map((event) => event.Action)).toEqual(["start", "pause"]);
+    const later = read(hub.subscribe(nerdctl, { since: startTime! + 1n, until: pauseTime!, filters: parseEventFilters(undefined) }));
+    await later.ended;
+    expect(later.events.map((event) => event.Action)).toEqual(["pause"]);
+    const filtered = read(hub.subscribe(nerdctl, { since: 0n, until: pauseTime!, filters: parseEventFilters('{"event":["start"]}') }));
+    await filtered.ended;
+    expect(filtered.events.map((event) => event.Action)).toEqual(["start"]);
+    expect(runner.children).toHaveLength(1);
+  });
+
+  it("without since or until, replays nothing", async () => {
+    const { runner, hub, nerdctl } = setup();
+    const first = read(hub.subscribe(nerdctl, query()));
+    runner.children[0]!.stdout.write(`${lineFor("/tasks/start")}\n`);
+    await until(() => first.events.length === 1);
+    const second = read(hub.subscribe(nerdctl, query()));
+    await sleep(20);
+    expect(second.events).toEqual([]);
+  });
+
+  it("ends a live stream at an until in the future", async () => {
+    const { hub, nerdctl } = setup();
+    const started = Date.now();
+    const reader = read(hub.subscribe(nerdctl, { until: BigInt(firstTime + 150) * 1_000_000n, filters: parseEventFilters(undefined) }));
+    expect(hub.listeners).toBe(1);
+    expect(await reader.ended).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(hub.listeners).toBe(0);
+  });
+
+  it("keeps a bounded buffer: the newest events, none older than its age", async () => {
+    const { runner, hub, nerdctl, setNow } = setup({ bufferSize: 3, bufferAgeMs: 60_000 });
+    const live = read(hub.subscribe(nerdctl, query()));
+    for (let i = 0; i < 5; i++) runner.children[0]!.stdout.write(`${lineFor("/tasks/start")}\n`);
+    await until(() => live.events.length === 5);
+    const replay = async () => {
+      const reader = read(hub.subscribe(nerdctl, { since: 0n, until: 1n << 62n, filters: parseEventFilters(undefined) }));
+      await sleep(20);
+      return reader.events.length;
+    };
+    expect(await replay()).toBe(3);
+    // An hour on, a new event ages the old ones out.
+    setNow(firstTime + 3_600_000);
+    runner.children[0]!.stdout.write(`${JSON.stringify({ ...(JSON.parse(lineFor("/tasks/paused")) as object), Timestamp: new Date(firstTime + 3_600_000).toISOString() })}\n`);
+    await until(() => live.events.length === 6);
+    expect(await replay()).toBe(1);
+  });
+});
+
+describe("slow subscribers and a failing stream", () => {
+  it("drops a subscriber whose queue is full, with an error, and leaves the others alone", async () => {
+    const { runner, hub, nerdctl } = setup({ queueLimit: 4 });
+    const slow = hub.subscribe(nerdctl, query());
+    const errors: Error[] = [];
+    slow.onError((error) => errors.push(error));
+    const fast = read(hub.subscribe(nerdctl, query()));
+    for (let i = 0; i < 10; i++) runner.children[0]!.stdout.write(`${lineFor("/tasks/start")}\n`);
+    await until(() => fast.events.length === 10);
+    expect(errors).toEqual([expect.any(SlowSubscriberError)]);
+    expect(hub.listeners).toBe(1);
+    // What it had not read is gone; reading now gives the error.
+    await expect(slow[Symbol.asyncIterator]().next()).rejects.toThrow(/read too slowly/);
+  });
+
+  it("gives subscribers the error when nerdctl events fails at once, and starts again for the next one", async () => {
+    const { runner, hub, nerdctl } = setup();
+    const reader = read(hub.subscribe(nerdctl, query()));
+    runner.children[0]!.exit(1, 'time="x" level=fatal msg="cannot connect to containerd"');
+    expect(String(await reader.ended)).toMatch(/nerdctl events ended \(exit 1\).*cannot connect to containerd/);
+    expect(hub.listeners).toBe(0);
+    read(hub.subscribe(nerdctl, query()));
+    expect(runner.children).toHaveLength(2);
+  });
+
+  it("restarts nerdctl events that ended after running a while, for the subscribers it had", async () => {
+    const { runner, hub, nerdctl } = setup({ minUptimeMs: 20 });
+    const reader = read(hub.subscribe(nerdctl, query()));
+    await sleep(40);
+    runner.children[0]!.exit(2);
+    await until(() => runner.children.length === 2);
+    runner.children[1]!.stdout.write(`${lineFor("/tasks/start")}\n`);
+    await until(() => reader.events.length === 1);
+    expect(hub.listeners).toBe(1);
+  });
+
+  it("close() ends every stream and kills every child (shutdown)", async () => {
+    const { runner, hub, nerdctl } = setup();
+    const a = read(hub.subscribe(nerdctl, query()));
+    const b = read(hub.subscribe(nerdctl.withNamespace("k8s.io"), query()));
+    hub.close();
+    expect(await a.ended).toBeUndefined();
+    expect(await b.ended).toBeUndefined();
+    expect(runner.live()).toEqual([]);
+    expect(hub.listeners).toBe(0);
+  });
+});
+
+describe("the daemon's own commands", () => {
+  it("become events only while someone listens to their namespace", async () => {
+    const { runner, hub, nerdctl } = setup();
+    await nerdctl.runner.run(nerdctl.command(["volume", "create", "--", "before"]));
+    const reader = read(hub.subscribe(nerdctl, query()));
+    await nerdctl.runner.run(nerdctl.command(["volume", "create", "--", "during"]));
+    await nerdctl.runner.run(nerdctl.withNamespace("k8s.io").command(["volume", "create", "--", "elsewhere"]));
+    await until(() => reader.events.length === 1);
+    await sleep(20);
+    expect(reader.events.map((event) => `${event.Type} ${event.Action} ${event.Actor.ID}`)).toEqual(["volume create during"]);
+    expect(runner.calls.filter((call) => call.args.includes("volume")).length).toBe(3);
+  });
+
+  it("name what a load makes while it runs", async () => {
+    const { runner, hub, nerdctl } = setup();
+    const reader = read(hub.subscribe(nerdctl, query()));
+    const load = nerdctl.runner.spawn(nerdctl.command(["load"]));
+    const created = JSON.stringify({ ...(JSON.parse(lineFor("/images/create")) as object) });
+    runner.children[0]!.stdout.write(`${created}\n`);
+    await until(() => reader.events.length === 1);
+    expect(reader.events[0]).toMatchObject({ Type: "image", Action: "load" });
+    void load;
+  });
+});
