@@ -8,21 +8,15 @@
  * network), so the daemon reaches them on 127.0.0.1 whichever provider runs
  * it: on this host, or in a Testcontainers container.
  */
-import { execFileSync } from "node:child_process";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { docker, DOCKER_CLIS } from "./support/docker-cli.ts";
 import { engineNerdctl } from "./support/engine-client.ts";
+import { startEngineRegistry, type EngineRegistry } from "./support/engine-registry.ts";
 import { MATRIX, type MatrixCell } from "./support/matrix.ts";
-import { bcryptHash, DEFAULT_REGISTRY_BINARY } from "./support/registry.ts";
-import { packTar, type TarEntry } from "./support/tar.ts";
 
 const dockerHost = inject("dockerHost");
 const socketPath = dockerHost.replace(/^unix:\/\//, "");
@@ -32,65 +26,6 @@ const CREDENTIALS = { user: "e2e-login", password: "e2e-login-secret" };
 let work: string;
 
 // --- a registry inside the engine ---------------------------------------------------
-
-interface EngineRegistry {
-  host: string;
-  stop(): Promise<void>;
-}
-
-/** The registry binary and the shared libraries it loads, as rootfs entries. */
-async function registryRootfs(port: number, htpasswd?: string): Promise<TarEntry[]> {
-  const binary = DEFAULT_REGISTRY_BINARY;
-  const libraries = execFileSync("ldd", [binary], { encoding: "utf8" })
-    .split("\n")
-    .map((line) => /(\/\S+) \(0x/.exec(line)?.[1] ?? /^\s*(\/\S+)/.exec(line)?.[1])
-    .filter((path): path is string => Boolean(path));
-  const directories = new Set<string>(["etc", "etc/registry", "var", "var/lib", "var/lib/registry", "tmp"]);
-  const files: TarEntry[] = [];
-  for (const path of [binary, ...libraries]) {
-    const real = await realpath(path);
-    const name = path.slice(1);
-    for (let dir = name.slice(0, name.lastIndexOf("/")); dir; dir = dir.slice(0, Math.max(0, dir.lastIndexOf("/")))) directories.add(dir);
-    files.push({ type: "file", name, mode: 0o755, content: createReadStream(real), size: (await stat(real)).size });
-  }
-  const config = {
-    version: 0.1,
-    log: { level: "info", formatter: "text" },
-    storage: { filesystem: { rootdirectory: "/var/lib/registry" }, delete: { enabled: true } },
-    http: { addr: `127.0.0.1:${port}`, secret: "nerdctld-e2e" },
-    ...(htpasswd ? { auth: { htpasswd: { realm: "nerdctld-e2e", path: "/etc/registry/htpasswd" } } } : {}),
-  };
-  files.push({ type: "file", name: "etc/registry/config.yml", content: Buffer.from(JSON.stringify(config)) });
-  if (htpasswd) files.push({ type: "file", name: "etc/registry/htpasswd", content: Buffer.from(htpasswd) });
-  return [...[...directories].sort().map((name): TarEntry => ({ type: "directory", name, mode: 0o755 })), ...files];
-}
-
-/** Debian's docker-registry as a container of the engine on its host network (image imported through the daemon). */
-async function startEngineRegistry(label: string, htpasswd?: { user: string; password: string }): Promise<EngineRegistry> {
-  const port = 20000 + Math.floor(Math.random() * 40000);
-  const image = `nerdctld-e2e-registry-${label}:${port}`;
-  const name = `nerdctld-e2e-registry-${label}-${port}`;
-  const archive = join(work, `${label}-rootfs.tar`);
-  const entries = await registryRootfs(port, htpasswd ? `${htpasswd.user}:${bcryptHash(htpasswd.password)}\n` : undefined);
-  await pipeline(Readable.from(packTar(entries)), createWriteStream(archive));
-  const imported = await docker(CLI, dockerHost, ["import", archive, image]);
-  if (imported.exitCode !== 0) throw new Error(`importing the registry image: ${imported.stderr}`);
-  const started = await engineNerdctl(["run", "--detach", "--net", "host", "--name", name, image, "/usr/bin/docker-registry", "serve", "/etc/registry/config.yml"]);
-  if (started.exitCode !== 0) throw new Error(`starting the registry: ${started.stderr}`);
-  const stop = async () => {
-    await engineNerdctl(["rm", "--force", name]);
-    await engineNerdctl(["rmi", "--force", image]);
-  };
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const logs = await engineNerdctl(["logs", name]);
-    if (/listening on 127\.0\.0\.1/.test(logs.stdout + logs.stderr)) return { host: `127.0.0.1:${port}`, stop };
-    if (/address already in use|level=fatal|panic/.test(logs.stdout + logs.stderr)) break;
-    await sleep(100);
-  }
-  const logs = await engineNerdctl(["logs", name]);
-  await stop();
-  throw new Error(`the registry did not start:\n${logs.stdout}${logs.stderr}`);
-}
 
 // --- raw API access -----------------------------------------------------------------
 
@@ -154,8 +89,8 @@ async function pushBusybox(ref: string, dockerConfig?: string): Promise<{ digest
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "nerdctld-e2e-registry-"));
-  registry = await startEngineRegistry("search", undefined);
-  authRegistry = await startEngineRegistry("login", CREDENTIALS);
+  registry = await startEngineRegistry({ label: "search", work, dockerHost });
+  authRegistry = await startEngineRegistry({ label: "login", work, dockerHost }, CREDENTIALS);
   for (const repository of ["e2e/busybox", "tools/busybox-extra", "alpine"]) {
     pushed[`${registry.host}/${repository}:v1`] = await pushBusybox(`${registry.host}/${repository}:v1`);
   }

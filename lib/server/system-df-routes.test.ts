@@ -51,7 +51,10 @@ describe("GET /system/df", () => {
     const mounting = (name: string) => containers.filter((container) => container.Mounts.some((mount) => mount.Name === name)).length;
     expect(volumes.data).toEqual({ Size: expect.any(Number), RefCount: mounting("data") });
     expect(volumes.data!.RefCount).toBe(1);
-    expect(volumes.spare).toEqual({ Size: 0, RefCount: 0 });
+    // Unused volumes count no references (which ones exist depends on the scenarios before).
+    for (const [name, usage] of Object.entries(volumes)) {
+      if (mounting(name) === 0) expect(usage).toMatchObject({ RefCount: 0 });
+    }
 
     expect(body.BuildCache!.length).toBeGreaterThan(0);
     const copy = body.BuildCache!.find((record) => record.Description.includes("COPY payload"))!;
