@@ -4,10 +4,19 @@ import type { Fixture } from "../lib/runner/fixture.ts";
 
 /** The shape of a value: keys and types, not contents. */
 export function shapeOf(value: unknown): unknown {
-  if (Array.isArray(value)) return value.length ? [shapeOf(value[0])] : [];
+  // Every kind of element, in a stable order: lists come back in whatever order the engine keeps.
+  if (Array.isArray(value)) {
+    const kinds = new Map(value.map((item) => shapeOf(item)).map((shape) => [JSON.stringify(shape), shape]));
+    return [...kinds.keys()].sort().map((key) => kinds.get(key));
+  }
   if (value === null) return "null";
   if (typeof value === "object") {
-    return Object.fromEntries(Object.keys(value as object).sort().map((key) => [key, shapeOf((value as Record<string, unknown>)[key])]));
+    // Keys that are ids (a network's containers) are data, not shape.
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .map((key) => [/^[0-9a-f]{64}$/.test(key) ? "<id>" : key, shapeOf((value as Record<string, unknown>)[key])]),
+    );
   }
   return typeof value;
 }
@@ -39,11 +48,16 @@ function stdoutShape(stdout: string): unknown {
 
 /** A command with what varies between recordings (ids, digests, temp names) masked: how calls are matched. */
 export function commandKind(fixture: Fixture): string {
-  return [fixture.program, ...fixture.args]
-    .join(" ")
-    .replace(/(sha256:)?[0-9a-f]{12,64}/g, "<id>")
-    .replace(/\b\d{1,3}(\.\d{1,3}){3}(\/\d+)?\b/g, "<ip>")
-    .replace(/:\d{2,5}\b/g, ":<port>");
+  const masked = fixture.args.map((arg) =>
+    arg
+      .replace(/(sha256:)?[0-9a-f]{12,64}/g, "<id>")
+      .replace(/\b\d{1,3}(\.\d{1,3}){3}(\/\d+)?\b/g, "<ip>")
+      .replace(/:\d{2,5}\b/g, ":<port>"),
+  );
+  // Names after `--` come in the order the engine listed them: sort them.
+  const end = masked.indexOf("--");
+  const args = end < 0 ? masked : [...masked.slice(0, end + 1), ...masked.slice(end + 1).toSorted()];
+  return [fixture.program, ...args].join(" ");
 }
 
 /** Every fixture under dir, by scenario and kind of call, with the set of stdout shapes and exit codes seen. */
@@ -55,7 +69,8 @@ async function summarize(dir: string): Promise<Map<string, { shapes: Set<string>
     const fixture = JSON.parse(await readFile(join(entry.parentPath, entry.name), "utf8")) as Fixture;
     const key = `${relative(dir, entry.parentPath)}: ${commandKind(fixture)}`;
     const seen = summary.get(key) ?? { shapes: new Set<string>(), exitCodes: new Set<number>() };
-    seen.shapes.add(JSON.stringify(fixture.stdoutBase64 ? "binary" : stdoutShape(fixture.stdout)));
+    // Bytes that are not JSON are "text" whichever way they were stored (an archive, progress).
+    seen.shapes.add(JSON.stringify(fixture.stdoutBase64 ? "text" : stdoutShape(fixture.stdout)));
     seen.exitCodes.add(fixture.exitCode);
     summary.set(key, seen);
   }
