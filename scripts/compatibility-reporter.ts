@@ -4,7 +4,8 @@ import type { Reporter, TestModule } from "vitest/node";
 
 const E2E_DIR = join(import.meta.dirname, "..", "e2e");
 const REPORT = join(E2E_DIR, "reports", "compatibility.md");
-const CELL_TITLE = /^matrix (\S+) (\S+)$/;
+/** describe.each quotes the title it interpolates: 'matrix docker-28 default'. */
+const CELL_TITLE = /^'?matrix (\S+) (\S+?)'?$/;
 
 /**
  * Reads the e2e matrix suites back (describe "matrix <client> <namespace>",
@@ -17,15 +18,22 @@ export default class CompatibilityReporter implements Reporter {
     const columns = new Set<string>();
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
-        const cell = CELL_TITLE.exec(test.parent.type === "suite" ? test.parent.name : "");
+        // The cell is the nearest enclosing suite named like one (tests may sit in nested suites).
+        let cell: RegExpExecArray | null = null;
+        const inner: string[] = [];
+        for (let parent = test.parent; parent.type === "suite" && !cell; parent = parent.parent) {
+          cell = CELL_TITLE.exec(parent.name);
+          if (!cell) inner.unshift(parent.name);
+        }
         if (!cell) continue;
+        const command = [...inner, test.name].join(" › ");
         const column = `${cell[1]} / ${cell[2]}`;
         const state = test.result().state;
         const mark = state === "passed" ? "pass" : state === "failed" ? "**FAIL**" : "not run";
         columns.add(column);
-        const row = results.get(test.name) ?? new Map<string, string>();
+        const row = results.get(command) ?? new Map<string, string>();
         row.set(column, mark);
-        results.set(test.name, row);
+        results.set(command, row);
       }
     }
     if (results.size === 0) return;
