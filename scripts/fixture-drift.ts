@@ -28,6 +28,8 @@ export function shapeOf(value: unknown): unknown {
  */
 function stdoutShape(stdout: string): unknown {
   const lines = stdout.split("\n").filter((line) => line.trim());
+  // No output at all says nothing about shape (a log whose last line went to stderr).
+  if (lines.length === 0) return "text";
   const perLine = lines.map((line) => {
     try {
       return shapeOf(JSON.parse(line));
