@@ -103,5 +103,31 @@ describe.each(MATRIX)("$title", (cell) => {
     expect(result.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n/);
     expect(await engineNames(cell.namespace, true)).not.toContain("prune-me");
   });
+
+  it("docker logs", async () => {
+    const made = await engineNerdctl(
+      ["run", "--name", "talker", "busybox", "sh", "-c", "echo one; echo two >&2; echo three"],
+      { namespace: cell.namespace },
+    );
+    expect(made.exitCode, made.stderr).toBe(0);
+    try {
+      const all = await docker("logs", "talker");
+      expect(all.exitCode, all.stderr).toBe(0);
+      expect(all.stdout.split("\n").filter(Boolean)).toEqual(["one", "three"]);
+      expect(all.stderr.trim()).toBe("two");
+      const tail = await docker("logs", "--tail", "1", "--timestamps", "talker");
+      expect(tail.exitCode, tail.stderr).toBe(0);
+      expect(`${tail.stdout}${tail.stderr}`.trim()).toMatch(/^\d{4}-\d{2}-\d{2}T[\d:.]+Z (three|two)$/);
+      // follow ends with the container: it has exited already.
+      const followed = await docker("logs", "--follow", "--since", "2000-01-01T00:00:00Z", "talker");
+      expect(followed.exitCode, followed.stderr).toBe(0);
+      expect(followed.stdout).toContain("three");
+      const missing = await docker("logs", "nosuch");
+      expect(missing.exitCode).not.toBe(0);
+      expect(missing.stderr).toContain("No such container: nosuch");
+    } finally {
+      await engineNerdctl(["rm", "--force", "talker"], { namespace: cell.namespace });
+    }
+  });
 });
 
