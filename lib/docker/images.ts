@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { NerdctlHistoryLine, NerdctlImageConfig, NerdctlNativeImage } from "../nerdctl/image-types.ts";
 import type { NerdctlContainerLine } from "../nerdctl/types.ts";
+import { REFERENCE_RE, TAG_RE } from "../nerdctl/validate.ts";
 import { compareVersions } from "../server/api-version.ts";
 import { badParameter, conflict, DockerError, notFound } from "./errors.ts";
 import { parseFilterTime, type Filters } from "./filters.ts";
@@ -40,16 +41,6 @@ import type {
 // ---------------------------------------------------------------------------------------------
 // References, as github.com/distribution/reference parses and normalises them.
 
-const ALPHANUMERIC = "[a-z0-9]+";
-const SEPARATOR = "(?:[._]|__|[-]+)";
-const PATH_COMPONENT = `${ALPHANUMERIC}(?:${SEPARATOR}${ALPHANUMERIC})*`;
-const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
-const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
-const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
-const TAG = "[\\w][\\w.-]{0,127}";
-const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const REFERENCE_RE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
-const TAG_RE = new RegExp(`^${TAG}$`);
 const IDENTIFIER_RE = /^[a-f0-9]{64}$/;
 const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
 const NAME_TOTAL_LENGTH_MAX = 255;

@@ -15,8 +15,9 @@ const NAME = `(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
 const TAG = "[\\w][\\w.-]{0,127}";
 const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
 
-const REFERENCE_RE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
-const TAG_RE = new RegExp(`^${TAG}$`);
+/** Docker's reference grammar: groups name, tag, digest. */
+export const REFERENCE_RE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+export const TAG_RE = new RegExp(`^${TAG}$`);
 const IMAGE_ID_RE = /^(?:sha256:)?[0-9a-f]{1,64}$/;
 /** Docker's rule for container names (a leading slash is how the API shows them). */
 const OBJECT_NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
