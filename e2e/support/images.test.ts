@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,8 +76,7 @@ describe('tar', () => {
     expect(read[5]!.mode).toBe(0o1777);
   });
 
-  it('is readable by GNU tar when it is installed', async (context) => {
-    if (!existsSync('/usr/bin/tar') && !existsSync('/bin/tar')) context.skip();
+  it('is readable by GNU tar', async () => {
     const listing = execFileSync('tar', ['-tf', '-'], { input: await collect(packTar(entries())) }).toString();
     expect(listing.split('\n')).toContain(longName);
   });
@@ -123,7 +122,7 @@ describe('pseudoRandomChunks', () => {
   });
 });
 
-describe.skipIf(!existsSync(DEFAULT_BUSYBOX_PATH))('busybox image archive', () => {
+describe('busybox image archive', () => {
   let dir: string;
   let image: WrittenImage;
   let archive: Map<string, TarReadEntry>;

@@ -82,9 +82,11 @@ export function fixtureFileName(index: number, command: Command): string {
   return `${String(index).padStart(3, "0")}-${words}.json`;
 }
 
+/** Written with the call and the engine versions first, so a reader sees what recorded it before the output. */
 export async function writeFixture(dir: string, name: string, fixture: Fixture): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, name), `${JSON.stringify(fixture, null, 2)}\n`);
+  const { program, args, versions, exitCode, ...output } = fixture;
+  await writeFile(join(dir, name), `${JSON.stringify({ program, args, versions, exitCode, ...output }, null, 2)}\n`);
 }
 
 /** Loads every fixture under dir (recursively), in file-name order. */
