@@ -3,6 +3,7 @@
  * X-Registry-Auth, and nerdctl's pull/push progress and failures turned into
  * the JSON messages and errors dockerd sends for the same events.
  */
+import { crc32 } from "node:zlib";
 import { badParameter, DockerError, nerdctlMessage, noSuch, notFound } from "./errors.ts";
 import {
   auxMessage,
@@ -498,8 +499,16 @@ const CAPTURED_FILES = new Set(["manifest.json", "index.json"]);
  * index.json's image names), and notices whether the archive ends properly.
  * Memory stays bounded whatever the archive's size: layer bodies are counted,
  * never kept.
+ *
+ * It also keeps a fingerprint of what went by: a CRC-32 of every header and of
+ * every body except the blobs'. A blob is named by its digest, so two archives
+ * read to the same point with the same fingerprint hold the same bytes up to
+ * it, and the check costs nothing per layer byte.
  */
 export class ArchiveNames {
+  #fingerprint = 0;
+  /** The current entry is a content-addressed blob: its body stays out of the fingerprint. */
+  #inBlob = false;
   #pending: Buffer = Buffer.alloc(0);
   /** Bytes of the current entry's body still to come, then its padding. */
   #bodyLeft = 0;
@@ -515,6 +524,7 @@ export class ArchiveNames {
     while (data.length > 0 && !this.#ended) {
       if (this.#bodyLeft > 0) {
         const take = Math.min(this.#bodyLeft, data.length);
+        if (!this.#inBlob) this.#fingerprint = crc32(data.subarray(0, take), this.#fingerprint);
         if (this.#capture) this.#capture.chunks.push(Buffer.from(data.subarray(0, take)));
         this.#bodyLeft -= take;
         data = data.subarray(take);
@@ -544,7 +554,13 @@ export class ArchiveNames {
     return this.#ended;
   }
 
+  /** What went by so far, headers and small files (see the class comment). */
+  get fingerprint(): number {
+    return this.#pending.length > 0 ? crc32(this.#pending, this.#fingerprint) : this.#fingerprint;
+  }
+
   #header(block: Buffer): void {
+    this.#fingerprint = crc32(block, this.#fingerprint);
     if (block.every((byte) => byte === 0)) {
       this.#zeroBlocks += 1;
       if (this.#zeroBlocks >= 2) this.#ended = true;
@@ -565,6 +581,7 @@ export class ArchiveNames {
     const name = (prefix ? `${prefix}/${text(0, 100)}` : text(0, 100)).replace(/^\.\//, "");
     const type = text(156, 1);
     this.#bodyLeft = size;
+    this.#inBlob = name.startsWith("blobs/");
     this.#paddingLeft = (TAR_BLOCK - (size % TAR_BLOCK)) % TAR_BLOCK;
     if ((type === "0" || type === "") && CAPTURED_FILES.has(name) && size <= MAX_CAPTURED) {
       this.#capture = { name, chunks: [], size };

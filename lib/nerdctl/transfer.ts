@@ -6,13 +6,13 @@
  * Registry credentials reach nerdctl through a temporary DOCKER_CONFIG, never argv.
  */
 import { execFile } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, openSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { closeSync, constants, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { badParameter, errorFromStderr, nerdctlMessage, notImplemented } from "../docker/errors.ts";
 import { errorMessage, statusMessage, type JSONMessage } from "../docker/progress.ts";
@@ -37,11 +37,13 @@ import {
   type RegistryAuth,
 } from "../docker/transfer.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
-import { pipeInto, readLines, whenClientGone } from "../server/streams.ts";
+import { pipeInto, readLines, whenClientGone, type PipeableBody } from "../server/streams.ts";
 import type { Nerdctl } from "./client.ts";
 import { assertObjectName, assertTag, isImageReference } from "./validate.ts";
 
 const execFileAsync = promisify(execFile);
+const readAsync = promisify(read);
+const writeAsync = promisify(write);
 
 // --- validation ---------------------------------------------------------------------
 
@@ -160,12 +162,24 @@ async function openFifo(): Promise<{ readFd: number; writer: Socket; closeReadEn
   }
 }
 
+interface ChildIo {
+  credentials?: Credentials;
+  /** A file descriptor to read as stdin instead of a pipe. */
+  stdinFd?: number;
+  /** A file descriptor to write stdout into instead of a pipe. */
+  stdoutFd?: number;
+}
+
 /** Starts nerdctl; it is killed when signal aborts, and its credentials go when it exits. */
-function start(nerdctl: Nerdctl, args: string[], signal: AbortSignal, credentials?: Credentials, stdinFd?: number): Child {
+function start(nerdctl: Nerdctl, args: string[], signal: AbortSignal, io: ChildIo = {}): Child {
+  const { credentials, stdinFd, stdoutFd } = io;
   const command = {
     ...nerdctl.command(args),
+    // Transfers start no helpers, and share the daemon's CPU share rather than taking containerd's.
+    sameSession: true,
     ...(credentials?.env ? { env: credentials.env } : {}),
     ...(stdinFd === undefined ? {} : { stdinFd }),
+    ...(stdoutFd === undefined ? {} : { stdoutFd }),
   };
   let child: RunningCommand;
   try {
@@ -198,12 +212,6 @@ export interface MessageStream {
   kill(): void;
 }
 
-/** An archive being written by one child. */
-export interface ByteStream {
-  chunks: AsyncIterable<Uint8Array>;
-  kill(): void;
-}
-
 // --- pull ---------------------------------------------------------------------------
 
 export interface PullOptions {
@@ -228,7 +236,7 @@ export async function pullImage(nerdctl: Nerdctl, options: PullOptions, signal: 
   const ref = options.reference;
   const previous = await currentDigest(nerdctl, ref);
   const args = ["pull", ...(options.platform ? [`--platform=${options.platform}`] : []), "--", referenceString(ref)];
-  const run = start(nerdctl, args, signal, await credentialsFor(options.auth, ref.domain));
+  const run = start(nerdctl, args, signal, { credentials: await credentialsFor(options.auth, ref.domain) });
   const lines = readLines(run.child.stdout);
   const first = await lines.next();
   if (first.done) {
@@ -293,7 +301,7 @@ export function pushImage(nerdctl: Nerdctl, options: PushOptions, signal: AbortS
   async function* messages(): AsyncGenerator<JSONMessage> {
     yield* progress.start();
     if (killed || signal.aborted) return;
-    run = start(nerdctl, ["push", "--", referenceString({ ...ref, tag })], signal, await credentialsFor(options.auth, ref.domain));
+    run = start(nerdctl, ["push", "--", referenceString({ ...ref, tag })], signal, { credentials: await credentialsFor(options.auth, ref.domain) });
     try {
       for await (const line of readLines(run.child.stdout)) yield* progress.line(line);
       const result = await run.exited;
@@ -345,7 +353,7 @@ export async function loadImages(nerdctl: Nerdctl, body: Readable, signal: Abort
   const fifo = await openFifo();
   let run: Child;
   try {
-    run = start(nerdctl, ["load"], signal, undefined, fifo.readFd);
+    run = start(nerdctl, ["load"], signal, { stdinFd: fifo.readFd });
   } finally {
     fifo.closeReadEnd();
   }
@@ -376,79 +384,311 @@ export async function loadImages(nerdctl: Nerdctl, body: Readable, signal: Abort
 
 // --- save ---------------------------------------------------------------------------
 
-/** How many times a save cut short by nerdctl is resumed before the client is told. */
+/** How many times a save cut short by nerdctl is run again before the client is told. */
 const SAVE_ATTEMPTS = 5;
+/** What the client's response may hold before the rest goes to the spool. */
+const SAVE_DIRECT_LIMIT = 4 * 1024 * 1024;
+/**
+ * Pipe reads are 64 KiB; written one by one they cost a system call and a
+ * wake-up of the client each. Batched, up to this much or this long, they go
+ * out as one vectored write.
+ */
+const SAVE_BATCH = 1024 * 1024;
+const SAVE_BATCH_MS = 5;
+/** Spool writes still queued in memory before nerdctl is paused. */
+const SAVE_QUEUE_LIMIT = 8 * 1024 * 1024;
+/** Read from the spool and written to the client at a time. */
+const SAVE_SPOOL_BLOCK = 1024 * 1024;
 
 /**
- * `nerdctl save` of one or more images, its stdout piped out as it is written.
- * Resolves at the first byte of the archive; a failure before that (no such
- * image) rejects with Docker's error. A failure after it breaks the stream, so
- * the client sees a truncated transfer rather than a short archive.
- *
- * nerdctl 2.3.5 (containerd 2.3's transfer client) can exit 0 before it has
- * written the last part of the archive when its stdout is slower than
- * containerd: the copy runs in a goroutine nobody waits for. Its output is
- * deterministic, so a save whose archive did not end (no end-of-archive
- * marker) is run again, the bytes already sent are skipped (and checked to be
- * the same), and the rest follows.
+ * `nerdctl save` of one or more images, streamed to the client as it is
+ * written. Resolves at the first byte of the archive; a failure before that
+ * (no such image) rejects with Docker's error. A failure after it destroys the
+ * destination, so the client sees a truncated transfer rather than a short archive.
  */
-export async function saveImages(nerdctl: Nerdctl, names: string[], signal: AbortSignal): Promise<ByteStream> {
+export async function saveImages(nerdctl: Nerdctl, names: string[], signal: AbortSignal): Promise<SavedArchive> {
   const args = ["save", "--", ...names];
-  let run = start(nerdctl, args, signal);
-  let iterator = (run.child.stdout as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-  let first: IteratorResult<Uint8Array>;
+  const run = start(nerdctl, args, signal);
+  let first: Buffer | null;
   try {
-    do first = await iterator.next();
-    while (!first.done && first.value.length === 0);
+    first = await firstChunk(run.child.stdout);
   } catch (error) {
     run.kill();
     throw error;
   }
-  if (first.done) {
+  if (first === null) {
     const result = await run.exited;
     if (result.exitCode !== 0) throw saveError(result.stderr, names);
   }
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    const archive = new ArchiveNames();
-    const sentHash = createHash("sha256");
-    let sent = 0;
-    let pending: IteratorResult<Uint8Array> | undefined = first;
-    try {
-      for (let attempt = 1; ; attempt++) {
-        let skip = attempt === 1 ? 0 : sent;
-        const skipped = createHash("sha256");
-        for (let next = pending ?? (await iterator.next()); !next.done; next = await iterator.next()) {
-          let chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-          if (skip > 0) {
-            const part = chunk.subarray(0, Math.min(skip, chunk.length));
-            skipped.update(part);
-            skip -= part.length;
-            chunk = chunk.subarray(part.length);
-            if (skip === 0 && skipped.digest("hex") !== sentHash.copy().digest("hex")) {
-              throw new Error("nerdctl save wrote a different archive when run again: cannot resume it");
-            }
-          }
-          if (chunk.length === 0) continue;
-          sentHash.update(chunk);
-          archive.feed(chunk);
-          sent += chunk.length;
-          yield chunk;
-        }
-        pending = undefined;
-        const result = await run.exited;
-        if (result.exitCode !== 0) throw new Error(`nerdctl save failed mid-archive: ${nerdctlMessage(result.stderr)}`);
-        if (archive.complete) return;
-        if (attempt >= SAVE_ATTEMPTS || signal.aborted) {
-          throw new Error(`nerdctl save ended before the end of the archive (${sent} bytes sent, ${attempt} attempts)`);
-        }
-        run = start(nerdctl, args, signal);
-        iterator = (run.child.stdout as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  return new SavedArchive(run, first, () => start(nerdctl, args, signal), signal);
+}
+
+/** The first non-empty chunk of a stream, or null when it ends without one; the rest stays unread. */
+function firstChunk(stream: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const settle = (action: () => void) => {
+      stream.off("readable", onReadable).off("end", onEnd).off("error", onError);
+      action();
+    };
+    const onReadable = () => {
+      for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+        if (chunk.length > 0) return settle(() => resolve(chunk));
       }
+    };
+    const onEnd = () => settle(() => resolve(null));
+    const onError = (error: Error) => settle(() => reject(error));
+    stream.on("readable", onReadable).once("end", onEnd).once("error", onError);
+  });
+}
+
+/**
+ * A file holding what a slow client cannot take yet: appended at the end,
+ * read from the front. It is unlinked as soon as it is made (nothing is left
+ * after a crash), so only its descriptor reaches it.
+ */
+class Spool {
+  readonly #fd: number;
+  /** Bytes on file, and bytes handed back by take(). */
+  #written = 0;
+  #taken = 0;
+  #queued = 0;
+  #appending: Promise<void> = Promise.resolve();
+
+  constructor() {
+    const dir = mkdtempSync(join(tmpdir(), "nerdctld-save-"));
+    try {
+      const path = join(dir, "archive");
+      this.#fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+      unlinkSync(path);
     } finally {
-      run.kill();
+      rmSync(dir, { recursive: true, force: true });
     }
   }
-  return { chunks: chunks(), kill: () => run.kill() };
+
+  /** Bytes appended (or queued) and not taken yet. */
+  get pending(): number {
+    return this.#written + this.#queued - this.#taken;
+  }
+
+  /** Appends waiting for the disk. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Queues a chunk at the end; settles when it is on file. */
+  append(chunk: Buffer): Promise<void> {
+    this.#queued += chunk.length;
+    this.#appending = this.#appending.then(async () => {
+      await writeAll(this.#fd, chunk, this.#written);
+      this.#written += chunk.length;
+      this.#queued -= chunk.length;
+    });
+    return this.#appending;
+  }
+
+  /** The next bytes from the front, at most max, once they are on file; they count as taken on return. */
+  async take(max: number): Promise<Buffer> {
+    if (this.#written === this.#taken) await this.#appending;
+    const length = Math.min(max, this.#written - this.#taken);
+    const block = Buffer.allocUnsafe(length);
+    const { bytesRead } = await readAsync(this.#fd, block, 0, length, this.#taken);
+    if (bytesRead !== length) throw new Error(`the save spool gave ${bytesRead} of ${length} bytes`);
+    this.#taken += length;
+    return block;
+  }
+
+  close(): void {
+    // After queued appends, which still use the descriptor.
+    void this.#appending.finally(() => closeSync(this.#fd)).catch(() => {});
+  }
+}
+
+async function writeAll(fd: number, chunk: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < chunk.length; ) {
+    const { bytesWritten } = await writeAsync(fd, chunk, done, chunk.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * The archive as nerdctl writes it, sent on to a destination (the client's
+ * response) by pipe(). nerdctl is never kept waiting: what the client cannot
+ * take yet goes to a Spool and follows from there.
+ *
+ * That is because nerdctl 2.3.5 (containerd 2.3's transfer client) copies the
+ * archive to its stdout in a goroutine nobody waits for: when a slow reader
+ * keeps it waiting at the end, it exits 0 with the archive cut short. The spool
+ * takes disk space in TMPDIR up to the archive's size while the client lags.
+ *
+ * Should nerdctl cut an archive short anyway (it exited, but the archive has
+ * no end-of-archive marker), the save is run again: its output is
+ * deterministic, so the bytes already sent are skipped, after checking they
+ * fingerprint the same (see ArchiveNames), and the rest follows.
+ */
+export class SavedArchive implements PipeableBody {
+  readonly #restart: () => Child;
+  readonly #signal: AbortSignal;
+  readonly #archive = new ArchiveNames();
+  #run: Child;
+  #first: Buffer | null;
+  #destination: Writable | undefined;
+  #spool: Spool | undefined;
+  #draining = false;
+  /** nerdctl has exited 0 and all it wrote has been taken in. */
+  #runEnded = false;
+  #sent = 0;
+  #attempt = 1;
+  #stopped = false;
+  /** Bytes written to the corked destination since the last flush. */
+  #batched = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(run: Child, first: Buffer | null, restart: () => Child, signal: AbortSignal) {
+    this.#run = run;
+    this.#first = first;
+    this.#restart = restart;
+    this.#signal = signal;
+  }
+
+  pipe<T extends Writable>(destination: T): T {
+    this.#destination = destination;
+    destination.once("close", () => this.abort());
+    if (this.#first) this.#take(this.#first, this.#run.child.stdout);
+    this.#first = null;
+    this.#follow(this.#run, 0);
+    return destination;
+  }
+
+  /** Stops: nerdctl is killed and the spool closed (the client went away, or the archive was sent). Bound: srvx calls it bare. */
+  readonly abort = (): void => {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#flushTimer);
+    this.#run.kill();
+    this.#spool?.close();
+  };
+
+  #fail(error: Error): void {
+    this.abort();
+    this.#destination?.destroy(error);
+  }
+
+  /** Takes in a run's output, skipping what an earlier run already sent (once it is known to be the same). */
+  #follow(run: Child, skip: number): void {
+    const stdout = run.child.stdout;
+    const skipped = new ArchiveNames();
+    stdout.on("data", (chunk: Buffer) => {
+      if (this.#stopped) return;
+      if (skip > 0) {
+        const repeated = chunk.subarray(0, Math.min(skip, chunk.length));
+        skipped.feed(repeated);
+        skip -= repeated.length;
+        chunk = chunk.subarray(repeated.length);
+        if (skip === 0 && skipped.fingerprint !== this.#archive.fingerprint) {
+          return this.#fail(new Error("nerdctl save wrote a different archive when run again: cannot resume it"));
+        }
+      }
+      if (chunk.length > 0) this.#take(chunk, stdout);
+    });
+    stdout.once("error", (error: Error) => this.#fail(error));
+    // A short archive may have ended while its first chunk was being read.
+    if (stdout.readableEnded) void this.#exited(run);
+    else stdout.once("end", () => void this.#exited(run));
+  }
+
+  /** One chunk of the archive: to the client when it keeps up, else to the spool. */
+  #take(chunk: Buffer, stdout: Readable): void {
+    const destination = this.#destination!;
+    this.#archive.feed(chunk);
+    this.#sent += chunk.length;
+    if (!this.#spool?.pending && destination.writableLength < SAVE_DIRECT_LIMIT) {
+      this.#writeBatched(chunk);
+      return;
+    }
+    this.#flush();
+    this.#spool ??= new Spool();
+    const appended = this.#spool.append(chunk);
+    if (this.#spool.queued > SAVE_QUEUE_LIMIT && !stdout.isPaused()) {
+      stdout.pause();
+      void appended.then(() => stdout.resume(), () => {});
+    }
+    void appended.catch((error: unknown) => this.#fail(error as Error));
+    void this.#drain();
+  }
+
+  #writeBatched(chunk: Buffer): void {
+    const destination = this.#destination!;
+    if (this.#batched === 0) {
+      destination.cork();
+      this.#flushTimer = setTimeout(() => this.#flush(), SAVE_BATCH_MS);
+    }
+    destination.write(chunk);
+    this.#batched += chunk.length;
+    if (this.#batched >= SAVE_BATCH) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#batched === 0) return;
+    clearTimeout(this.#flushTimer);
+    this.#batched = 0;
+    this.#destination!.uncork();
+  }
+
+  /** Sends what the spool holds as fast as the client takes it. */
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    const destination = this.#destination!;
+    try {
+      while (this.#spool!.pending > 0 && !this.#stopped) {
+        if (destination.writableLength >= SAVE_DIRECT_LIMIT) await untilDrained(destination);
+        if (this.#stopped) return;
+        destination.write(await this.#spool!.take(SAVE_SPOOL_BLOCK));
+      }
+    } catch (error) {
+      return this.#fail(error as Error);
+    } finally {
+      this.#draining = false;
+    }
+    this.#finishIfDone();
+  }
+
+  async #exited(run: Child): Promise<void> {
+    const result = await run.exited;
+    if (this.#stopped) return;
+    if (result.exitCode !== 0) return this.#fail(new Error(`nerdctl save failed mid-archive: ${nerdctlMessage(result.stderr)}`));
+    this.#runEnded = true;
+    this.#finishIfDone();
+  }
+
+  /** Ends the response once nerdctl is done and the spool empty; runs the save again if the archive was cut short. */
+  #finishIfDone(): void {
+    if (!this.#runEnded || this.#draining || this.#spool?.pending || this.#stopped) return;
+    if (this.#archive.complete) {
+      this.#flush();
+      this.#destination!.end();
+      this.abort();
+      return;
+    }
+    if (this.#attempt >= SAVE_ATTEMPTS || this.#signal.aborted) {
+      return this.#fail(new Error(`nerdctl save ended before the end of the archive (${this.#sent} bytes sent, ${this.#attempt} attempts)`));
+    }
+    this.#attempt += 1;
+    this.#runEnded = false;
+    this.#run = this.#restart();
+    this.#follow(this.#run, this.#sent);
+  }
+}
+
+/** Settles when a writable has drained, or is gone. */
+function untilDrained(destination: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      destination.off("drain", done).off("close", done);
+      resolve();
+    };
+    destination.once("drain", done).once("close", done);
+  });
 }
 
 // --- import -------------------------------------------------------------------------

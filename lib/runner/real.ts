@@ -16,7 +16,8 @@ export class RealRunner implements CommandRunner {
   readonly #binaries: Partial<Record<Program, string>>;
   readonly #env: Record<string, string>;
   readonly #stderrTailBytes: number;
-  readonly #children = new Set<ResultPromise>();
+  /** Every child still running, with the kill that reaches it (and its process group, when it leads one). */
+  readonly #children = new Map<ResultPromise, () => void>();
 
   constructor(options: RealRunnerOptions = {}) {
     this.#binaries = options.binaries ?? {};
@@ -25,8 +26,8 @@ export class RealRunner implements CommandRunner {
   }
 
   async run(command: Command, options: RunOptions = {}): Promise<RunResult> {
-    const child = this.#start(command, { input: options.input, stdin: options.input === undefined ? "ignore" : "pipe" }, options.signal);
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => killGroup(child), options.timeoutMs);
+    const { child, kill } = this.#start(command, { input: options.input, stdin: options.input === undefined ? "ignore" : "pipe" }, options.signal);
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(kill, options.timeoutMs);
     const result = await child.finally(() => clearTimeout(timer));
     return {
       stdout: String(result.stdout ?? ""),
@@ -36,7 +37,7 @@ export class RealRunner implements CommandRunner {
   }
 
   spawn(command: Command, options: { signal?: AbortSignal } = {}): RunningCommand {
-    const child = this.#start(command, { buffer: false, stdin: command.stdinFd ?? "pipe" }, options.signal);
+    const { child, kill } = this.#start(command, { buffer: false, stdin: command.stdinFd ?? "pipe" }, options.signal);
     let stderrTail = "";
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (chunk: string) => {
@@ -52,21 +53,22 @@ export class RealRunner implements CommandRunner {
       stdout: child.stdout!,
       stderr: child.stderr!,
       exited,
-      kill: () => killGroup(child),
+      kill,
     };
   }
 
   /** Kills every child still running, and what each started (daemon shutdown). */
   killAll(): void {
-    for (const child of this.#children) killGroup(child);
+    for (const kill of this.#children.values()) kill();
   }
 
   get liveChildren(): number {
     return this.#children.size;
   }
 
-  #start(command: Command, extra: Record<string, unknown>, signal?: AbortSignal): ResultPromise {
+  #start(command: Command, extra: Record<string, unknown>, signal?: AbortSignal): { child: ResultPromise; kill: () => void } {
     const file = this.#binaries[command.program] ?? command.program;
+    const ownGroup = !command.sameSession;
     const child = execa(file, [...command.args], {
       env: command.env ? { ...this.#env, ...command.env } : this.#env,
       extendEnv: true,
@@ -74,27 +76,28 @@ export class RealRunner implements CommandRunner {
       stripFinalNewline: false,
       killSignal: "SIGKILL",
       // Its own process group: nerdctl starts buildctl and others, which must die with it.
-      detached: true,
+      detached: ownGroup,
       ...extra,
     }) as ResultPromise;
-    this.#children.add(child);
-    const onAbort = () => killGroup(child);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
+    const kill = () => killChild(child, ownGroup);
+    this.#children.set(child, kill);
+    if (signal?.aborted) kill();
+    else signal?.addEventListener("abort", kill, { once: true });
     const forget = () => {
       this.#children.delete(child);
-      signal?.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", kill);
     };
     child.then(forget, forget);
-    return child;
+    return { child, kill };
   }
 }
 
-/** SIGKILL to the child's whole process group (it leads one: it was started detached). */
-function killGroup(child: ResultPromise): void {
+/** SIGKILL to the child, and to its whole process group when it leads one (it was started detached). */
+function killChild(child: ResultPromise, group: boolean): void {
   if (child.pid === undefined) return;
   try {
-    process.kill(-child.pid, "SIGKILL");
+    if (group) process.kill(-child.pid, "SIGKILL");
+    else child.kill("SIGKILL");
   } catch {
     child.kill("SIGKILL");
   }

@@ -19,6 +19,14 @@ export interface Command {
    * The RunningCommand's stdin is then already closed. Not part of a fixture's identity.
    */
   stdinFd?: number;
+  /**
+   * The child stays in the daemon's session instead of leading a process
+   * group of its own. Only for commands that start no helpers (a group is
+   * what lets a kill reach those): the kernel's autogroup scheduler gives
+   * every session an equal share of a busy CPU, so a save or load in a session
+   * of its own takes CPU from containerd, which does most of its work.
+   */
+  sameSession?: boolean;
 }
 
 export interface RunResult {

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable, type Writable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
-import type { H3Event } from "h3";
+import { HTTPResponse, type H3Event } from "h3";
 import { encodeMessage, type JSONMessage } from "../docker/progress.ts";
 
 interface NodeRuntime {
@@ -131,9 +131,39 @@ export function jsonMessagesResponse(messages: AsyncIterable<JSONMessage> | Iter
   return new Response(pullStream(lines, onCancel), { status: 200, headers: { "Content-Type": "application/json" } });
 }
 
-/** A binary stream (an image archive), piped as it is produced. */
-export function binaryResponse(chunks: AsyncIterable<Uint8Array>, contentType: string, onCancel: () => void): Response {
-  return new Response(pullStream(chunks, onCancel), { status: 200, headers: { "Content-Type": contentType } });
+/**
+ * A body that writes itself into the response: srvx hands any body with a
+ * pipe() method the response (or a stream standing in for it) and waits for
+ * it to close. The body ends or destroys the destination, and stops on its own
+ * when the destination closes early (the client went away); abort() is how a
+ * fetch caller says so.
+ */
+export interface PipeableBody {
+  pipe<T extends Writable>(destination: T): T;
+  abort(): void;
+}
+
+function isPipeableBody(source: unknown): source is PipeableBody {
+  return !(source instanceof Readable) && typeof (source as Partial<PipeableBody>).pipe === "function";
+}
+
+/**
+ * A binary stream, sent as it is produced. A Node stream (a container
+ * archive) or a PipeableBody (an image archive) goes to the socket without a
+ * web-stream hop; its headers leave with the first bytes. Any other source
+ * (logs) goes through a web stream, whose headers leave at once, so a quiet
+ * `logs --follow` is answered. `onCancel` runs when the client goes away
+ * before the end of a Readable or iterable source.
+ */
+export function binaryResponse(source: Readable | AsyncIterable<Uint8Array> | PipeableBody, contentType: string, onCancel: () => void = () => {}): Response | HTTPResponse {
+  const headers = { "Content-Type": contentType };
+  if (isPipeableBody(source)) return new HTTPResponse(source as unknown as BodyInit, { status: 200, headers });
+  if (!(source instanceof Readable)) return new Response(pullStream(source, onCancel), { status: 200, headers });
+  source.once("close", () => {
+    if (!source.readableEnded) onCancel();
+  });
+  // h3 hands a body with pipe() to srvx as it is; BodyInit does not name Node streams.
+  return new HTTPResponse(source as unknown as BodyInit, { status: 200, headers });
 }
 
 /**

@@ -3,12 +3,14 @@
  * nerdctl output, plus a fake runner for what fixtures cannot show: children
  * killed when the client goes away, credentials kept out of argv.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import type { H3 } from "h3";
 import { describe, expect, it } from "vitest";
+import { packTar } from "../../e2e/support/tar.ts";
 import { Nerdctl } from "../nerdctl/client.ts";
 import { ROUTES_DIR } from "../package-info.ts";
 import { readFixtures, stdoutBytes, type Fixture } from "../runner/fixture.ts";
@@ -523,5 +525,50 @@ describe("a save nerdctl cuts short", () => {
     const response = await send(appOver(runner), "/v1.43/images/tiny:v1/get");
     await expect(response.arrayBuffer()).rejects.toThrow();
     expect(runner.spawned).toHaveLength(5);
+  });
+});
+
+/** A nerdctl writing its output into a pipe-sized buffer, waiting whenever it is full, as a real pipe makes it. */
+class PipeRunner implements CommandRunner {
+  writtenAll = false;
+  constructor(private readonly output: Buffer) {}
+
+  async run(): Promise<RunResult> {
+    return { stdout: "", stderr: "", exitCode: 0 };
+  }
+
+  spawn(): RunningCommand {
+    const stdout = new PassThrough({ highWaterMark: 64 * 1024 });
+    const exited = (async () => {
+      for (let offset = 0; offset < this.output.length; offset += 64 * 1024) {
+        if (!stdout.write(this.output.subarray(offset, offset + 64 * 1024))) await new Promise((resolve) => stdout.once("drain", resolve));
+      }
+      this.writtenAll = true;
+      stdout.end();
+      return { stdout: "", stderr: "", exitCode: 0 };
+    })();
+    return { stdin: new PassThrough().resume(), stdout, stderr: new PassThrough().end(), exited, kill: () => stdout.destroy() };
+  }
+}
+
+describe("a save to a slow client", () => {
+  it("never keeps nerdctl waiting: what the client cannot take yet is spooled, and arrives whole and in order", async () => {
+    const layer = randomBytes(12 * 1024 * 1024);
+    const archive = Buffer.concat(await Readable.from(packTar([{ type: "file", name: `blobs/sha256/${"a".repeat(64)}`, content: layer }])).toArray());
+    const runner = new PipeRunner(archive);
+    const response = await send(appOver(runner), "/v1.43/images/busybox/get");
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const received: Uint8Array[] = [];
+    let size = 0;
+    // The client reads a little and stops; nerdctl must still get to the end of its output.
+    while (size < 256 * 1024) {
+      const { value } = await reader.read();
+      received.push(value!);
+      size += value!.length;
+    }
+    await until(() => runner.writtenAll);
+    for (let next = await reader.read(); !next.done; next = await reader.read()) received.push(next.value);
+    expect(Buffer.concat(received).equals(archive)).toBe(true);
   });
 });

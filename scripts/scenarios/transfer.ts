@@ -8,7 +8,8 @@
 import { createReadStream } from "node:fs";
 import { createServer, connect, type Server } from "node:net";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { writeBusyboxImage, writeLargeImage } from "../../e2e/support/images.ts";
 import { packTar } from "../../e2e/support/tar.ts";
 import { startRegistry, type RunningRegistry } from "../../e2e/support/registry.ts";
@@ -181,10 +182,9 @@ export const TRANSFER_SCENARIOS: Scenario[] = [
       await importImage(nerdctl, { source: "-", body: tinyRootfs(), reference: imageReference("tiny:v1"), changes: [] }, never);
     },
     async record(nerdctl) {
-      const save = await saveImages(nerdctl, ["tiny:v1"], never);
-      for await (const _chunk of save.chunks) {
-        // read to the end so nerdctl finishes
-      }
+      // Read to the end, so that nerdctl finishes.
+      const archive = await saveImages(nerdctl, ["tiny:v1"], never);
+      await finished(archive.pipe(new Writable({ write: (_chunk, _encoding, done) => done() })));
       await saveImages(nerdctl, ["busybox", "nosuch"], never).catch(() => {});
     },
   },

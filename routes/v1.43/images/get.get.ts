@@ -10,6 +10,6 @@ export default defineHandler(async (event) => {
   const signal = clientGone(event);
   const names = event.url.searchParams.getAll("names").filter(Boolean).map(assertImageName);
   if (names.length === 0) throw badParameter("no image names given: use names=<image> (repeatable)");
-  const save = await saveImages(useNerdctl(event), [...new Set(names)], signal);
-  return binaryResponse(save.chunks, "application/x-tar", save.kill);
+  const archive = await saveImages(useNerdctl(event), [...new Set(names)], signal);
+  return binaryResponse(archive, "application/x-tar");
 });

@@ -8,6 +8,6 @@ import { binaryResponse, clientGone } from "../../../../lib/server/streams.ts";
 export default defineHandler(async (event) => {
   const signal = clientGone(event);
   const name = assertImageName(useParam(event, "name"));
-  const save = await saveImages(useNerdctl(event), [name], signal);
-  return binaryResponse(save.chunks, "application/x-tar", save.kill);
+  const archive = await saveImages(useNerdctl(event), [name], signal);
+  return binaryResponse(archive, "application/x-tar");
 });
