@@ -28,6 +28,7 @@ export interface BenchSettings {
   clients: number;
   throughputSeconds: number;
   largeImageBytes: number;
+  transferRounds: number;
 }
 
 export interface BenchResults {
@@ -118,14 +119,15 @@ function transferCells(cell: TransferCell): string[] {
   switch (cell.kind) {
     case "measured": {
       const growth = cell.daemonGrowthKiB === null ? "no daemon" : `${mib(cell.daemonGrowthKiB)}${cell.daemonPeakExact ? "" : " (sampled)"}`;
-      return [cell.seconds.toFixed(2), (cell.bytes / 1e6 / cell.seconds).toFixed(1), growth, mib(cell.clientPeakKiB)];
+      const rounds = cell.rounds ? cell.rounds.map((seconds) => seconds.toFixed(1)).join(", ") : cell.seconds.toFixed(1);
+      return [cell.seconds.toFixed(2), rounds, (cell.bytes / 1e6 / cell.seconds).toFixed(1), growth, mib(cell.clientPeakKiB)];
     }
     case "not-implemented":
-      return ["not implemented (501)", "—", "—", "—"];
+      return ["not implemented (501)", "—", "—", "—", "—"];
     case "n/a":
-      return [`n/a (${escapeCell(cell.why)})`, "—", "—", "—"];
+      return [`n/a (${escapeCell(cell.why)})`, "—", "—", "—", "—"];
     case "failed":
-      return [`failed: ${escapeCell(cell.message)}`, "—", "—", "—"];
+      return [`failed: ${escapeCell(cell.message)}`, "—", "—", "—", "—"];
   }
 }
 
@@ -224,10 +226,11 @@ export function renderReport(results: BenchResults): string {
     `\`docker load\` / \`docker save\` (Debian's docker CLI) through nerdctld and dockerd, and plain \`nerdctl load\` / \`nerdctl save\`, ` +
       `of one locally made image with a ${(settings.largeImageBytes / MIB).toFixed(0)} MiB random layer. The image is removed before each load; ` +
       "saves stream to the benchmark, which counts and drops the bytes. MB/s = 10⁶ bytes/s of archive. Daemon growth = peak RSS " +
-      "during the transfer minus RSS at its start.",
+      `during the transfer minus RSS at its start. ${settings.transferRounds} rounds, the paths taking turns in each: wall s and MB/s are ` +
+      "the median round, RSS the largest.",
     "",
-    "| operation | path | wall s | MB/s | daemon peak RSS growth | client peak RSS | time nerdctld/dockerd | time nerdctld/nerdctl |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| operation | path | wall s | rounds, s | MB/s | daemon peak RSS growth | client peak RSS | time nerdctld/dockerd | time nerdctld/nerdctl |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const operation of ["load", "save"] as const) {
     for (const path of ["nerdctld", "nerdctl", "dockerd"] as const) {

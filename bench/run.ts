@@ -4,6 +4,7 @@
  *
  *   --quick            small iteration counts, 1 s throughput, 64 MiB image
  *   --large-size SIZE  the transfer image's random layer: bytes, or 64MiB, 1GiB, … (default 1GiB)
+ *   --rounds N         how many times each transfer runs (default 5, quick 3); the median is reported
  *   --out PATH         where the report goes (default bench/RESULTS.md)
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -30,11 +31,13 @@ export function parseSize(text: string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-function settingsFrom(quick: boolean, largeSize: string | undefined): BenchSettings {
+function settingsFrom(quick: boolean, largeSize: string | undefined, rounds: string | undefined): BenchSettings {
   const base = quick
-    ? { mode: "quick" as const, fastIterations: 30, slowIterations: 5, warmup: 2, timeCapSeconds: 5, clients: 50, throughputSeconds: 1, largeImageBytes: 64 * 1024 ** 2 }
-    : { mode: "full" as const, fastIterations: 200, slowIterations: 30, warmup: 5, timeCapSeconds: 30, clients: 50, throughputSeconds: 5, largeImageBytes: 1024 ** 3 };
-  return largeSize === undefined ? base : { ...base, largeImageBytes: parseSize(largeSize) };
+    ? { mode: "quick" as const, fastIterations: 30, slowIterations: 5, warmup: 2, timeCapSeconds: 5, clients: 50, throughputSeconds: 1, largeImageBytes: 64 * 1024 ** 2, transferRounds: 3 }
+    : { mode: "full" as const, fastIterations: 200, slowIterations: 30, warmup: 5, timeCapSeconds: 30, clients: 50, throughputSeconds: 5, largeImageBytes: 1024 ** 3, transferRounds: 5 };
+  const transferRounds = rounds === undefined ? base.transferRounds : Number(rounds);
+  if (!Number.isInteger(transferRounds) || transferRounds < 1) throw new Error(`--rounds: a whole number of at least 1, not ${JSON.stringify(rounds)}`);
+  return { ...base, transferRounds, ...(largeSize === undefined ? {} : { largeImageBytes: parseSize(largeSize) }) };
 }
 
 function log(line: string): void {
@@ -69,10 +72,11 @@ async function main(): Promise<void> {
     options: {
       quick: { type: "boolean", default: false },
       "large-size": { type: "string" },
+      rounds: { type: "string" },
       out: { type: "string", default: join(import.meta.dirname, "RESULTS.md") },
     },
   });
-  const settings = settingsFrom(values.quick ?? false, values["large-size"]);
+  const settings = settingsFrom(values.quick ?? false, values["large-size"], values.rounds);
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const loadAtStart = loadavg()[0]!;
@@ -168,6 +172,7 @@ async function main(): Promise<void> {
       dockerd: dockerd ? { dockerHost: dockerd.dockerHost, daemon: { pid: dockerd.pid, mode: dockerd.peakMode } } : null,
       dockerdMissing,
       timeoutMs: 10 * 60_000,
+      rounds: settings.transferRounds,
       log,
     });
     await rm(image.path, { force: true });

@@ -19,6 +19,8 @@ export type TransferCell =
       daemonPeakExact: boolean;
       /** Peak RSS of the client process itself (docker or nerdctl), KiB. */
       clientPeakKiB: number;
+      /** Wall seconds of every round, when there were several (seconds is then their median, the peaks their maximum). */
+      rounds?: number[];
     }
   | { kind: "not-implemented"; detail: string }
   | { kind: "n/a"; why: string }
@@ -133,6 +135,8 @@ export interface TransferPlan {
   dockerd: { dockerHost: string; daemon: WatchedDaemon } | null;
   dockerdMissing: string;
   timeoutMs: number;
+  /** Each path's load and save run this many times, the paths taking turns, so that a noisy machine hits all of them alike. */
+  rounds: number;
   log: (line: string) => void;
 }
 
@@ -140,12 +144,46 @@ function dockerEnv(dockerHost: string): Record<string, string> {
   return { ...process.env, DOCKER_HOST: dockerHost, DOCKER_CLI_HINTS: "false" } as Record<string, string>;
 }
 
+/** Runs the transfers plan.rounds times and keeps, per path and operation, the median round (see TransferCell). */
+export async function measureTransfers(plan: TransferPlan): Promise<TransferRow[]> {
+  const rounds: TransferRow[][] = [];
+  for (let round = 1; round <= plan.rounds; round++) {
+    plan.log(`transfer round ${round} of ${plan.rounds}`);
+    rounds.push(await measureRound(plan));
+  }
+  return rounds[0]!.map(({ path, operation }) => ({
+    path,
+    operation,
+    cell: combineRounds(rounds.map((rows) => rows.find((row) => row.path === path && row.operation === operation)!.cell)),
+  }));
+}
+
+function combineRounds(cells: TransferCell[]): TransferCell {
+  const measured = cells.filter((cell) => cell.kind === "measured");
+  // One failed round fails the cell: a median must not hide it.
+  if (measured.length < cells.length || measured.length <= 1) return cells.find((cell) => cell.kind !== "measured") ?? cells[0]!;
+  const rounds = measured.map((cell) => cell.seconds);
+  const sorted = [...rounds].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  const growths = measured.map((cell) => cell.daemonGrowthKiB).filter((growth) => growth !== null);
+  return {
+    kind: "measured",
+    seconds: median,
+    bytes: measured[0]!.bytes,
+    daemonGrowthKiB: growths.length > 0 ? Math.max(...growths) : null,
+    daemonPeakExact: measured.every((cell) => cell.daemonPeakExact),
+    clientPeakKiB: Math.max(...measured.map((cell) => cell.clientPeakKiB)),
+    rounds,
+  };
+}
+
 /**
  * load then save of the same archive through each path. Before each load the
  * image is removed, so every load writes the whole image; the nerdctld and
  * plain-nerdctl paths share one containerd and take turns on it.
  */
-export async function measureTransfers(plan: TransferPlan): Promise<TransferRow[]> {
+async function measureRound(plan: TransferPlan): Promise<TransferRow[]> {
   const bytes = (await stat(plan.archivePath)).size;
   const rows: TransferRow[] = [];
   const record = (path: TransferPath, operation: TransferOperation, cell: TransferCell) => {
