@@ -31,15 +31,19 @@ export interface BuildRequest {
   quiet: boolean;
 }
 
-/** A JSON object of strings (`labels`); `null` or empty is none. */
-function jsonStringMap(name: string, raw: string | null, allowNull: boolean): [string, string | null][] {
-  if (raw === null || raw === "" || raw === "null") return [];
-  let parsed: unknown;
+/** A JSON query parameter, parsed; null when absent, empty or `null`. */
+function jsonParam(name: string, raw: string | null): unknown {
+  if (raw === null || raw === "" || raw === "null") return null;
   try {
-    parsed = JSON.parse(raw);
+    return JSON.parse(raw);
   } catch (error) {
     throw badParameter(`error reading ${name}: ${(error as Error).message}`);
   }
+}
+
+/** A JSON object of strings (`labels`); `null` or empty is none. */
+function jsonStringMap(name: string, raw: string | null, allowNull: boolean): [string, string | null][] {
+  const parsed = jsonParam(name, raw);
   if (parsed === null) return [];
   if (typeof parsed !== "object" || Array.isArray(parsed)) throw badParameter(`error reading ${name}: expected a JSON object`);
   const entries = Object.entries(parsed as Record<string, unknown>);
@@ -53,13 +57,7 @@ function jsonStringMap(name: string, raw: string | null, allowNull: boolean): [s
 
 /** A JSON array of strings (`cachefrom`). */
 function jsonStringList(name: string, raw: string | null): string[] {
-  if (raw === null || raw === "" || raw === "null") return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (error) {
-    throw badParameter(`error reading ${name}: ${(error as Error).message}`);
-  }
+  const parsed = jsonParam(name, raw);
   if (parsed === null) return [];
   if (!Array.isArray(parsed) || parsed.some((item) => typeof item !== "string")) throw badParameter(`error reading ${name}: expected a JSON array of strings`);
   return parsed as string[];
