@@ -9,10 +9,10 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { Socket } from "node:net";
+import { Socket, type SocketConstructorOpts } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import type { DuplexOptions, Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
 import { badParameter, errorFromStderr, nerdctlMessage, notImplemented } from "../docker/errors.ts";
 import { errorMessage, statusMessage, type JSONMessage } from "../docker/progress.ts";
@@ -37,7 +37,7 @@ import {
   type RegistryAuth,
 } from "../docker/transfer.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
-import { pipeInto, readLines, whenClientGone, type PipeableBody } from "../server/streams.ts";
+import { pipeInto, readLines, whenClientGone, WriteBatcher, type PipeableBody } from "../server/streams.ts";
 import type { Nerdctl } from "./client.ts";
 import { assertObjectName, assertTag, isImageReference } from "./validate.ts";
 
@@ -146,7 +146,8 @@ async function openFifo(): Promise<{ readFd: number; writer: Socket; closeReadEn
       closeSync(readFd);
       throw error;
     }
-    const writer = new Socket({ fd: writeFd, readable: false, writable: true });
+    const options: SocketConstructorOpts & DuplexOptions = { fd: writeFd, readable: false, writable: true, writableHighWaterMark: 4 * 1024 * 1024 };
+    const writer = new Socket(options);
     writer.on("error", () => {});
     let open = true;
     return {
@@ -388,13 +389,6 @@ export async function loadImages(nerdctl: Nerdctl, body: Readable, signal: Abort
 const SAVE_ATTEMPTS = 5;
 /** What the client's response may hold before the rest goes to the spool. */
 const SAVE_DIRECT_LIMIT = 4 * 1024 * 1024;
-/**
- * Pipe reads are 64 KiB; written one by one they cost a system call and a
- * wake-up of the client each. Batched, up to this much or this long, they go
- * out as one vectored write.
- */
-const SAVE_BATCH = 1024 * 1024;
-const SAVE_BATCH_MS = 5;
 /** Spool writes still queued in memory before nerdctl is paused. */
 const SAVE_QUEUE_LIMIT = 8 * 1024 * 1024;
 /** Read from the spool and written to the client at a time. */
@@ -539,9 +533,7 @@ export class SavedArchive implements PipeableBody {
   #sent = 0;
   #attempt = 1;
   #stopped = false;
-  /** Bytes written to the corked destination since the last flush. */
-  #batched = 0;
-  #flushTimer: NodeJS.Timeout | undefined;
+  #batcher: WriteBatcher | undefined;
 
   constructor(run: Child, first: Buffer | null, restart: () => Child, signal: AbortSignal) {
     this.#run = run;
@@ -552,6 +544,7 @@ export class SavedArchive implements PipeableBody {
 
   pipe<T extends Writable>(destination: T): T {
     this.#destination = destination;
+    this.#batcher = new WriteBatcher(destination);
     destination.once("close", () => this.abort());
     if (this.#first) this.#take(this.#first, this.#run.child.stdout);
     this.#first = null;
@@ -563,7 +556,7 @@ export class SavedArchive implements PipeableBody {
   readonly abort = (): void => {
     if (this.#stopped) return;
     this.#stopped = true;
-    clearTimeout(this.#flushTimer);
+    this.#batcher?.flush();
     this.#run.kill();
     this.#spool?.close();
   };
@@ -602,10 +595,10 @@ export class SavedArchive implements PipeableBody {
     this.#archive.feed(chunk);
     this.#sent += chunk.length;
     if (!this.#spool?.pending && destination.writableLength < SAVE_DIRECT_LIMIT) {
-      this.#writeBatched(chunk);
+      this.#batcher!.write(chunk);
       return;
     }
-    this.#flush();
+    this.#batcher!.flush();
     this.#spool ??= new Spool();
     const appended = this.#spool.append(chunk);
     if (this.#spool.queued > SAVE_QUEUE_LIMIT && !stdout.isPaused()) {
@@ -614,24 +607,6 @@ export class SavedArchive implements PipeableBody {
     }
     void appended.catch((error: unknown) => this.#fail(error as Error));
     void this.#drain();
-  }
-
-  #writeBatched(chunk: Buffer): void {
-    const destination = this.#destination!;
-    if (this.#batched === 0) {
-      destination.cork();
-      this.#flushTimer = setTimeout(() => this.#flush(), SAVE_BATCH_MS);
-    }
-    destination.write(chunk);
-    this.#batched += chunk.length;
-    if (this.#batched >= SAVE_BATCH) this.#flush();
-  }
-
-  #flush(): void {
-    if (this.#batched === 0) return;
-    clearTimeout(this.#flushTimer);
-    this.#batched = 0;
-    this.#destination!.uncork();
   }
 
   /** Sends what the spool holds as fast as the client takes it. */
@@ -665,7 +640,7 @@ export class SavedArchive implements PipeableBody {
   #finishIfDone(): void {
     if (!this.#runEnded || this.#draining || this.#spool?.pending || this.#stopped) return;
     if (this.#archive.complete) {
-      this.#flush();
+      this.#batcher!.flush();
       this.#destination!.end();
       this.abort();
       return;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PassThrough, Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { H3, type H3Event } from "h3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { listenOn, type Listening } from "./listen.ts";
 import { binaryResponse, clientGone, pipeInto, readLines, requestBody } from "./streams.ts";
 
@@ -201,6 +201,52 @@ describe("pipeInto", () => {
     })());
     await pipeInto(source, target);
     await until(() => source.readableEnded);
+  });
+
+  /** A target recording how many chunks each of its writes carried. */
+  function recordingTarget(highWaterMark: number): { target: Writable; writes: number[]; bytes: () => number } {
+    const writes: number[] = [];
+    let bytes = 0;
+    const target = new Writable({
+      highWaterMark,
+      write(chunk: Buffer, _encoding, done) {
+        writes.push(1);
+        bytes += chunk.length;
+        setImmediate(done);
+      },
+      writev(chunks, done) {
+        writes.push(chunks.length);
+        for (const { chunk } of chunks) bytes += (chunk as Buffer).length;
+        setImmediate(done);
+      },
+    });
+    return { target, writes, bytes: () => bytes };
+  }
+
+  const chunks = (count: number, size: number) =>
+    Readable.from((function* () {
+      for (let i = 0; i < count; i++) yield Buffer.alloc(size, i % 256);
+    })());
+
+  it("gathers small chunks into vectored writes when the target has room", async () => {
+    const { target, writes, bytes } = recordingTarget(4 * 1024 * 1024);
+    await pipeInto(chunks(256, 16 * 1024), target);
+    expect(bytes()).toBe(256 * 16 * 1024);
+    expect(writes.length).toBeLessThan(16);
+    expect(Math.max(...writes)).toBeGreaterThan(16);
+  });
+
+  it("does not hold chunks back from a target with a small buffer", async () => {
+    const { target, writes, bytes } = recordingTarget(16 * 1024);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      // Fake timers never fire: only flushes that need no timer move the data.
+      await pipeInto(chunks(64, 32 * 1024), target);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(bytes()).toBe(64 * 32 * 1024);
+    expect(writes.length).toBeGreaterThan(0);
   });
 
   it("rejects and closes the target when the source breaks (the client went away)", async () => {
