@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { H3, type H3Event } from "h3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { listenOn, type Listening } from "./listen.ts";
-import { binaryResponse, clientGone, pipeInto, readLines, requestBody } from "./streams.ts";
+import { binaryResponse, clientGone, pipeInto, readLines, requestBody, WriteBatcher } from "./streams.ts";
 
 /** Waits until check() holds, or fails after timeoutMs. */
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -247,6 +247,16 @@ describe("pipeInto", () => {
     }
     expect(bytes()).toBe(64 * 32 * 1024);
     expect(writes.length).toBeGreaterThan(0);
+  });
+
+  it("keeps gathering past the target's high-water mark until a batch is full (save's own limit decides)", async () => {
+    const { target, writes, bytes } = recordingTarget(16 * 1024);
+    const batcher = new WriteBatcher(target);
+    for (let i = 0; i < 32; i++) batcher.write(Buffer.alloc(16 * 1024));
+    batcher.flush();
+    await new Promise<void>((resolve) => target.end(resolve));
+    expect(bytes()).toBe(32 * 16 * 1024);
+    expect(writes).toEqual([32]);
   });
 
   it("rejects and closes the target when the source breaks (the client went away)", async () => {

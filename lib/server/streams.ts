@@ -67,7 +67,7 @@ export class WriteBatcher {
     this.#target = target;
   }
 
-  /** Writes chunk into the current batch; false when target wants no more until it drains (the batch then leaves at once). */
+  /** Writes chunk into the current batch; false when target wants no more until it drains. */
   write(chunk: Buffer): boolean {
     if (this.#batched === 0) {
       this.#target.cork();
@@ -75,7 +75,7 @@ export class WriteBatcher {
     }
     const more = this.#target.write(chunk);
     this.#batched += chunk.length;
-    if (!more || this.#batched >= BATCH_BYTES) this.flush();
+    if (this.#batched >= BATCH_BYTES) this.flush();
     return more;
   }
 
@@ -116,7 +116,10 @@ export function pipeInto(source: Readable, target: Writable): Promise<void> {
       else resolve();
     };
     const onData = (chunk: Buffer | string) => {
-      if (!batcher.write(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) source.pause();
+      if (batcher.write(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) return;
+      // The batch leaves now: target drains, and the source resumes, only once it is written.
+      batcher.flush();
+      source.pause();
     };
     const onDrain = () => source.resume();
     const onEnd = () => {
