@@ -127,6 +127,9 @@ async function credentialsFor(auth: RegistryAuth | undefined, domain: string): P
   return { env: { DOCKER_CONFIG: dir }, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** What the FIFO's writer holds in memory: the kernel's 64 KiB pipe fills fast, and batches of a MiB go in behind it. */
+const FIFO_WRITE_BUFFER = 4 * 1024 * 1024;
+
 /**
  * A FIFO to use as a child's stdin, already unlinked: the read end for the
  * child, the write end as a non-blocking Node stream (back-pressure without
@@ -146,7 +149,7 @@ async function openFifo(): Promise<{ readFd: number; writer: Socket; closeReadEn
       closeSync(readFd);
       throw error;
     }
-    const options: SocketConstructorOpts & DuplexOptions = { fd: writeFd, readable: false, writable: true, writableHighWaterMark: 4 * 1024 * 1024 };
+    const options: SocketConstructorOpts & DuplexOptions = { fd: writeFd, readable: false, writable: true, writableHighWaterMark: FIFO_WRITE_BUFFER };
     const writer = new Socket(options);
     writer.on("error", () => {});
     let open = true;
