@@ -170,20 +170,17 @@ interface ChildIo {
   credentials?: Credentials;
   /** A file descriptor to read as stdin instead of a pipe. */
   stdinFd?: number;
-  /** A file descriptor to write stdout into instead of a pipe. */
-  stdoutFd?: number;
 }
 
 /** Starts nerdctl; it is killed when signal aborts, and its credentials go when it exits. */
 function start(nerdctl: Nerdctl, args: string[], signal: AbortSignal, io: ChildIo = {}): Child {
-  const { credentials, stdinFd, stdoutFd } = io;
+  const { credentials, stdinFd } = io;
   const command = {
     ...nerdctl.command(args),
     // Transfers start no helpers, and share the daemon's CPU share rather than taking containerd's.
     sameSession: true,
     ...(credentials?.env ? { env: credentials.env } : {}),
     ...(stdinFd === undefined ? {} : { stdinFd }),
-    ...(stdoutFd === undefined ? {} : { stdoutFd }),
   };
   let child: RunningCommand;
   try {
