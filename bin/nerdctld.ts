@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { parseConfig, USAGE, UsageError } from "../lib/config.ts";
 import { startDaemon } from "../lib/daemon.ts";
-import { keepHeapHeadroom } from "../lib/heap.ts";
 import { DAEMON_VERSION } from "../lib/package-info.ts";
 
 function log(line: string): void {
@@ -26,7 +25,6 @@ async function main(): Promise<number> {
     return 0;
   }
 
-  keepHeapHeadroom();
   const daemon = await startDaemon(config, log);
   for (const listener of daemon.listeners) log(`API listening on ${listener.address}`);
   const first = daemon.listeners[0]?.address;

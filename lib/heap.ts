@@ -1,22 +1,30 @@
 import { setFlagsFromString } from "node:v8";
 
 /**
- * How far V8 lets the old generation grow past its live size before the next
- * full collection: a fixed factor of 4 instead of the one V8 derives as it
- * goes.
+ * Heap headroom for bulk transfers: while one runs, V8 lets the old
+ * generation grow to four times its live size before a full collection,
+ * instead of the factor it derives as it goes.
  *
  * Why: a `docker save` or `docker load` moves a GiB through the daemon in
  * some 16,000 freshly allocated read buffers. Under that allocation rate V8
  * settles on a limit only one young generation above the live heap (seen:
- * 11 MB live, 27 MB limit, 16 MB young generation), and from then on starts
- * a full collection every ~30 MB moved: 30–45 per GiB, a quarter of the
- * daemon's CPU during the transfer, on the core nerdctl and containerd need.
- * With the fixed factor there is at most one. The cost is a heap of up to
- * four times the live objects (tens of MiB) between collections.
- *
- * V8 reads the factor each time it sets a new limit, so setting it after
- * start-up takes effect from the next collection on.
+ * 11 MB live, 27 MB limit, 16 MB young generation) and starts a full
+ * collection every ~30 MB moved: 30–45 per GiB, a quarter of the daemon's
+ * CPU, taken from the cores nerdctl and containerd need. With the fixed
+ * factor there is at most one. The price, tens of MiB of heap between
+ * collections, is paid only while a transfer runs: V8 reads the factor each
+ * time it sets a new limit, so the next collection after the last transfer
+ * goes back to V8's own.
  */
-export function keepHeapHeadroom(): void {
-  setFlagsFromString("--heap-growing-percent=300");
+let transfers = 0;
+
+/** Marks a transfer as running; call the returned function (once) when it ends. */
+export function heapHeadroomDuringTransfer(): () => void {
+  if (transfers++ === 0) setFlagsFromString("--heap-growing-percent=300");
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--transfers === 0) setFlagsFromString("--heap-growing-percent=0");
+  };
 }

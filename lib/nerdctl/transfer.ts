@@ -36,6 +36,7 @@ import {
   type ImageReference,
   type RegistryAuth,
 } from "../docker/transfer.ts";
+import { heapHeadroomDuringTransfer } from "../heap.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
 import { pipeInto, readLines, whenClientGone, WriteBatcher, type PipeableBody } from "../server/streams.ts";
 import type { Nerdctl } from "./client.ts";
@@ -534,6 +535,7 @@ export class SavedArchive implements PipeableBody {
   #attempt = 1;
   #stopped = false;
   #batcher: WriteBatcher | undefined;
+  #endTransfer: (() => void) | undefined;
 
   constructor(run: Child, first: Buffer | null, restart: () => Child, signal: AbortSignal) {
     this.#run = run;
@@ -545,6 +547,7 @@ export class SavedArchive implements PipeableBody {
   pipe<T extends Writable>(destination: T): T {
     this.#destination = destination;
     this.#batcher = new WriteBatcher(destination);
+    this.#endTransfer = heapHeadroomDuringTransfer();
     destination.once("close", () => this.abort());
     if (this.#first) this.#take(this.#first, this.#run.child.stdout);
     this.#first = null;
@@ -556,6 +559,7 @@ export class SavedArchive implements PipeableBody {
   readonly abort = (): void => {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#endTransfer?.();
     this.#batcher?.flush();
     this.#run.kill();
     this.#spool?.close();

@@ -8,6 +8,7 @@ import { Readable, type Writable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { HTTPResponse, type H3Event } from "h3";
 import { encodeMessage, type JSONMessage } from "../docker/progress.ts";
+import { heapHeadroomDuringTransfer } from "../heap.ts";
 
 interface NodeRuntime {
   node?: { req?: IncomingMessage; res?: ServerResponse };
@@ -99,10 +100,12 @@ export class WriteBatcher {
 export function pipeInto(source: Readable, target: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     const batcher = new WriteBatcher(target);
+    const endTransfer = heapHeadroomDuringTransfer();
     let settled = false;
     const settle = (error?: unknown) => {
       if (settled) return;
       settled = true;
+      endTransfer();
       batcher.flush();
       source.off("data", onData);
       source.off("end", onEnd);
