@@ -110,6 +110,7 @@ describe("POST /images/create?fromImage (pull)", () => {
     expect(response.status).toBe(500);
     const pull = replay.calls.find((call) => call.args[0] === "pull")!;
     expect(pull.args.join(" ")).not.toContain("wrong");
+    expect(pull.env?.GOGC).toBe("200");
     expect(seen).toHaveLength(1);
     expect(seen[0]!.mode).toBe(0o600);
     expect(seen[0]!.dirMode).toBe(0o700);
@@ -248,6 +249,13 @@ describe("GET /images/{name}/get and /images/get", () => {
     expect(fixture!.truncated).toBeFalsy();
     expect(archive.subarray(0, 6).toString()).toBe("blobs/");
     expect(Buffer.from(await response.arrayBuffer())).toEqual(archive);
+  });
+
+  it("runs nerdctl with a Go heap goal made for streaming, like every transfer", async () => {
+    const { app, runner } = await replayApp("transfer-save");
+    await (await send(app, "/v1.43/images/tiny:v1/get")).arrayBuffer();
+    const save = runner.calls.find((call) => call.args[0] === "save");
+    expect(save?.env?.GOGC).toBe("200");
   });
 
   it("answers No such image with the name as sent, for any of several names", async () => {
