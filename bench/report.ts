@@ -1,7 +1,7 @@
 import type { Latency, LatencyRow } from "./http-latency.ts";
 import type { Machine, Versions } from "./machine.ts";
 import type { Throughput } from "./throughput.ts";
-import type { TransferCell, TransferOperation, TransferPath, TransferRow } from "./transfer.ts";
+import { median, TRANSFER_PATHS, type TransferCell, type TransferOperation, type TransferPath, type TransferRow } from "./transfer.ts";
 
 export interface ThroughputRow {
   label: string;
@@ -113,6 +113,13 @@ function transferFind(rows: TransferRow[], path: TransferPath, operation: Transf
 
 function seconds(cell: TransferCell | undefined): number | null {
   return cell?.kind === "measured" ? cell.seconds : null;
+}
+
+/** The median of the per-round time ratios: each round's paths ran back to back, so this cancels drift between rounds. */
+function pairedRatio(a: TransferCell | undefined, b: TransferCell | undefined): string {
+  if (a?.kind !== "measured" || b?.kind !== "measured" || !a.rounds || a.rounds.length !== b.rounds?.length) return "—";
+  const perRound = a.rounds.map((seconds, round) => seconds / b.rounds![round]!);
+  return ratio(median(perRound), 1);
 }
 
 function transferCells(cell: TransferCell): string[] {
@@ -229,18 +236,27 @@ export function renderReport(results: BenchResults): string {
       `during the transfer minus RSS at its start. ${settings.transferRounds} rounds, the paths taking turns in each: wall s and MB/s are ` +
       "the median round, RSS the largest.",
     "",
-    "| operation | path | wall s | rounds, s | MB/s | daemon peak RSS growth | client peak RSS | time nerdctld/dockerd | time nerdctld/nerdctl |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `Time ratios are nerdctld's median over the other path's median, except "per round", the median of the rounds' own ratios. ` +
+      `\`${TRANSFER_PATHS[2]}\` is plain nerdctl with the Go collector setting nerdctld gives the nerdctl it runs for transfers.`,
+    "",
+    `| operation | path | wall s | rounds, s | MB/s | daemon peak RSS growth | client peak RSS | time nerdctld/dockerd | time nerdctld/nerdctl | per round nerdctld/nerdctl | time nerdctld/${TRANSFER_PATHS[2]} |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   for (const operation of ["load", "save"] as const) {
-    for (const path of ["nerdctld", "nerdctl", "dockerd"] as const) {
-      const cell = transferFind(results.transfer, path, operation);
+    const find = (path: TransferPath) => transferFind(results.transfer, path, operation);
+    for (const path of TRANSFER_PATHS) {
+      const cell = find(path);
       if (!cell) continue;
-      const mine = seconds(transferFind(results.transfer, "nerdctld", operation));
+      const mine = seconds(find("nerdctld"));
       const ratios =
         path === "nerdctld"
-          ? [ratio(mine, seconds(transferFind(results.transfer, "dockerd", operation))), ratio(mine, seconds(transferFind(results.transfer, "nerdctl", operation)))]
-          : ["", ""];
+          ? [
+              ratio(mine, seconds(find("dockerd"))),
+              ratio(mine, seconds(find("nerdctl"))),
+              pairedRatio(find("nerdctld"), find("nerdctl")),
+              ratio(mine, seconds(find(TRANSFER_PATHS[2]))),
+            ]
+          : ["", "", "", ""];
       push(`| ${operation} | ${path} | ${transferCells(cell).join(" | ")} | ${ratios.join(" | ")} |`);
     }
   }

@@ -2,10 +2,13 @@ import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { execa } from "execa";
+import { STREAMING_GOGC } from "../lib/nerdctl/transfer.ts";
 import { apiRequest, keepAliveAgent, NOT_IMPLEMENTED } from "./http.ts";
 import { PeakWatcher, type PeakMode, type PeakReport } from "./rss.ts";
 
-export type TransferPath = "nerdctld" | "nerdctl" | "dockerd";
+/** The paths compared; `nerdctl GOGC=…` is plain nerdctl with the Go setting nerdctld gives its transfer children. */
+export const TRANSFER_PATHS = ["nerdctld", "nerdctl", `nerdctl GOGC=${STREAMING_GOGC}`, "dockerd"] as const;
+export type TransferPath = (typeof TRANSFER_PATHS)[number];
 export type TransferOperation = "load" | "save";
 
 export type TransferCell =
@@ -158,18 +161,21 @@ export async function measureTransfers(plan: TransferPlan): Promise<TransferRow[
   }));
 }
 
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 function combineRounds(cells: TransferCell[]): TransferCell {
   const measured = cells.filter((cell) => cell.kind === "measured");
   // One failed round fails the cell: a median must not hide it.
   if (measured.length < cells.length || measured.length <= 1) return cells.find((cell) => cell.kind !== "measured") ?? cells[0]!;
   const rounds = measured.map((cell) => cell.seconds);
-  const sorted = [...rounds].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  const median = sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
   const growths = measured.map((cell) => cell.daemonGrowthKiB).filter((growth) => growth !== null);
   return {
     kind: "measured",
-    seconds: median,
+    seconds: median(rounds),
     bytes: measured[0]!.bytes,
     daemonGrowthKiB: growths.length > 0 ? Math.max(...growths) : null,
     daemonPeakExact: measured.every((cell) => cell.daemonPeakExact),
@@ -206,15 +212,22 @@ async function measureRound(plan: TransferPlan): Promise<TransferRow[]> {
     await nerdctlRmi();
   }
 
-  // Plain nerdctl on the same containerd; its load also provides the image the saves read.
-  record("nerdctl", "load", await timeTransfer({
-    command: plan.nerdctl.path, args: ["load", "--input", plan.archivePath], env: plan.nerdctl.env,
-    countStdout: false, bytes, daemon: null, timeoutMs: plan.timeoutMs,
-  }));
-  record("nerdctl", "save", await timeTransfer({
-    command: plan.nerdctl.path, args: ["save", plan.reference], env: plan.nerdctl.env,
-    countStdout: true, daemon: null, timeoutMs: plan.timeoutMs,
-  }));
+  // Plain nerdctl on the same containerd, as a user runs it and as nerdctld runs it; the last load provides the image the saves read.
+  const tuned = { path: TRANSFER_PATHS[2], env: { ...plan.nerdctl.env, GOGC: STREAMING_GOGC } };
+  const plain = { path: TRANSFER_PATHS[1], env: plan.nerdctl.env };
+  for (const { path, env } of [tuned, plain]) {
+    await nerdctlRmi();
+    record(path, "load", await timeTransfer({
+      command: plan.nerdctl.path, args: ["load", "--input", plan.archivePath], env,
+      countStdout: false, bytes, daemon: null, timeoutMs: plan.timeoutMs,
+    }));
+  }
+  for (const { path, env } of [plain, tuned]) {
+    record(path, "save", await timeTransfer({
+      command: plan.nerdctl.path, args: ["save", plan.reference], env,
+      countStdout: true, daemon: null, timeoutMs: plan.timeoutMs,
+    }));
+  }
   if (missing.save !== null) record("nerdctld", "save", { kind: "not-implemented", detail: missing.save });
   else {
     record("nerdctld", "save", await timeTransfer({

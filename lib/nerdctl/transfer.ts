@@ -174,7 +174,8 @@ async function openFifo(): Promise<{ readFd: number; writer: Socket; closeReadEn
  * moved; 200 doubles the goal, which takes about a third off `nerdctl save`'s
  * CPU for some 6 MB more of its memory. A GOGC given to the daemon is kept.
  */
-const STREAMING_GO_ENV: Record<string, string> = process.env.GOGC === undefined ? { GOGC: "200" } : {};
+export const STREAMING_GOGC = "200";
+const STREAMING_GO_ENV: Record<string, string> = process.env.GOGC === undefined ? { GOGC: STREAMING_GOGC } : {};
 
 interface ChildIo {
   credentials?: Credentials;
