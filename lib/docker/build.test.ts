@@ -84,13 +84,13 @@ describe("parseBuildQuery", () => {
     try {
       parseBuildQuery(query(text));
     } catch (error) {
-      expect((error as { status: number }).status).toBe(400);
+      expect((error as { kind: string }).kind).toBe("invalid-parameter");
     }
   });
 
   it("answers 501 for what the builder cannot do: BuildKit sessions, remote contexts", () => {
-    expect(() => parseBuildQuery(query("version=2"))).toThrow(expect.objectContaining({ status: 501 }));
-    expect(() => parseBuildQuery(query("remote=https://example.com/ctx.tar"))).toThrow(expect.objectContaining({ status: 501 }));
+    expect(() => parseBuildQuery(query("version=2"))).toThrow(expect.objectContaining({ kind: "not-implemented" }));
+    expect(() => parseBuildQuery(query("remote=https://example.com/ctx.tar"))).toThrow(expect.objectContaining({ kind: "not-implemented" }));
   });
 
   it("takes quiet, none and bridge network modes, and defaults", () => {

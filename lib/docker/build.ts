@@ -4,7 +4,7 @@
  * progress) output turned into the `{"stream": …}` messages the classic
  * builder sends, and buildctl's prune records into dockerd's report.
  */
-import { badParameter, notImplemented } from "./errors.ts";
+import { badParameter, notImplemented } from "../errors.ts";
 import { Filters, parseFilterTime, parseGoDuration } from "./filters.ts";
 import { familiarString, parseNormalizedNamed, referenceString, shortId, tagNameOnly, type ImageReference } from "./images.ts";
 import { errorMessage, type JSONMessage } from "./progress.ts";

@@ -8,7 +8,7 @@ import type {
   MountPoint,
   Port,
 } from "./container-types.ts";
-import { badParameter, notFound } from "./errors.ts";
+import { badParameter, notFound } from "../errors.ts";
 import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
 import { dockerTime, humanDuration, isZeroTime, unixSeconds } from "./time.ts";
 

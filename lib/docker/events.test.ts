@@ -222,13 +222,13 @@ describe("since, until and filters", () => {
     [{ filters: "nojson" }, /invalid filter/],
     [{ filters: '{"type":"container"}' }, /invalid filter/],
   ])("refuses %j with a 400", (query, message) => {
-    let caught: { status?: number; message?: string } | undefined;
+    let caught: { kind?: string; message?: string } | undefined;
     try {
       parseEventQuery(query);
     } catch (error) {
-      caught = error as { status: number; message: string };
+      caught = error as { kind: string; message: string };
     }
-    expect(caught?.status).toBe(400);
+    expect(caught?.kind).toBe("invalid-parameter");
     expect(caught?.message).toMatch(message);
   });
 

@@ -3,7 +3,7 @@ import { familiar } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { eventPayload, flagValue, type EventSnapshot, type NerdctlEvent, type ObservedCommand } from "../nerdctl/events.ts";
 import { userLabels } from "./containers.ts";
-import { badParameter } from "./errors.ts";
+import { badParameter } from "../errors.ts";
 import { Filters, parseFilterTime } from "./filters.ts";
 import { familiarName, familiarString, parseNormalizedNamed, recordReference, tagNameOnly } from "./images.ts";
 

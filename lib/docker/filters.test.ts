@@ -12,12 +12,12 @@ describe("Filters", () => {
   });
 
   it("refuses unknown keys and malformed input with Docker's 400", () => {
-    expect(() => Filters.parse('{"nope":["x"]}', ["label"])).toThrow(expect.objectContaining({ status: 400, message: "invalid filter 'nope'" }));
-    expect(() => Filters.parse("{", ["label"])).toThrow(expect.objectContaining({ status: 400, message: "invalid filter" }));
-    expect(() => Filters.parse('{"label":[1]}', ["label"])).toThrow(expect.objectContaining({ status: 400 }));
-    expect(() => Filters.parse('["label"]', ["label"])).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => Filters.parse('{"nope":["x"]}', ["label"])).toThrow(expect.objectContaining({ kind: "invalid-parameter", message: "invalid filter 'nope'" }));
+    expect(() => Filters.parse("{", ["label"])).toThrow(expect.objectContaining({ kind: "invalid-parameter", message: "invalid filter" }));
+    expect(() => Filters.parse('{"label":[1]}', ["label"])).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
+    expect(() => Filters.parse('["label"]', ["label"])).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
     expect(() => Filters.parse('{"dangling":["maybe"]}', ["dangling"]).bool("dangling")).toThrow(
-      expect.objectContaining({ status: 400, message: "invalid filter 'dangling=[maybe]'" }),
+      expect.objectContaining({ kind: "invalid-parameter", message: "invalid filter 'dangling=[maybe]'" }),
     );
   });
 
@@ -28,10 +28,10 @@ describe("Filters", () => {
     expect(bool('{"dangling":["0"]}')).toBe(false);
     expect(bool('{"dangling":{"false":true}}')).toBe(false);
     expect(() => bool('{"dangling":["true","false"]}')).toThrow(
-      expect.objectContaining({ status: 400, message: "invalid filter 'dangling=[false true]'" }),
+      expect.objectContaining({ kind: "invalid-parameter", message: "invalid filter 'dangling=[false true]'" }),
     );
-    expect(() => bool('{"dangling":[]}')).toThrow(expect.objectContaining({ status: 400 }));
-    expect(() => bool('{"dangling":["TRUE"]}')).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => bool('{"dangling":[]}')).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
+    expect(() => bool('{"dangling":["TRUE"]}')).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
   });
 
   it("matches names by equality or regular expression, as dockerd does", () => {
@@ -77,7 +77,7 @@ describe("filter times (until)", () => {
 
   it("refuses anything else with dockerd's message", () => {
     for (const value of ["xyz", "2024-13-45", "--help", "1h-"]) {
-      expect(() => parseFilterTime(value, now)).toThrow(expect.objectContaining({ status: 400 }));
+      expect(() => parseFilterTime(value, now)).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
     }
     expect(() => parseFilterTime("xyz", now)).toThrow('failed to parse value as time or duration: "xyz"');
   });

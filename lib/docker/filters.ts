@@ -1,4 +1,4 @@
-import { badParameter } from "./errors.ts";
+import { badParameter } from "../errors.ts";
 
 /**
  * Docker's `filters` query parameter: a JSON object of boolean maps

@@ -79,7 +79,7 @@ describe("references", () => {
     [`busybox@sha256:${"a".repeat(32)}`, "invalid checksum digest length"],
     ["a".repeat(256), "repository name must not be more than 255 characters"],
   ])("refuses %j with dockerd's 400 message", (value, message) => {
-    expect(() => parseNormalizedNamed(value)).toThrow(expect.objectContaining({ status: 400, message }));
+    expect(() => parseNormalizedNamed(value)).toThrow(expect.objectContaining({ kind: "invalid-parameter", message }));
   });
 
   it("reads ids as digests and short ids as names, as ParseAnyReference does", () => {
@@ -124,7 +124,7 @@ describe("the reference filter's globs (path.Match)", () => {
   });
 
   it.each(["[ab", "ab\\", "[]a]", "[-a]"])("refuses the malformed pattern %j with a 400", (pattern) => {
-    expect(() => compileGlob(pattern)).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => compileGlob(pattern)).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
   });
 });
 
@@ -145,7 +145,7 @@ describe("grouping and references", () => {
     expect(resolveImage(images, "aaaa")).toEqual({ image: images[0], byId: true });
     expect(resolveImage(images, `sha256:${hex("b")}`)).toEqual({ image: images[1], byId: true });
     expect(resolveImage(images, "bfbf")).toEqual({ image: images[1], byId: true });
-    expect(() => resolveImage(images, "--help")).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => resolveImage(images, "--help")).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
   });
 });
 

@@ -3,7 +3,7 @@ import type { NerdctlHistoryLine, NerdctlImageConfig, NerdctlNativeImage } from 
 import type { NerdctlContainerLine } from "../nerdctl/types.ts";
 import { REFERENCE_RE, TAG_RE } from "../nerdctl/validate.ts";
 import { compareVersions } from "../server/api-version.ts";
-import { badParameter, conflict, DockerError, notFound } from "./errors.ts";
+import { badParameter, conflict, ApiError, isKind, notFound } from "../errors.ts";
 import { parseFilterTime, type Filters } from "./filters.ts";
 import type {
   ImageContainerConfig,
@@ -142,7 +142,7 @@ export function checkImageName(value: string): string {
 }
 
 /** dockerd's ErrImageDoesNotExist: `No such image: busybox:latest`. */
-export function noSuchImage(value: string): DockerError {
+export function noSuchImage(value: string): ApiError {
   let shown = value;
   try {
     const any = parseAnyReference(value);
@@ -702,14 +702,14 @@ const CONFLICT_STOPPED_CONTAINER = 8;
 const CONFLICT_HARD = CONFLICT_DEPENDENT_CHILD | CONFLICT_RUNNING_CONTAINER;
 const CONFLICT_SOFT = CONFLICT_ACTIVE_REFERENCE | CONFLICT_STOPPED_CONTAINER;
 
-class DeleteConflict extends DockerError {
+class DeleteConflict extends ApiError {
   constructor(
     imageId: string,
     readonly hard: boolean,
     readonly used: boolean,
     detail: string,
   ) {
-    super(409, `conflict: unable to delete ${shortId(imageId)} (${hard ? "cannot be forced" : "must be forced"}) - ${detail}`);
+    super("conflict", `conflict: unable to delete ${shortId(imageId)} (${hard ? "cannot be forced" : "must be forced"}) - ${detail}`);
   }
 }
 
@@ -913,7 +913,7 @@ export class RemovalPlanner {
         try {
           deleted.push(...this.remove(attempt, { force: false }));
         } catch (error) {
-          if (error instanceof DockerError && (error.status === 409 || error.status === 404)) continue;
+          if (isKind(error, "conflict", "not-found")) continue;
           throw error;
         }
       }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { NetworkCreateOptions } from "../nerdctl/networks.ts";
 import type { NerdctlCompatNetwork, NerdctlNativeNetwork } from "../nerdctl/network-types.ts";
-import { badParameter, DockerError } from "./errors.ts";
+import { badParameter, ApiError } from "../errors.ts";
 import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
 import { createdAtOf } from "../host.ts";
 import { ZERO_TIME } from "./time.ts";
@@ -154,6 +154,6 @@ export function parseNetworkCreate(body: unknown): NetworkCreateOptions {
 }
 
 /** dockerd's refusal to remove a built-in network. */
-export function predefinedNetworkError(name: string): DockerError {
-  return new DockerError(403, `${name} is a pre-defined network and cannot be removed`);
+export function predefinedNetworkError(name: string): ApiError {
+  return new ApiError("forbidden", `${name} is a pre-defined network and cannot be removed`);
 }

@@ -12,7 +12,7 @@ import { inspectVolumes, listVolumeNames } from "../nerdctl/volumes.ts";
 import type { NerdctlVolume } from "../nerdctl/volume-types.ts";
 import type { ContainerSummary } from "./container-types.ts";
 import { selectContainers } from "./containers.ts";
-import { badParameter } from "./errors.ts";
+import { badParameter } from "../errors.ts";
 import { Filters } from "./filters.ts";
 import type { ImageSummary } from "./image-types.ts";
 import { imageSummaries, layerSizes, type DockerImage } from "./images.ts";

@@ -22,6 +22,7 @@ import {
   referenceString,
   saveError,
 } from "./transfer.ts";
+import { statusOf } from "../server/error-response.ts";
 
 async function fixture(scenario: string, match: (fixture: Fixture) => boolean): Promise<Fixture> {
   const found = (await readFixtures(join(FIXTURES_DIR, scenario))).find(match);
@@ -160,10 +161,10 @@ describe("failures", () => {
   it("reports pull failures with dockerd's status and words", async () => {
     const nosuch = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5000/nosuch:v1" && f.args[0] === "pull");
     const missing = pullError(nosuch.stderr, parseReference("127.0.0.1:5000/nosuch:v1"));
-    expect([missing.status, missing.message]).toEqual([404, "manifest for 127.0.0.1:5000/nosuch:v1 not found: manifest unknown: manifest unknown"]);
+    expect([statusOf(missing), missing.message]).toEqual([404, "manifest for 127.0.0.1:5000/nosuch:v1 not found: manifest unknown: manifest unknown"]);
     const anonymous = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5001/busybox:v1" && f.args[0] === "pull");
     const noCredentials = pullError(anonymous.stderr, parseReference("127.0.0.1:5001/busybox:v1"));
-    expect([noCredentials.status, noCredentials.message]).toEqual([
+    expect([statusOf(noCredentials), noCredentials.message]).toEqual([
       500,
       'Head "http://127.0.0.1:5001/v2/busybox/manifests/v1": no basic auth credentials',
     ]);
@@ -187,7 +188,7 @@ describe("failures", () => {
   it("names the missing image of a save as the client sent it", async () => {
     const failed = await fixture("transfer-save", (f) => f.exitCode !== 0);
     const error = saveError(failed.stderr, ["busybox", "nosuch"]);
-    expect([error.status, error.message]).toEqual([404, "No such image: nosuch"]);
+    expect([statusOf(error), error.message]).toEqual([404, "No such image: nosuch"]);
   });
 
   it("lists each loaded name once", () => {

@@ -4,7 +4,8 @@
  * the JSON messages and errors dockerd sends for the same events.
  */
 import { crc32 } from "node:zlib";
-import { badParameter, DockerError, nerdctlMessage, noSuch, notFound } from "./errors.ts";
+import { badParameter, ApiError, noSuch, notFound } from "../errors.ts";
+import { nerdctlMessage } from "../nerdctl/errors.ts";
 import {
   auxMessage,
   errorMessage,
@@ -388,14 +389,14 @@ function isUnauthorized(message: string): boolean {
  * with a status code. Unknown manifests are 404 in dockerd's words; auth and
  * network failures are 500, as dockerd reports them.
  */
-export function pullError(stderr: string, ref: ImageReference): DockerError {
+export function pullError(stderr: string, ref: ImageReference): ApiError {
   const message = transferMessage(stderr);
   if (/: not found$|manifest unknown|\bnot found\b/.test(message) && !/no such host|connection refused/.test(message)) {
     return notFound(`manifest for ${familiarString(ref)} not found: manifest unknown: manifest unknown`);
   }
-  if (/no basic auth credentials/.test(message)) return new DockerError(500, `Head "${manifestUrl(ref)}": no basic auth credentials`);
-  if (isUnauthorized(message)) return new DockerError(500, "unauthorized: authentication required");
-  return new DockerError(500, message);
+  if (/no basic auth credentials/.test(message)) return new ApiError("system", `Head "${manifestUrl(ref)}": no basic auth credentials`);
+  if (isUnauthorized(message)) return new ApiError("system", "unauthorized: authentication required");
+  return new ApiError("system", message);
 }
 
 /** The manifest URL dockerd names in its auth errors (plain HTTP for loopback registries, as nerdctl uses). */
@@ -442,17 +443,17 @@ export function loadErrorMessage(stderr: string): JSONMessage {
 }
 
 /** An import nerdctl refused (nothing sent yet: dockerd answers 500). */
-export function importError(stderr: string): DockerError {
+export function importError(stderr: string): ApiError {
   const message = nerdctlMessage(stderr);
-  if (/unexpected EOF|tar|archive|gzip|invalid/i.test(message)) return new DockerError(500, `Error processing tar file: ${message}`);
-  return new DockerError(500, message);
+  if (/unexpected EOF|tar|archive|gzip|invalid/i.test(message)) return new ApiError("system", `Error processing tar file: ${message}`);
+  return new ApiError("system", message);
 }
 
 /**
  * A save that failed before any byte of the archive: `No such image: <name>`
  * with the name as the client sent it, when nerdctl names a missing image.
  */
-export function saveError(stderr: string, names: string[]): DockerError {
+export function saveError(stderr: string, names: string[]): ApiError {
   const message = nerdctlMessage(stderr);
   const missing = /image "([^"]+)": not found/.exec(message)?.[1];
   if (missing) {
@@ -460,7 +461,7 @@ export function saveError(stderr: string, names: string[]): DockerError {
     return noSuch("image", asSent);
   }
   if (/not found|no such image/i.test(message)) return notFound(message);
-  return new DockerError(500, message);
+  return new ApiError("system", message);
 }
 
 function sameImage(requested: string, reported: string): boolean {

@@ -1,7 +1,7 @@
 import { dirname } from "node:path";
 import { ANONYMOUS_VOLUME_LABEL, type VolumeSnapshot } from "../nerdctl/volumes.ts";
 import type { NerdctlVolume } from "../nerdctl/volume-types.ts";
-import { badParameter } from "./errors.ts";
+import { badParameter } from "../errors.ts";
 import { noneOfLabels, type Filters } from "./filters.ts";
 
 /** Docker API v1.43 Volume. */

@@ -20,7 +20,7 @@ import {
   type BuildPruneRequest,
   type BuildRequest,
 } from "../docker/build.ts";
-import { DockerError, badParameter } from "../docker/errors.ts";
+import { ApiError, badParameter } from "../errors.ts";
 import { referenceString } from "../docker/images.ts";
 import { errorMessage, type JSONMessage } from "../docker/progress.ts";
 import type { RunningCommand } from "../runner/types.ts";
@@ -190,7 +190,7 @@ export async function pruneBuildCache(nerdctl: Nerdctl, request: BuildPruneReque
   if (result.exitCode !== 0) {
     const message = buildctlMessage(result.stderr);
     if (/failed to parse prune filters/.test(message)) throw badParameter(`invalid filter: ${message}`);
-    throw new DockerError(500, `failed to prune build cache: ${message}`);
+    throw new ApiError("system", `failed to prune build cache: ${message}`);
   }
   return buildPruneReport(result.stdout);
 }

@@ -1,4 +1,5 @@
-import { errorFromStderr, type ErrorSubject } from "../docker/errors.ts";
+import { type ErrorSubject } from "../errors.ts";
+import { errorFromStderr } from "./errors.ts";
 import type { Command, CommandRunner, Program, RunOptions } from "../runner/types.ts";
 
 export interface NerdctlOptions {

@@ -1,4 +1,5 @@
-import { badParameter, conflict, errorFromStderr, nerdctlMessage } from "../docker/errors.ts";
+import { badParameter, conflict } from "../errors.ts";
+import { errorFromStderr, nerdctlMessage } from "./errors.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
 import type { NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";

@@ -1,4 +1,5 @@
-import { DockerError, errorFromStderr } from "../docker/errors.ts";
+import { ApiError } from "../errors.ts";
+import { errorFromStderr } from "./errors.ts";
 import type { Filters } from "../docker/filters.ts";
 import type { ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneReport, ImageSummary } from "../docker/image-types.ts";
 import {
@@ -41,7 +42,7 @@ export async function inspectAllRecords(nerdctl: Nerdctl): Promise<NerdctlNative
   if (result.exitCode !== 0) throw errorFromStderr(result.stderr);
   // nerdctl gives the whole inspection 5 s and logs, rather than fails, what it could not read in time.
   if (/context deadline exceeded/.test(result.stderr)) {
-    throw new DockerError(500, "nerdctl image inspect ran out of time reading the namespace's images");
+    throw new ApiError("system", "nerdctl image inspect ran out of time reading the namespace's images");
   }
   const text = result.stdout.trim();
   return text === "" ? [] : (JSON.parse(text) as NerdctlNativeImage[]);
@@ -91,7 +92,7 @@ export async function tagImage(nerdctl: Nerdctl, name: string, repo: string, tag
   const source = recordForNerdctl(image, { strict: true });
   if (!source) {
     // nerdctl tag reads the source as a reference, and this image's only records are the engine's own.
-    throw new DockerError(500, `cannot tag ${shortId(image.id)}: nerdctl can tag an image only through a name it has, and this one has none`);
+    throw new ApiError("system", `cannot tag ${shortId(image.id)}: nerdctl can tag an image only through a name it has, and this one has none`);
   }
   await nerdctl.output(["tag", "--", checkRecord(source), target], { kind: "image", name });
 }
@@ -133,6 +134,6 @@ export async function pruneImages(nerdctl: Nerdctl, filters: Filters): Promise<I
  * makes sure none could be read as a flag.
  */
 function checkRecord(name: string): string {
-  if (name === "" || name.startsWith("-") || /[\s\0]/.test(name)) throw new DockerError(500, `unexpected image record name ${JSON.stringify(name)}`);
+  if (name === "" || name.startsWith("-") || /[\s\0]/.test(name)) throw new ApiError("system", `unexpected image record name ${JSON.stringify(name)}`);
   return name;
 }

@@ -1,4 +1,4 @@
-import { badParameter } from "../docker/errors.ts";
+import { badParameter } from "../errors.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import type { Nerdctl } from "./client.ts";
 import { assertObjectName } from "./validate.ts";

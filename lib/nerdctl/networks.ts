@@ -1,4 +1,4 @@
-import { badParameter } from "../docker/errors.ts";
+import { badParameter } from "../errors.ts";
 import type { Nerdctl } from "./client.ts";
 import type { NerdctlCompatNetwork, NerdctlNativeNetwork } from "./network-types.ts";
 import { assertObjectName } from "./validate.ts";

@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DuplexOptions, Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
-import { badParameter, errorFromStderr, nerdctlMessage, notImplemented } from "../docker/errors.ts";
+import { badParameter, notImplemented } from "../errors.ts";
+import { errorFromStderr, nerdctlMessage } from "./errors.ts";
 import { errorMessage, statusMessage, type JSONMessage } from "../docker/progress.ts";
 import {
   ArchiveNames,

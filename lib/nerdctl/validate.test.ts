@@ -35,7 +35,7 @@ describe("assertImageName", () => {
   });
 
   it.each(INJECTIONS)("refuses %j with a 400 before anything runs", (name) => {
-    expect(() => assertImageName(name)).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => assertImageName(name)).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
   });
 
   it("refuses uppercase repository names like Docker does", () => {
@@ -56,7 +56,7 @@ describe("assertTag", () => {
     expect(assertTag("v1.2.3-rc_1")).toBe("v1.2.3-rc_1");
   });
   it.each(["-v", ".hidden", "a/b", "x".repeat(129)])("refuses %j", (tag) => {
-    expect(() => assertTag(tag)).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => assertTag(tag)).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
   });
 });
 
@@ -65,6 +65,6 @@ describe("assertObjectName", () => {
     expect(assertObjectName("container", name)).toBe(name);
   });
   it.each(INJECTIONS)("refuses %j", (name) => {
-    expect(() => assertObjectName("volume", name)).toThrow(expect.objectContaining({ status: 400 }));
+    expect(() => assertObjectName("volume", name)).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
   });
 });

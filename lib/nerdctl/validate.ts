@@ -1,4 +1,4 @@
-import { badParameter } from "../docker/errors.ts";
+import { badParameter } from "../errors.ts";
 
 /*
  * Every user-supplied value that reaches nerdctl's argv passes one of these

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { badParameter } from "../docker/errors.ts";
+import { badParameter } from "../errors.ts";
 import type { Nerdctl } from "./client.ts";
 import type { NerdctlVolume } from "./volume-types.ts";
 import { allContainers } from "./containers.ts";

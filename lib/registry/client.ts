@@ -12,7 +12,7 @@
  * or form bodies to the registry and the token server it names.
  */
 import { createHash } from "node:crypto";
-import { DockerError } from "../docker/errors.ts";
+import { ApiError, type ErrorKind } from "../errors.ts";
 import type { RegistryAuth } from "../docker/transfer.ts";
 import { parseChallenges, type Challenge } from "./challenge.ts";
 import { isLoopbackHost, registryBaseUrl } from "./endpoint.ts";
@@ -158,8 +158,8 @@ export class RegistryClient {
     await discard(response);
     if (response.status === 200) return;
     // dockerd's words; a 401 answer means the credentials, whatever the scheme.
-    throw new DockerError(
-      response.status === 401 ? 401 : 500,
+    throw new ApiError(
+      response.status === 401 ? "unauthorized" : "system",
       `login attempt to ${url} failed with status: ${response.status} ${statusText(response.status)}`.trim(),
     );
   }
@@ -195,7 +195,7 @@ export class RegistryClient {
   }
 
   /** The registry's error answer as dockerd reports it. */
-  async responseError(response: Response, method: string, url: string): Promise<DockerError> {
+  async responseError(response: Response, method: string, url: string): Promise<ApiError> {
     const body = method === "HEAD" ? "" : (await this.readBody(response, RESPONSE_LIMITS.error, method, url).catch(() => Buffer.alloc(0))).toString("utf8");
     return registryResponseError(response.status, response.headers, body);
   }
@@ -209,7 +209,7 @@ export class RegistryClient {
     const bytes = await this.readBody(response, limit, "GET", url);
     const [algorithm] = digest.split(":");
     const actual = digestOf(bytes, algorithm);
-    if (actual !== undefined && actual !== digest) throw new DockerError(502, `blob ${digest} from ${this.host} does not match its digest (got ${actual})`);
+    if (actual !== undefined && actual !== digest) throw new ApiError("upstream", `blob ${digest} from ${this.host} does not match its digest (got ${actual})`);
     return bytes;
   }
 
@@ -238,7 +238,7 @@ export class RegistryClient {
     const cached = this.#tokens.get(key);
     if (cached) return cached;
     // Failures read as dockerd's: the request that needed the token, and why.
-    const fail = (why: string, status = 500) => requestError(method, url, why, status);
+    const fail = (why: string, kind: ErrorKind = "system") => requestError(method, url, why, kind);
     const realmText = challenge.parameters.realm;
     if (!realmText) throw fail("no realm specified for token auth challenge");
     let realm: URL;
@@ -279,7 +279,7 @@ export class RegistryClient {
     if (response.status < 200 || response.status >= 300) {
       const body = (await this.readBody(response, RESPONSE_LIMITS.error, method, url).catch(() => Buffer.alloc(0))).toString("utf8");
       const error = registryResponseError(response.status, response.headers, body);
-      throw fail(error.message, this.#login && error.status === 401 ? 401 : 500);
+      throw fail(error.message, this.#login && error.kind === "unauthorized" ? "unauthorized" : "system");
     }
     const body = await this.readBody(response, RESPONSE_LIMITS.token, method, url);
     let answer: { token?: unknown; access_token?: unknown; refresh_token?: unknown };
@@ -322,15 +322,15 @@ export class RegistryClient {
       const location = response.headers.get("location");
       if (response.status < 300 || response.status >= 400 || !location || (method !== "GET" && method !== "HEAD")) return response;
       await discard(response);
-      if (hop >= MAX_REDIRECTS) throw requestError(report.method, report.url, `stopped after ${MAX_REDIRECTS} redirects`, 502);
+      if (hop >= MAX_REDIRECTS) throw requestError(report.method, report.url, `stopped after ${MAX_REDIRECTS} redirects`, "upstream");
       let next: URL;
       try {
         next = new URL(location, current);
       } catch {
-        throw requestError(report.method, report.url, "redirect to an invalid location", 502);
+        throw requestError(report.method, report.url, "redirect to an invalid location", "upstream");
       }
-      if (next.protocol !== "https:" && next.protocol !== "http:") throw requestError(report.method, report.url, `redirect to an unsupported scheme ${next.protocol}`, 502);
-      if (current.protocol === "https:" && next.protocol === "http:") throw requestError(report.method, report.url, "redirect from HTTPS to plain HTTP refused", 502);
+      if (next.protocol !== "https:" && next.protocol !== "http:") throw requestError(report.method, report.url, `redirect to an unsupported scheme ${next.protocol}`, "upstream");
+      if (current.protocol === "https:" && next.protocol === "http:") throw requestError(report.method, report.url, "redirect from HTTPS to plain HTTP refused", "upstream");
       // As Go's client: the registry's credentials stay with the registry.
       if (next.origin !== origin) headers.delete("Authorization");
       current = next;
@@ -343,7 +343,7 @@ export async function readBounded(response: Response, limit: number, method: str
   const declared = Number(response.headers.get("content-length") ?? "");
   if (Number.isFinite(declared) && declared > limit) {
     await discard(response);
-    throw requestError(method, url, `response of ${declared} bytes is larger than the ${limit} bytes allowed`, 502);
+    throw requestError(method, url, `response of ${declared} bytes is larger than the ${limit} bytes allowed`, "upstream");
   }
   if (!response.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
@@ -356,12 +356,12 @@ export async function readBounded(response: Response, limit: number, method: str
       size += value.byteLength;
       if (size > limit) {
         void reader.cancel().catch(() => {});
-        throw requestError(method, url, `response is larger than the ${limit} bytes allowed`, 502);
+        throw requestError(method, url, `response is larger than the ${limit} bytes allowed`, "upstream");
       }
       chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
     }
   } catch (error) {
-    if (error instanceof DockerError) throw error;
+    if (error instanceof ApiError) throw error;
     throw requestError(method, url, networkReason(error, host, timeoutMs));
   } finally {
     reader.releaseLock();

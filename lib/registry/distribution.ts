@@ -3,7 +3,7 @@
  * dockerd answers it: the manifest's descriptor, and the platforms it serves
  * (an index's entries, or a single manifest's config).
  */
-import { badParameter, DockerError } from "../docker/errors.ts";
+import { badParameter, ApiError } from "../errors.ts";
 import { parseReference } from "../docker/transfer.ts";
 import { isImageReference } from "../nerdctl/validate.ts";
 import { digestOf, discard, MANIFEST_MEDIA_TYPES, mediaTypeOf, RegistryClient, RESPONSE_LIMITS, type RegistryCredentials } from "./client.ts";
@@ -122,16 +122,16 @@ export async function inspectDistribution(name: string, options: DistributionOpt
   }
   const actual = digestOf(payload, digest.split(":")[0]);
   if (actual !== undefined && actual !== digest) {
-    throw new DockerError(502, `manifest verification failed for digest ${digest}: ${client.host} sent content with digest ${actual}`);
+    throw new ApiError("upstream", `manifest verification failed for digest ${digest}: ${client.host} sent content with digest ${actual}`);
   }
 
   let manifest: Manifest;
   try {
     manifest = JSON.parse(payload.toString("utf8")) as Manifest;
   } catch {
-    throw new DockerError(502, `the manifest ${digest} from ${client.host} is not JSON`);
+    throw new ApiError("upstream", `the manifest ${digest} from ${client.host} is not JSON`);
   }
-  if (!manifest || typeof manifest !== "object") throw new DockerError(502, `the manifest ${digest} from ${client.host} is not a JSON object`);
+  if (!manifest || typeof manifest !== "object") throw new ApiError("upstream", `the manifest ${digest} from ${client.host} is not a JSON object`);
   const mediaType = manifestMediaType(manifest, contentType);
 
   const platforms: OciPlatform[] = [];

@@ -3,7 +3,7 @@
  * host[:port] validation, and the scheme (plain HTTP only for loopback
  * registries, which dockerd treats as insecure by default: 127.0.0.0/8).
  */
-import { badParameter } from "../docker/errors.ts";
+import { badParameter } from "../errors.ts";
 import { DEFAULT_DOMAIN } from "../docker/transfer.ts";
 
 /** Where Docker Hub's registry API is (dockerd's DefaultV2Registry). */

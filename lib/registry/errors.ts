@@ -6,31 +6,31 @@
  * Go's url.Error (`Get "http://127.0.0.1:5000/v2/": dial tcp 127.0.0.1:5000:
  * connect: connection refused`).
  */
-import { DockerError } from "../docker/errors.ts";
+import { ApiError, type ErrorKind } from "../errors.ts";
 import { parseChallenges } from "./challenge.ts";
 
-/** docker/distribution's registered error codes and their HTTP status. */
-const ERROR_CODE_STATUS: Record<string, number> = {
-  UNKNOWN: 500,
-  UNSUPPORTED: 405,
-  UNAUTHORIZED: 401,
-  DENIED: 403,
-  UNAVAILABLE: 503,
-  TOOMANYREQUESTS: 429,
-  DIGEST_INVALID: 400,
-  SIZE_INVALID: 400,
-  NAME_INVALID: 400,
-  TAG_INVALID: 400,
-  NAME_UNKNOWN: 404,
-  MANIFEST_UNKNOWN: 404,
-  MANIFEST_INVALID: 400,
-  MANIFEST_UNVERIFIED: 400,
-  MANIFEST_BLOB_UNKNOWN: 404,
-  BLOB_UNKNOWN: 404,
-  BLOB_UPLOAD_UNKNOWN: 404,
-  BLOB_UPLOAD_INVALID: 404,
-  PAGINATION_NUMBER_INVALID: 400,
-  RANGE_INVALID: 416,
+/** docker/distribution's registered error codes and the kind of error each is (RANGE_INVALID, 416 there, is a bad parameter here). */
+const ERROR_CODE_KIND: Record<string, ErrorKind> = {
+  UNKNOWN: "system",
+  UNSUPPORTED: "not-allowed",
+  UNAUTHORIZED: "unauthorized",
+  DENIED: "forbidden",
+  UNAVAILABLE: "unavailable",
+  TOOMANYREQUESTS: "too-many-requests",
+  DIGEST_INVALID: "invalid-parameter",
+  SIZE_INVALID: "invalid-parameter",
+  NAME_INVALID: "invalid-parameter",
+  TAG_INVALID: "invalid-parameter",
+  NAME_UNKNOWN: "not-found",
+  MANIFEST_UNKNOWN: "not-found",
+  MANIFEST_INVALID: "invalid-parameter",
+  MANIFEST_UNVERIFIED: "invalid-parameter",
+  MANIFEST_BLOB_UNKNOWN: "not-found",
+  BLOB_UNKNOWN: "not-found",
+  BLOB_UPLOAD_UNKNOWN: "not-found",
+  BLOB_UPLOAD_INVALID: "not-found",
+  PAGINATION_NUMBER_INVALID: "invalid-parameter",
+  RANGE_INVALID: "invalid-parameter",
 };
 
 /** The default message of the codes a token server's challenge can carry. */
@@ -81,7 +81,7 @@ function errcodeMessage(errors: ErrcodeError[]): string {
 
 function knownCode(value: unknown): string {
   const code = typeof value === "string" ? value.toUpperCase() : "";
-  return code in ERROR_CODE_STATUS ? code : "UNKNOWN";
+  return code in ERROR_CODE_KIND ? code : "UNKNOWN";
 }
 
 /**
@@ -89,14 +89,14 @@ function knownCode(value: unknown): string {
  * distribution's HandleErrorResponse reads it; the status is the first error
  * code's, as dockerd sends it on.
  */
-export function registryResponseError(status: number, headers: Headers, body: string): DockerError {
+export function registryResponseError(status: number, headers: Headers, body: string): ApiError {
   if (status >= 400 && status < 500) {
     for (const challenge of parseChallenges(headers.get("www-authenticate"))) {
       if (challenge.scheme !== "bearer") continue;
       const code = challenge.parameters.error === "invalid_token" ? "UNAUTHORIZED" : challenge.parameters.error === "insufficient_scope" ? "DENIED" : undefined;
       if (!code) continue;
       const message = remoteText(challenge.parameters.error_description) || DEFAULT_MESSAGES[code]!;
-      return new DockerError(ERROR_CODE_STATUS[code]!, errcodeText({ code, message }));
+      return new ApiError(ERROR_CODE_KIND[code]!, errcodeText({ code, message }));
     }
     let parsed: unknown;
     try {
@@ -107,7 +107,7 @@ export function registryResponseError(status: number, headers: Headers, body: st
     const details = (parsed as { details?: unknown } | undefined)?.details;
     if (typeof details === "string" && details !== "") {
       const code = status === 401 ? "UNAUTHORIZED" : status === 429 ? "TOOMANYREQUESTS" : "UNKNOWN";
-      return new DockerError(status === 401 || status === 429 ? status : 500, errcodeText({ code, message: remoteText(details) }));
+      return new ApiError(status === 401 ? "unauthorized" : status === 429 ? "too-many-requests" : "system", errcodeText({ code, message: remoteText(details) }));
     }
     const list = (parsed as { errors?: unknown } | undefined)?.errors;
     if (Array.isArray(list) && list.length > 0) {
@@ -115,19 +115,19 @@ export function registryResponseError(status: number, headers: Headers, body: st
         const code = knownCode(item?.code);
         return { code, message: remoteText(item?.message) || DEFAULT_MESSAGES[code] || "" };
       });
-      return new DockerError(ERROR_CODE_STATUS[errors[0]!.code]!, errcodeMessage(errors));
+      return new ApiError(ERROR_CODE_KIND[errors[0]!.code]!, errcodeMessage(errors));
     }
-    if (status === 401) return new DockerError(401, errcodeText({ code: "UNAUTHORIZED", message: DEFAULT_MESSAGES.UNAUTHORIZED! }));
+    if (status === 401) return new ApiError("unauthorized", errcodeText({ code: "UNAUTHORIZED", message: DEFAULT_MESSAGES.UNAUTHORIZED! }));
     const reason = parsed === undefined ? "invalid character in JSON" : "no error details found in HTTP response body";
-    return new DockerError(500, `error parsing HTTP ${status} response body: ${reason}: ${JSON.stringify(remoteText(body, 200))}`);
+    return new ApiError("system", `error parsing HTTP ${status} response body: ${reason}: ${JSON.stringify(remoteText(body, 200))}`);
   }
-  return new DockerError(500, `received unexpected HTTP status: ${status} ${statusText(status)}`.trim());
+  return new ApiError("system", `received unexpected HTTP status: ${status} ${statusText(status)}`.trim());
 }
 
 /** Go's url.Error: `Get "http://…": <why>`. */
-export function requestError(method: string, url: string, why: string, status = 500): DockerError {
+export function requestError(method: string, url: string, why: string, kind: ErrorKind = "system"): ApiError {
   const op = method.charAt(0).toUpperCase() + method.slice(1).toLowerCase();
-  return new DockerError(status, `${op} ${JSON.stringify(url)}: ${why}`);
+  return new ApiError(kind, `${op} ${JSON.stringify(url)}: ${why}`);
 }
 
 interface NetworkCause {

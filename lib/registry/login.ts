@@ -3,7 +3,7 @@
  * as dockerd's loginV2 does, and answers Docker's AuthenticateOKBody. Nothing
  * is stored: the client keeps the credentials (or the IdentityToken).
  */
-import { badParameter } from "../docker/errors.ts";
+import { badParameter } from "../errors.ts";
 import { decodeRegistryAuth, type RegistryAuth } from "../docker/transfer.ts";
 import { RegistryClient, registryCredentials } from "./client.ts";
 import { loginRegistryHost } from "./endpoint.ts";

@@ -5,6 +5,7 @@ import { registryCredentials } from "./client.ts";
 import { isLoopbackHost, isRegistryHost, loginRegistryHost, registryApiHost, registryBaseUrl } from "./endpoint.ts";
 import { networkReason, registryResponseError, requestError } from "./errors.ts";
 import { splitSearchTerm } from "./search.ts";
+import { statusOf } from "../server/error-response.ts";
 
 describe("parseChallenges", () => {
   it("reads Docker Hub's Bearer challenge and a Basic one", () => {
@@ -79,22 +80,22 @@ describe("dockerd's error wording", () => {
 
   it("reads registry errcode bodies with their status", () => {
     const unknown = registryResponseError(404, headers(), JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: "manifest unknown", detail: { Tag: "x" } }] }));
-    expect([unknown.status, unknown.message]).toEqual([404, "manifest unknown: manifest unknown"]);
+    expect([statusOf(unknown), unknown.message]).toEqual([404, "manifest unknown: manifest unknown"]);
     const denied = registryResponseError(401, headers(), JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
-    expect([denied.status, denied.message]).toEqual([401, "unauthorized: authentication required"]);
+    expect([statusOf(denied), denied.message]).toEqual([401, "unauthorized: authentication required"]);
     const two = registryResponseError(400, headers(), JSON.stringify({ errors: [{ code: "NAME_INVALID", message: "a" }, { code: "WEIRD", message: "b" }] }));
-    expect([two.status, two.message]).toEqual([400, "errors:\nname invalid: a\nunknown: b\n"]);
+    expect([statusOf(two), two.message]).toEqual([400, "errors:\nname invalid: a\nunknown: b\n"]);
   });
 
   it("reads token server answers (details, OAuth challenges, empty 401s)", () => {
     const hub = registryResponseError(401, headers(), JSON.stringify({ details: "incorrect username or password" }));
-    expect([hub.status, hub.message]).toEqual([401, "unauthorized: incorrect username or password"]);
+    expect([statusOf(hub), hub.message]).toEqual([401, "unauthorized: incorrect username or password"]);
     const scope = registryResponseError(403, headers({ "www-authenticate": 'Bearer realm="x",error="insufficient_scope"' }), "");
-    expect([scope.status, scope.message]).toEqual([403, "denied: requested access to the resource is denied"]);
+    expect([statusOf(scope), scope.message]).toEqual([403, "denied: requested access to the resource is denied"]);
     const empty = registryResponseError(401, headers(), "");
-    expect([empty.status, empty.message]).toEqual([401, "unauthorized: authentication required"]);
+    expect([statusOf(empty), empty.message]).toEqual([401, "unauthorized: authentication required"]);
     const server = registryResponseError(503, headers(), "down");
-    expect([server.status, server.message]).toEqual([500, "received unexpected HTTP status: 503 Service Unavailable"]);
+    expect([statusOf(server), server.message]).toEqual([500, "received unexpected HTTP status: 503 Service Unavailable"]);
   });
 
   it("keeps remote text to one bounded line", () => {

@@ -6,12 +6,13 @@
 import { delay, http, HttpResponse } from "msw";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { DockerError } from "../docker/errors.ts";
+import type { ApiError } from "../errors.ts";
 import { RESPONSE_LIMITS } from "./client.ts";
 import { inspectDistribution } from "./distribution.ts";
 import { FakeRegistry, sha256 } from "./fake-registry.ts";
 import { login } from "./login.ts";
 import { searchImages } from "./search.ts";
+import { statusOf } from "../server/error-response.ts";
 
 const server = setupServer();
 /** Every request that reached msw (handled or not), for "before any request" checks. */
@@ -37,8 +38,7 @@ async function failure(promise: Promise<unknown>): Promise<{ status: number; mes
   try {
     await promise;
   } catch (error) {
-    const { status, message } = error as DockerError;
-    return { status, message };
+    return { status: statusOf(error as ApiError), message: (error as ApiError).message };
   }
   throw new Error("expected a failure");
 }

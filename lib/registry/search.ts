@@ -4,7 +4,7 @@
  * registry that only speaks v2 has no search; its `_catalog` does instead:
  * the repositories whose name contains the term, up to the limit.
  */
-import { badParameter, DockerError } from "../docker/errors.ts";
+import { badParameter, ApiError } from "../errors.ts";
 import { Filters } from "../docker/filters.ts";
 import { discard, readBounded, RegistryClient, RESPONSE_LIMITS, REQUEST_TIMEOUT_MS, type RegistryCredentials } from "./client.ts";
 import { DOCKER_HUB_INDEX, isDockerHub, isRegistryHost } from "./endpoint.ts";
@@ -114,14 +114,14 @@ async function searchDockerHub(term: string, limit: number, options: SearchOptio
   }
   if (response.status !== 200) {
     await discard(response);
-    throw new DockerError(500, `Unexpected status code ${response.status}`);
+    throw new ApiError("system", `Unexpected status code ${response.status}`);
   }
   const body = await readBounded(response, RESPONSE_LIMITS.search, "GET", url, DOCKER_HUB_INDEX, timeoutMs);
   let parsed: { results?: unknown };
   try {
     parsed = JSON.parse(body.toString("utf8")) as { results?: unknown };
   } catch {
-    throw new DockerError(502, "error decoding registry search results");
+    throw new ApiError("upstream", "error decoding registry search results");
   }
   const results = Array.isArray(parsed?.results) ? parsed.results : [];
   return results.slice(0, 100).map((item: Record<string, unknown>) => ({
@@ -166,14 +166,14 @@ async function searchCatalog(index: string, remote: string, limit: number, filte
     if (response.status === 401 || response.status === 403) throw await client.responseError(response, "GET", url);
     if (response.status !== 200) {
       await discard(response);
-      throw new DockerError(500, `Unexpected status code ${response.status} (the registry ${index} serves no catalog to search)`);
+      throw new ApiError("system", `Unexpected status code ${response.status} (the registry ${index} serves no catalog to search)`);
     }
     const body = await client.readBody(response, RESPONSE_LIMITS.catalog, "GET", url);
     let repositories: unknown;
     try {
       repositories = (JSON.parse(body.toString("utf8")) as { repositories?: unknown }).repositories;
     } catch {
-      throw new DockerError(502, "error decoding registry catalog");
+      throw new ApiError("upstream", "error decoding registry catalog");
     }
     if (!Array.isArray(repositories)) break;
     for (const repository of repositories) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkVersion, compareVersions, splitVersion } from "./api-version.ts";
+import { statusOf } from "./error-response.ts";
 
 describe("splitVersion", () => {
   it("takes the /vX.Y prefix off", () => {
@@ -23,12 +24,12 @@ describe("checkVersion", () => {
   });
   it("refuses a newer client with dockerd's words", () => {
     const error = checkVersion("1.44")!;
-    expect(error.status).toBe(400);
+    expect(statusOf(error)).toBe(400);
     expect(error.message).toBe("client version 1.44 is too new. Maximum supported API version is 1.43");
   });
   it("refuses an older client with dockerd's words", () => {
     const error = checkVersion("1.23")!;
-    expect(error.status).toBe(400);
+    expect(statusOf(error)).toBe(400);
     expect(error.message).toBe(
       "client version 1.23 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version",
     );

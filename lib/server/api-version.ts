@@ -1,4 +1,4 @@
-import { badParameter, type DockerError } from "../docker/errors.ts";
+import { badParameter, type ApiError } from "../errors.ts";
 
 /** The API versions nerdctld serves, as dockerd 24 does. */
 export const API_VERSION = { min: "1.24", max: "1.43" } as const;
@@ -24,7 +24,7 @@ export function splitVersion(pathname: string): VersionedPath {
 }
 
 /** dockerd's refusal, word for word, for a version outside what it serves. */
-export function checkVersion(version: string): DockerError | undefined {
+export function checkVersion(version: string): ApiError | undefined {
   if (compareVersions(version, API_VERSION.min) < 0) {
     return badParameter(
       `client version ${version} is too old. Minimum supported API version is ${API_VERSION.min}, please upgrade your client to a newer version`,

@@ -1,6 +1,7 @@
-import { H3, HTTPError, type EventHandler, type H3Event } from "h3";
+import { H3, type EventHandler, type H3Event } from "h3";
 import { DOCKER_API_OPERATIONS, isSwarmOperation, NOT_A_SWARM_MANAGER } from "../docker/api-operations.ts";
-import { DockerError, notFound, notImplemented } from "../docker/errors.ts";
+import { ApiError, notFound, notImplemented } from "../errors.ts";
+import { errorResponseOf } from "./error-response.ts";
 import { checkVersion, splitVersion } from "./api-version.ts";
 import type { DaemonServices, RequestContext } from "./context.ts";
 import { daemonHeaders } from "./headers.ts";
@@ -27,8 +28,7 @@ export function createDaemonApp(options: DaemonAppOptions): H3 {
   const app = new H3({
     silent: true,
     onError: (error, event) => {
-      const status = error.status || 500;
-      const message = messageOf(error);
+      const { status, message } = errorResponseOf(error);
       log?.(`${event.req.method} ${event.url.pathname}${event.url.search} -> ${status} ${message}`);
       return new Response(`${JSON.stringify({ message })}\n`, {
         status,
@@ -51,20 +51,13 @@ export function createDaemonApp(options: DaemonAppOptions): H3 {
         return resolution.route.handler(event);
       }
       case "not-implemented":
-        if (isSwarmOperation(resolution.operation.split(" ")[1]!)) throw new DockerError(503, NOT_A_SWARM_MANAGER);
+        if (isSwarmOperation(resolution.operation.split(" ")[1]!)) throw new ApiError("unavailable", NOT_A_SWARM_MANAGER);
         throw notImplemented(`${event.req.method} ${path} is not implemented by nerdctld (Docker API operation ${resolution.operation})`);
       case "method-not-allowed":
-        throw new DockerError(405, `${event.req.method} is not allowed on ${path}`);
+        throw new ApiError("not-allowed", `${event.req.method} is not allowed on ${path}`);
       case "not-found":
         throw notFound("page not found");
     }
   });
   return app;
-}
-
-function messageOf(error: HTTPError): string {
-  // Errors that are not the daemon's own (a bug, a fixture miss) keep their message: it is all a client gets.
-  const cause = error.cause as { message?: unknown } | undefined;
-  if (error.unhandled && cause && typeof cause.message === "string") return cause.message;
-  return error.message;
 }

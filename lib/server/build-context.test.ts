@@ -48,10 +48,10 @@ async function leftovers(): Promise<string[]> {
 async function refused(bytes: Buffer): Promise<string> {
   const error = await receiveBuildContext(body(bytes), { tmpDir: parent }).then(
     () => undefined,
-    (caught: unknown) => caught as { status?: number; message: string },
+    (caught: unknown) => caught as { kind?: string; message: string },
   );
   expect(error, "the context was accepted").toBeDefined();
-  expect(error!.status).toBe(400);
+  expect(error!.kind).toBe("invalid-parameter");
   expect(await leftovers()).toEqual([]);
   return error!.message;
 }
@@ -100,7 +100,7 @@ describe("receiveBuildContext", () => {
 
   it("takes an empty body as an empty context (the Dockerfile is then missing, as dockerd says)", async () => {
     const dir = await receiveBuildContext(body(Buffer.alloc(0)), { tmpDir: parent });
-    await expect(dockerfileIn(dir, "Dockerfile")).rejects.toMatchObject({ status: 400, message: "Cannot locate specified Dockerfile: Dockerfile" });
+    await expect(dockerfileIn(dir, "Dockerfile")).rejects.toMatchObject({ kind: "invalid-parameter", message: "Cannot locate specified Dockerfile: Dockerfile" });
     await dir.remove();
   });
 
@@ -151,7 +151,7 @@ describe("receiveBuildContext", () => {
   it("refuses a context over the size limit, gzip bombs included", async () => {
     const bytes = gzipSync(await tar([file("Dockerfile", "FROM busybox\n"), file("big", "0".repeat(64 * 1024))]));
     const error = await receiveBuildContext(body(bytes), { tmpDir: parent, maxBytes: 16 * 1024 }).catch((caught: unknown) => caught as Error);
-    expect(error).toMatchObject({ status: 400, message: "the build context is larger than 16384 bytes" });
+    expect(error).toMatchObject({ kind: "invalid-parameter", message: "the build context is larger than 16384 bytes" });
     expect(await leftovers()).toEqual([]);
   });
 
@@ -183,7 +183,7 @@ describe("path checks", () => {
     const dir = await receiveBuildContext(body(await tar([{ type: "directory", name: "sub" }, { type: "symlink", name: "Link", target: "sub" }])), { tmpDir: parent });
     try {
       for (const name of ["../Dockerfile", "/etc/passwd", "sub", "Link", "nope"]) {
-        await expect(dockerfileIn(dir, name)).rejects.toMatchObject({ status: 400 });
+        await expect(dockerfileIn(dir, name)).rejects.toMatchObject({ kind: "invalid-parameter" });
       }
       expect((await lstat(join(dir.context, "Link"))).isSymbolicLink()).toBe(true);
     } finally {

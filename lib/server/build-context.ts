@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { badParameter, DockerError } from "../docker/errors.ts";
+import { badParameter, ApiError } from "../errors.ts";
 
 /** Tar bytes (after gzip) a context may hold by default. */
 export const DEFAULT_CONTEXT_LIMIT = 8 * 1024 ** 3;
@@ -57,9 +57,9 @@ export interface ReceiveOptions {
 }
 
 /** A context refused: Docker's 400 with what was wrong. */
-export class BuildContextError extends DockerError {
+export class BuildContextError extends ApiError {
   constructor(message: string) {
-    super(400, message);
+    super("invalid-parameter", message);
   }
 }
 

@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { notImplemented } from "../docker/errors.ts";
+import { notImplemented } from "../errors.ts";
 
 /** A Docker operation the engine cannot do at all: a 501 that says why, instead of a generic one. */
 export function unsupported(reason: string) {

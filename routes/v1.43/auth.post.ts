@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { badParameter } from "../../lib/docker/errors.ts";
+import { badParameter } from "../../lib/errors.ts";
 import { login, parseAuthConfig } from "../../lib/registry/login.ts";
 import { clientGone, readSmallBody } from "../../lib/server/streams.ts";
 

@@ -1,7 +1,7 @@
 import { defineHandler, getQuery } from "h3";
 import { CONTAINER_FILTERS, selectContainers } from "../../../lib/docker/containers.ts";
 import { Filters } from "../../../lib/docker/filters.ts";
-import { badParameter } from "../../../lib/docker/errors.ts";
+import { badParameter } from "../../../lib/errors.ts";
 import { containerSizes, containerSnapshot } from "../../../lib/nerdctl/containers.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";
 import { queryFlag } from "../../../lib/server/query.ts";

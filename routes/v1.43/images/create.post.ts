@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { badParameter } from "../../../lib/docker/errors.ts";
+import { badParameter } from "../../../lib/errors.ts";
 import { decodeRegistryAuth, pullReference } from "../../../lib/docker/transfer.ts";
 import {
   freeText,

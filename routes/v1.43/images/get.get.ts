@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { badParameter } from "../../../lib/docker/errors.ts";
+import { badParameter } from "../../../lib/errors.ts";
 import { saveImages } from "../../../lib/nerdctl/transfer.ts";
 import { assertImageName } from "../../../lib/nerdctl/validate.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";

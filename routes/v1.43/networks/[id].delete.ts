@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { DockerError } from "../../../lib/docker/errors.ts";
+import { ApiError, isKind } from "../../../lib/errors.ts";
 import { BUILTIN_NETWORKS, builtinByReference, predefinedNetworkError } from "../../../lib/docker/networks.ts";
 import { removeNetworks } from "../../../lib/nerdctl/networks.ts";
 import { useNerdctl, useParam } from "../../../lib/server/context.ts";
@@ -12,8 +12,8 @@ export default defineHandler(async (event) => {
     await removeNetworks(useNerdctl(event), [ref]);
   } catch (error) {
     // dockerd answers 403 for a network with containers on it.
-    if (error instanceof DockerError && error.status === 409) {
-      throw new DockerError(403, `error while removing network: network ${ref} has active endpoints`);
+    if (isKind(error, "conflict")) {
+      throw new ApiError("forbidden", `error while removing network: network ${ref} has active endpoints`);
     }
     throw error;
   }

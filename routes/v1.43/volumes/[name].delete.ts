@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { conflict, DockerError } from "../../../lib/docker/errors.ts";
+import { conflict, isKind } from "../../../lib/errors.ts";
 import { inspectVolumes, removeVolumes } from "../../../lib/nerdctl/volumes.ts";
 import { useNerdctl, useParam } from "../../../lib/server/context.ts";
 
@@ -12,7 +12,7 @@ export default defineHandler(async (event) => {
     await removeVolumes(nerdctl, [name]);
   } catch (error) {
     // nerdctl's own words are "some volumes could not be removed"; dockerd's say why.
-    if (error instanceof DockerError && error.status === 409) throw conflict(`remove ${name}: volume is in use`);
+    if (isKind(error, "conflict")) throw conflict(`remove ${name}: volume is in use`);
     throw error;
   }
   event.res.status = 204;

@@ -1,5 +1,5 @@
 import { defineHandler, getQuery } from "h3";
-import { badParameter } from "../../../../lib/docker/errors.ts";
+import { badParameter } from "../../../../lib/errors.ts";
 import { STDERR, STDOUT } from "../../../../lib/docker/stdcopy.ts";
 import { hasTerminal, logsArgs, streamLogs } from "../../../../lib/nerdctl/logs.ts";
 import { compareVersions } from "../../../../lib/server/api-version.ts";

@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { badParameter } from "../../../../lib/docker/errors.ts";
+import { badParameter } from "../../../../lib/errors.ts";
 import { decodeRegistryAuth, type RegistryAuth } from "../../../../lib/docker/transfer.ts";
 import { imageReference, pushImage } from "../../../../lib/nerdctl/transfer.ts";
 import { assertTag } from "../../../../lib/nerdctl/validate.ts";

@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { notFound } from "../../../../lib/docker/errors.ts";
+import { notFound } from "../../../../lib/errors.ts";
 import { useParam } from "../../../../lib/server/context.ts";
 
 // No plugin can exist (see plugins.get.ts): dockerd's 404, which `docker inspect` reads as "not a plugin".

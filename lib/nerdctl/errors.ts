@@ -1,44 +1,8 @@
-import { HTTPError } from "h3";
-
-/** What a failed engine call was about, for Docker's own wording. */
-export interface ErrorSubject {
-  kind?: "image" | "container" | "volume" | "network" | "exec";
-  /** The name or id exactly as the client sent it. */
-  name?: string;
-}
-
-/** An error with Docker's status code and `{"message": …}` body. */
-export class DockerError extends HTTPError {
-  constructor(status: number, message: string) {
-    // h3 recognises its errors by name, so this keeps HTTPError's.
-    super({ status, message });
-  }
-}
-
-export const badParameter = (message: string) => new DockerError(400, message);
-export const notFound = (message: string) => new DockerError(404, message);
-export const conflict = (message: string) => new DockerError(409, message);
-export const notImplemented = (message: string) => new DockerError(501, message);
-
-/** Docker's 404 wording, which clients (compose, Testcontainers) match on. */
-export function noSuch(kind: NonNullable<ErrorSubject["kind"]>, name: string): DockerError {
-  switch (kind) {
-    case "image":
-      return notFound(`No such image: ${name}`);
-    case "container":
-      return notFound(`No such container: ${name}`);
-    case "volume":
-      return notFound(`get ${name}: no such volume`);
-    case "network":
-      return notFound(`network ${name} not found`);
-    case "exec":
-      return notFound(`No such exec instance: ${name}`);
-  }
-}
+import { ApiError, badParameter, conflict, noSuch, notFound, systemError, type ErrorSubject } from "../errors.ts";
 
 interface StderrRule {
   pattern: RegExp;
-  toError(message: string, subject: ErrorSubject): DockerError;
+  toError(message: string, subject: ErrorSubject): ApiError;
 }
 
 /**
@@ -106,9 +70,9 @@ export function nerdctlMessage(stderr: string): string {
  * fatal line does not, e.g. "not found" before "some volumes could not be
  * inspected"); the message is the fatal one.
  */
-export function errorFromStderr(stderr: string, subject: ErrorSubject = {}): DockerError {
+export function errorFromStderr(stderr: string, subject: ErrorSubject = {}): ApiError {
   const message = nerdctlMessage(stderr);
   const logged = logMessages(stderr).map((entry) => unwrap(entry.message)).join("\n") || message;
   const rule = STDERR_RULES.find((candidate) => candidate.pattern.test(logged));
-  return rule ? rule.toError(message, subject) : new DockerError(500, message);
+  return rule ? rule.toError(message, subject) : systemError(message);
 }

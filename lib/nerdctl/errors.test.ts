@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFixtures, type Fixture } from "../runner/fixture.ts";
-import { errorFromStderr, nerdctlMessage, type ErrorSubject } from "./errors.ts";
+import type { ErrorSubject } from "../errors.ts";
+import { errorFromStderr, nerdctlMessage } from "./errors.ts";
+import { statusOf } from "../server/error-response.ts";
 
 /** Failures recorded from nerdctl 2.3 (fixtures/failures, `npm run fixtures:record`). */
 let failures: Fixture[];
@@ -18,7 +20,7 @@ function recorded(...args: string[]): Fixture {
 function mapped(fixture: Fixture, subject: ErrorSubject = {}) {
   expect(fixture.exitCode).not.toBe(0);
   const error = errorFromStderr(fixture.stderr, subject);
-  return { status: error.status, message: error.message };
+  return { status: statusOf(error), message: error.message };
 }
 
 describe("errorFromStderr over recorded nerdctl failures", () => {
@@ -82,6 +84,6 @@ describe("nerdctlMessage", () => {
   });
   it("leaves an unknown failure a 500 with nerdctl's message", () => {
     const error = errorFromStderr('level=fatal msg="disk on fire"');
-    expect([error.status, error.message]).toEqual([500, "disk on fire"]);
+    expect([statusOf(error), error.message]).toEqual([500, "disk on fire"]);
   });
 });
