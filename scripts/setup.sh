@@ -26,6 +26,7 @@ bash scripts/install-engine.sh
 # host engine Testcontainers drives), its 20.10 CLI, and debootstrap (the base
 # of the engine container image).
 if [[ ${1:-} == --for-tests ]]; then
+  bash scripts/fetch-api-spec.sh
   missing=()
   for pkg in docker.io debootstrap; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -1,11 +1,15 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parse } from "yaml";
 
-/** The Docker Engine API spec the responses are checked against (NERDCTLD_API_SPEC overrides). */
+/**
+ * The Docker Engine API spec the responses are checked against: moby's v1.43
+ * document, which scripts/fetch-api-spec.sh (part of the test setup) takes from
+ * its Go module. NERDCTLD_API_SPEC overrides.
+ */
 export const API_SPEC_PATH =
-  process.env.NERDCTLD_API_SPEC ?? join(import.meta.dirname, "..", "..", "..", "shared", "docker-api", "v1.43.yaml");
+  process.env.NERDCTLD_API_SPEC ?? join(import.meta.dirname, "..", "..", "node_modules", ".cache", "nerdctld", "docker-api", "v1.43.yaml");
 
 interface SwaggerSpec {
   definitions: Record<string, unknown>;
@@ -16,6 +20,7 @@ let compiled: { spec: SwaggerSpec; ajv: Ajv; cache: Map<string, ValidateFunction
 
 function load() {
   if (compiled) return compiled;
+  if (!existsSync(API_SPEC_PATH)) throw new Error(`no Docker API spec at ${API_SPEC_PATH}: run scripts/fetch-api-spec.sh (npm test does)`);
   const spec = parse(readFileSync(API_SPEC_PATH, "utf8")) as SwaggerSpec;
   // Swagger 2 schemas are draft-4 JSON Schema plus x- extensions; Docker's also use `example` freely.
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
