@@ -6,9 +6,9 @@
  */
 import { badParameter, notImplemented } from "../errors.ts";
 import { Filters, parseFilterTime, parseGoDuration } from "./filters.ts";
-import { familiarString, parseNormalizedNamed, referenceString, shortId, tagNameOnly, type ImageReference } from "./images.ts";
 import { errorMessage, type JSONMessage } from "./progress.ts";
-import { DOCKER_HUB_AUTH_KEY, DEFAULT_DOMAIN } from "./transfer.ts";
+import { DOCKER_HUB_AUTH_KEY } from "./transfer.ts";
+import { DEFAULT_DOMAIN, familiarString, type ImageReference, parseNormalizedNamed, referenceString, shortId, tagNameOnly } from "../reference.ts";
 
 // --- parameters ----------------------------------------------------------------------------
 

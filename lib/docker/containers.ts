@@ -1,4 +1,4 @@
-import { familiar, type ContainerSize, type ContainerSnapshot } from "../nerdctl/containers.ts";
+import { type ContainerSize, type ContainerSnapshot } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect, NerdctlImageIdentity, NerdctlPortBinding } from "../nerdctl/container-types.ts";
 import type {
   ContainerInspect,
@@ -11,6 +11,7 @@ import type {
 import { badParameter, notFound } from "../errors.ts";
 import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
 import { dockerTime, humanDuration, isZeroTime, unixSeconds } from "./time.ts";
+import { familiarize } from "../reference.ts";
 
 /** Labels nerdctl and containerd keep for themselves; dockerd shows only the user's and the image's. */
 const INTERNAL_LABEL = /^(nerdctl\/|containerd\.io\/|io\.containerd\.)/;
@@ -172,7 +173,7 @@ export function toContainerSummary(
   return {
     Id: container.Id,
     Names: [`/${containerName(container)}`],
-    Image: familiar(container.Config.Image || container.Image),
+    Image: familiarize(container.Config.Image || container.Image),
     ImageID: image?.Id ?? "",
     Command: [container.Path, ...(container.Args ?? [])].join(" "),
     Created: unixSeconds(container.Created),
@@ -241,7 +242,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
       StdinOnce: false,
       Env: config.Env ?? [],
       Cmd: cmd,
-      Image: familiar(config.Image || container.Image),
+      Image: familiarize(config.Image || container.Image),
       Volumes: null,
       WorkingDir: config.WorkingDir ?? "",
       Entrypoint: entrypoint,
@@ -294,7 +295,7 @@ const STATES: readonly string[] = ["created", "restarting", "running", "removing
 function isAncestor(wanted: string, container: NerdctlContainerInspect, imageId: string): boolean {
   const reference = container.Config.Image || container.Image;
   const withTag = (name: string) => (/:[\w][\w.-]*$/.test(name.split("/").at(-1)!) || name.includes("@") ? name : `${name}:latest`);
-  if (familiar(withTag(wanted)) === familiar(withTag(reference))) return true;
+  if (familiarize(withTag(wanted)) === familiarize(withTag(reference))) return true;
   const id = imageId.replace(/^sha256:/, "");
   const wantedId = wanted.replace(/^sha256:/, "");
   return id !== "" && /^[0-9a-f]{4,64}$/.test(wantedId) && id.startsWith(wantedId);

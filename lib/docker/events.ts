@@ -1,11 +1,11 @@
 import { constants } from "node:os";
-import { familiar } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { eventPayload, flagValue, type EventSnapshot, type NerdctlEvent, type ObservedCommand } from "../nerdctl/events.ts";
 import { userLabels } from "./containers.ts";
 import { badParameter } from "../errors.ts";
 import { Filters, parseFilterTime } from "./filters.ts";
-import { familiarName, familiarString, parseNormalizedNamed, recordReference, tagNameOnly } from "./images.ts";
+import { recordReference } from "./images.ts";
+import { familiarize, familiarName, familiarString, parseNormalizedNamed, tagNameOnly } from "../reference.ts";
 
 /*
  * Docker's events (API 1.43 `events.Message`) from containerd's.
@@ -205,7 +205,7 @@ export function containerIdentity(container: NerdctlContainerInspect): Container
   return {
     id: container.Id,
     name: container.Name,
-    image: familiar(container.Config.Image || container.Image),
+    image: familiarize(container.Config.Image || container.Image),
     labels: userLabels(container.Config.Labels),
   };
 }
@@ -282,7 +282,7 @@ export class EventTranslator {
         const id = text("id");
         if (!this.containers.has(id)) {
           const found = await this.lookups.container(id);
-          this.containers.set(id, found ? containerIdentity(found) : { id, name: "", image: familiar(text("image")), labels: {} });
+          this.containers.set(id, found ? containerIdentity(found) : { id, name: "", image: familiarize(text("image")), labels: {} });
         }
         return [containerEvent(id, "create")];
       }
@@ -294,7 +294,7 @@ export class EventTranslator {
         const updated: ContainerIdentity = {
           id,
           name: name ?? known?.name ?? "",
-          image: text("image") ? familiar(text("image")) : (known?.image ?? ""),
+          image: text("image") ? familiarize(text("image")) : (known?.image ?? ""),
           labels: userLabels(labels),
         };
         this.containers.set(id, updated);

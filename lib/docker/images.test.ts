@@ -1,23 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Filters } from "./filters.ts";
-import {
-  chainIds,
-  compileGlob,
-  familiarString,
-  imageSummaries,
-  layerSizes,
-  noSuchImage,
-  parseAnyReference,
-  parseNormalizedNamed,
-  recordReference,
-  referencesOf,
-  RemovalPlanner,
-  resolveImage,
-  sharedSizes,
-  tagReference,
-  type DockerImage,
-  type ImageUser,
-} from "./images.ts";
+import { chainIds, compileGlob, imageSummaries, layerSizes, noSuchImage, recordReference, referencesOf, RemovalPlanner, resolveImage, sharedSizes, type DockerImage, type ImageUser } from "./images.ts";
+import { familiarString, parseAnyReference, parseNormalizedNamed, tagReference } from "../reference.ts";
 
 /*
  * The model below the routes, on images built here (the model's own type, not

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { NerdctlHistoryLine, NerdctlImageConfig, NerdctlNativeImage } from "../nerdctl/image-types.ts";
 import type { NerdctlContainerLine } from "../nerdctl/types.ts";
-import { REFERENCE_RE, TAG_RE } from "../nerdctl/validate.ts";
 import { compareVersions } from "../server/api-version.ts";
 import { badParameter, conflict, ApiError, isKind, notFound } from "../errors.ts";
 import { parseFilterTime, type Filters } from "./filters.ts";
@@ -13,6 +12,7 @@ import type {
   ImagePruneReport,
   ImageSummary,
 } from "./image-types.ts";
+import { checkImageName, familiarName, familiarString, type ImageReference, parseAnyReference, parseNormalizedNamed, referenceName, referenceString, shortId, tagNameOnly } from "../reference.ts";
 
 /*
  * Docker's image model over containerd's.
@@ -41,106 +41,6 @@ import type {
 // ---------------------------------------------------------------------------------------------
 // References, as github.com/distribution/reference parses and normalises them.
 
-const IDENTIFIER_RE = /^[a-f0-9]{64}$/;
-const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
-const NAME_TOTAL_LENGTH_MAX = 255;
-const DEFAULT_DOMAIN = "docker.io";
-
-/** A normalised reference: `docker.io/library/busybox` plus a tag and/or a digest. */
-export interface ImageReference {
-  domain: string;
-  path: string;
-  tag?: string;
-  digest?: string;
-}
-
-export const referenceName = (ref: ImageReference): string => `${ref.domain}/${ref.path}`;
-
-export function referenceString(ref: ImageReference): string {
-  return `${referenceName(ref)}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
-}
-
-/** `busybox`, `someone/app`, `registry.k8s.io/pause`: the name as Docker prints it. */
-export function familiarName(ref: ImageReference): string {
-  if (ref.domain !== DEFAULT_DOMAIN) return referenceName(ref);
-  const parts = ref.path.split("/");
-  return parts.length === 2 && parts[0] === "library" ? parts[1]! : ref.path;
-}
-
-export function familiarString(ref: ImageReference): string {
-  return `${familiarName(ref)}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
-}
-
-/** Adds `:latest` to a bare name (reference.TagNameOnly). */
-export function tagNameOnly(ref: ImageReference): ImageReference {
-  return ref.tag || ref.digest ? ref : { ...ref, tag: "latest" };
-}
-
-function splitDockerDomain(name: string): [string, string] {
-  const slash = name.indexOf("/");
-  let domain: string;
-  let remainder: string;
-  const first = slash < 0 ? "" : name.slice(0, slash);
-  if (slash < 0 || (!/[.:]/.test(first) && first !== "localhost" && first.toLowerCase() === first)) {
-    [domain, remainder] = [DEFAULT_DOMAIN, name];
-  } else {
-    [domain, remainder] = [first, name.slice(slash + 1)];
-  }
-  if (domain === "index.docker.io") domain = DEFAULT_DOMAIN;
-  if (domain === DEFAULT_DOMAIN && !remainder.includes("/")) remainder = `library/${remainder}`;
-  return [domain, remainder];
-}
-
-function checkDigest(digest: string): void {
-  const [algorithm, hex] = digest.split(":") as [string, string];
-  const length = DIGEST_HEX_LENGTH[algorithm];
-  if (length === undefined) throw badParameter("unsupported digest algorithm");
-  if (hex.length !== length || !/^[0-9a-f]+$/.test(hex)) throw badParameter("invalid checksum digest length");
-}
-
-/** reference.ParseNormalizedNamed, with dockerd's messages for what it refuses (400). */
-export function parseNormalizedNamed(value: string): ImageReference {
-  if (IDENTIFIER_RE.test(value)) {
-    throw badParameter(`invalid repository name (${value}), cannot specify 64-byte hexadecimal strings`);
-  }
-  const [domain, remainder] = splitDockerDomain(value);
-  const colon = remainder.indexOf(":");
-  const remoteName = colon < 0 ? remainder : remainder.slice(0, colon);
-  if (remoteName.toLowerCase() !== remoteName) throw badParameter("invalid reference format: repository name must be lowercase");
-  const text = `${domain}/${remainder}`;
-  const match = REFERENCE_RE.exec(text);
-  if (!match) {
-    if (value === "") throw badParameter("repository name must have at least one component");
-    if (REFERENCE_RE.test(text.toLowerCase())) throw badParameter("invalid reference format: repository name must be lowercase");
-    throw badParameter("invalid reference format");
-  }
-  if (match[1]!.length > NAME_TOTAL_LENGTH_MAX) {
-    throw badParameter(`repository name must not be more than ${NAME_TOTAL_LENGTH_MAX} characters`);
-  }
-  if (match[3]) checkDigest(match[3]);
-  return { domain, path: match[1]!.slice(domain.length + 1), tag: match[2], digest: match[3] };
-}
-
-/** What a client may name an image by: a reference, or an image id (a digest). */
-export type AnyReference = { kind: "digest"; digest: string } | { kind: "named"; ref: ImageReference };
-
-/** reference.ParseAnyReference: a 64-hex id or `sha256:<hex>` is an id, anything else a name. */
-export function parseAnyReference(value: string): AnyReference {
-  if (IDENTIFIER_RE.test(value)) return { kind: "digest", digest: `sha256:${value}` };
-  if (/^[a-z0-9]+:[0-9a-f]+$/.test(value)) {
-    const [algorithm, hex] = value.split(":") as [string, string];
-    const length = DIGEST_HEX_LENGTH[algorithm];
-    if (length !== undefined && hex.length === length) return { kind: "digest", digest: value };
-  }
-  return { kind: "named", ref: parseNormalizedNamed(value) };
-}
-
-/** Checks an image name or id a client sent, before anything runs (400 when it cannot be one). */
-export function checkImageName(value: string): string {
-  parseAnyReference(value);
-  return value;
-}
-
 /** dockerd's ErrImageDoesNotExist: `No such image: busybox:latest`. */
 export function noSuchImage(value: string): ApiError {
   let shown = value;
@@ -151,25 +51,6 @@ export function noSuchImage(value: string): ApiError {
     // an unparsable name is reported as given
   }
   return notFound(`No such image: ${shown}`);
-}
-
-/** `sha256:bba85999f9ac…` → `bba85999f9ac` (stringid.TruncateID). */
-export function shortId(id: string): string {
-  return id.replace(/^[a-z0-9]+:/, "").slice(0, 12);
-}
-
-/**
- * The reference POST /images/{name}/tag creates from `repo` and `tag`
- * (httputils.RepoTagReference), refused with dockerd's 400 messages.
- */
-export function tagReference(repo: string, tag: string): ImageReference {
-  if (repo === "") throw badParameter("repository name must have at least one component");
-  const ref = parseNormalizedNamed(repo);
-  if (ref.digest) throw badParameter("refusing to create a tag with a digest reference");
-  if (tag !== "" && !TAG_RE.test(tag)) throw badParameter("invalid tag format");
-  const tagged: ImageReference = { domain: ref.domain, path: ref.path, tag: tag || ref.tag || "latest" };
-  if (familiarName(tagged) === "sha256") throw badParameter("refusing to create an ambiguous tag using digest algorithm as name");
-  return tagged;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,26 +3,9 @@ import { describe, expect, it } from "vitest";
 import { readFixtures, stdoutBytes, type Fixture } from "../runner/fixture.ts";
 import { FIXTURES_DIR } from "../testing/replay-app.ts";
 import type { JSONMessage } from "./progress.ts";
-import {
-  ArchiveNames,
-  assertCommitChanges,
-  decodeRegistryAuth,
-  dockerConfigFor,
-  familiarize,
-  familiarString,
-  loadedNames,
-  parseProgressBytes,
-  parseReference,
-  pullError,
-  pullReference,
-  PullProgress,
-  pushedDigest,
-  pushErrorMessage,
-  PushProgress,
-  referenceString,
-  saveError,
-} from "./transfer.ts";
+import { ArchiveNames, assertCommitChanges, decodeRegistryAuth, dockerConfigFor, loadedNames, parseProgressBytes, pullError, PullProgress, pushedDigest, pushErrorMessage, PushProgress, saveError } from "./transfer.ts";
 import { statusOf } from "../server/error-response.ts";
+import { familiarize, familiarString, pullReference, referenceString, splitReference } from "../reference.ts";
 
 async function fixture(scenario: string, match: (fixture: Fixture) => boolean): Promise<Fixture> {
   const found = (await readFixtures(join(FIXTURES_DIR, scenario))).find(match);
@@ -34,23 +17,23 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("bas
 
 describe("references", () => {
   it("normalizes as Docker does and prints familiar names", () => {
-    expect(parseReference("busybox")).toEqual({ domain: "docker.io", path: "library/busybox" });
-    expect(parseReference("someone/tool:1.0")).toEqual({ domain: "docker.io", path: "someone/tool", tag: "1.0" });
-    expect(parseReference("127.0.0.1:5000/a/b:v1")).toEqual({ domain: "127.0.0.1:5000", path: "a/b", tag: "v1" });
-    expect(parseReference("localhost/x@sha256:" + "a".repeat(64))).toEqual({ domain: "localhost", path: "x", digest: `sha256:${"a".repeat(64)}` });
-    expect(parseReference("index.docker.io/library/busybox:1")).toEqual({ domain: "docker.io", path: "library/busybox", tag: "1" });
-    expect(familiarString(parseReference("docker.io/library/busybox:latest"))).toBe("busybox:latest");
-    expect(familiarString(parseReference("docker.io/someone/tool:1"))).toBe("someone/tool:1");
+    expect(splitReference("busybox")).toEqual({ domain: "docker.io", path: "library/busybox" });
+    expect(splitReference("someone/tool:1.0")).toEqual({ domain: "docker.io", path: "someone/tool", tag: "1.0" });
+    expect(splitReference("127.0.0.1:5000/a/b:v1")).toEqual({ domain: "127.0.0.1:5000", path: "a/b", tag: "v1" });
+    expect(splitReference("localhost/x@sha256:" + "a".repeat(64))).toEqual({ domain: "localhost", path: "x", digest: `sha256:${"a".repeat(64)}` });
+    expect(splitReference("index.docker.io/library/busybox:1")).toEqual({ domain: "docker.io", path: "library/busybox", tag: "1" });
+    expect(familiarString(splitReference("docker.io/library/busybox:latest"))).toBe("busybox:latest");
+    expect(familiarString(splitReference("docker.io/someone/tool:1"))).toBe("someone/tool:1");
     expect(familiarize("127.0.0.1:5000/busybox:v1")).toBe("127.0.0.1:5000/busybox:v1");
-    expect(referenceString(parseReference("busybox:1"))).toBe("docker.io/library/busybox:1");
+    expect(referenceString(splitReference("busybox:1"))).toBe("docker.io/library/busybox:1");
   });
 
   it("takes the pull tag from the tag parameter, which may be a digest; latest when there is none", () => {
     const digest = `sha256:${"b".repeat(64)}`;
-    expect(pullReference(parseReference("busybox"), undefined)).toEqual({ domain: "docker.io", path: "library/busybox", tag: "latest" });
-    expect(pullReference(parseReference("busybox:1"), undefined).tag).toBe("1");
-    expect(pullReference(parseReference("busybox:1"), "2").tag).toBe("2");
-    expect(pullReference(parseReference("busybox"), digest)).toEqual({ domain: "docker.io", path: "library/busybox", digest });
+    expect(pullReference(splitReference("busybox"), undefined)).toEqual({ domain: "docker.io", path: "library/busybox", tag: "latest" });
+    expect(pullReference(splitReference("busybox:1"), undefined).tag).toBe("1");
+    expect(pullReference(splitReference("busybox:1"), "2").tag).toBe("2");
+    expect(pullReference(splitReference("busybox"), digest)).toEqual({ domain: "docker.io", path: "library/busybox", digest });
   });
 });
 
@@ -92,7 +75,7 @@ describe("nerdctl progress", () => {
 
   it("turns a recorded pull into dockerd's messages, one per layer state change", async () => {
     const pull = await fixture("transfer-pull", (f) => f.args[0] === "pull" && f.args.at(-1) === "127.0.0.1:5000/remote:v2" && f.exitCode === 0);
-    const progress = new PullProgress(parseReference("127.0.0.1:5000/remote:v2"));
+    const progress = new PullProgress(splitReference("127.0.0.1:5000/remote:v2"));
     const messages: JSONMessage[] = [...progress.start()];
     for (const line of pull.stdout.split("\n")) messages.push(...progress.line(line));
     messages.push(...progress.finish(undefined));
@@ -115,7 +98,7 @@ describe("nerdctl progress", () => {
   });
 
   it("maps downloading and extracting rows to Docker's progress", () => {
-    const progress = new PullProgress(parseReference("r:5000/x:v1"));
+    const progress = new PullProgress(splitReference("r:5000/x:v1"));
     const row = (event: string, numbers = "") => `   └──layer-sha256:46899dc714b9edd5bf9fc\t${event.padEnd(11)}\t|\x1b[32m+++\x1b[0m---|\t${numbers}\t`;
     expect(progress.line(row("waiting"))).toEqual([{ status: "Pulling fs layer", progressDetail: {}, id: "46899dc714b9" }]);
     const downloading = progress.line(row("downloading", "1.0 MiB/4.0 MiB"));
@@ -132,7 +115,7 @@ describe("nerdctl progress", () => {
 
   it("turns a recorded push into Preparing, Pushed and the digest line", async () => {
     const push = await fixture("transfer-push", (f) => f.args[0] === "push" && f.args.at(-1) === "127.0.0.1:5000/busybox:v1");
-    const progress = new PushProgress(parseReference("127.0.0.1:5000/busybox:v1"));
+    const progress = new PushProgress(splitReference("127.0.0.1:5000/busybox:v1"));
     const messages = [...progress.start()];
     for (const line of push.stdout.split("\n")) messages.push(...progress.line(line));
     const digest = pushedDigest(push.stderr)!;
@@ -148,7 +131,7 @@ describe("nerdctl progress", () => {
   });
 
   it("shows uploading rows as Pushing with numbers", () => {
-    const progress = new PushProgress(parseReference("r/x:1"));
+    const progress = new PushProgress(splitReference("r/x:1"));
     const line = `layer-sha256:${"d".repeat(64)}:   uploading      |\x1b[32m++\x1b[0m----|    1.0 MiB/2.0 MiB `;
     expect(progress.line(line)).toEqual([
       { status: "Preparing", progressDetail: {}, id: "dddddddddddd" },
@@ -160,27 +143,27 @@ describe("nerdctl progress", () => {
 describe("failures", () => {
   it("reports pull failures with dockerd's status and words", async () => {
     const nosuch = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5000/nosuch:v1" && f.args[0] === "pull");
-    const missing = pullError(nosuch.stderr, parseReference("127.0.0.1:5000/nosuch:v1"));
+    const missing = pullError(nosuch.stderr, splitReference("127.0.0.1:5000/nosuch:v1"));
     expect([statusOf(missing), missing.message]).toEqual([404, "manifest for 127.0.0.1:5000/nosuch:v1 not found: manifest unknown: manifest unknown"]);
     const anonymous = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5001/busybox:v1" && f.args[0] === "pull");
-    const noCredentials = pullError(anonymous.stderr, parseReference("127.0.0.1:5001/busybox:v1"));
+    const noCredentials = pullError(anonymous.stderr, splitReference("127.0.0.1:5001/busybox:v1"));
     expect([statusOf(noCredentials), noCredentials.message]).toEqual([
       500,
       'Head "http://127.0.0.1:5001/v2/busybox/manifests/v1": no basic auth credentials',
     ]);
     const wrong = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5001/private:v1" && f.args[0] === "pull");
-    expect(pullError(wrong.stderr, parseReference("127.0.0.1:5001/private:v1")).message).toBe("unauthorized: authentication required");
+    expect(pullError(wrong.stderr, splitReference("127.0.0.1:5001/private:v1")).message).toBe("unauthorized: authentication required");
   });
 
   it("reports push failures in the stream as dockerd does", async () => {
     const nosuch = await fixture("transfer-push", (f) => f.args.at(-1) === "127.0.0.1:5000/nosuch:v1");
-    expect(pushErrorMessage(nosuch.stderr, parseReference("127.0.0.1:5000/nosuch:v1"))).toEqual({
+    expect(pushErrorMessage(nosuch.stderr, splitReference("127.0.0.1:5000/nosuch:v1"))).toEqual({
       errorDetail: { message: "An image does not exist locally with the tag: 127.0.0.1:5000/nosuch" },
       error: "An image does not exist locally with the tag: 127.0.0.1:5000/nosuch",
     });
     const anonymous = await fixture("transfer-push", (f) => f.args.at(-1) === "127.0.0.1:5001/private:v1" && f.exitCode !== 0);
-    expect(pushErrorMessage(anonymous.stderr, parseReference("127.0.0.1:5001/private:v1")).error).toBe("no basic auth credentials");
-    expect(pushErrorMessage('level=fatal msg="unexpected status from HEAD request to http://r/v2/x/blobs/sha256:a: 401 Unauthorized"', parseReference("r/x")).error).toBe(
+    expect(pushErrorMessage(anonymous.stderr, splitReference("127.0.0.1:5001/private:v1")).error).toBe("no basic auth credentials");
+    expect(pushErrorMessage('level=fatal msg="unexpected status from HEAD request to http://r/v2/x/blobs/sha256:a: 401 Unauthorized"', splitReference("r/x")).error).toBe(
       "unauthorized: authentication required",
     );
   });

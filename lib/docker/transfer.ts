@@ -15,98 +15,12 @@ import {
   streamMessage,
   type JSONMessage,
 } from "./progress.ts";
+import { DEFAULT_DOMAIN, familiarize, familiarName, familiarString, type ImageReference, referenceName, referenceString, splitReference } from "../reference.ts";
 
 // --- references ---------------------------------------------------------------------
 
-export const DEFAULT_DOMAIN = "docker.io";
-const LEGACY_DEFAULT_DOMAIN = "index.docker.io";
 /** The key docker login and every credential helper use for Docker Hub. */
 export const DOCKER_HUB_AUTH_KEY = "https://index.docker.io/v1/";
-
-/** A normalized image reference: domain and path always set, as containerd names images. */
-export interface ImageReference {
-  domain: string;
-  path: string;
-  tag?: string;
-  digest?: string;
-}
-
-const DIGEST_RE = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
-
-export function isDigest(value: string): boolean {
-  return DIGEST_RE.test(value);
-}
-
-/**
- * Splits and normalizes a reference the way Docker does (`busybox` is
- * `docker.io/library/busybox`). The value must already have passed the
- * reference grammar (validate.ts); this only takes it apart.
- */
-export function parseReference(value: string): ImageReference {
-  let rest = value;
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at !== -1) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  let domain = DEFAULT_DOMAIN;
-  let path = rest;
-  const slash = rest.indexOf("/");
-  const first = slash === -1 ? "" : rest.slice(0, slash);
-  if (slash !== -1 && (/[.:]/.test(first) || first === "localhost" || first.toLowerCase() !== first)) {
-    domain = first;
-    path = rest.slice(slash + 1);
-  }
-  if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
-  if (domain === DEFAULT_DOMAIN && !path.includes("/")) path = `library/${path}`;
-  return { domain, path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
-}
-
-/** `docker.io/library/busybox` */
-export function fullName(ref: ImageReference): string {
-  return `${ref.domain}/${ref.path}`;
-}
-
-/** `docker.io/library/busybox:latest`, as containerd names the image. */
-export function referenceString(ref: ImageReference): string {
-  return `${fullName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ""}${ref.digest !== undefined ? `@${ref.digest}` : ""}`;
-}
-
-/** `busybox`, `someone/tool`, `127.0.0.1:5000/busybox`: the name as Docker prints it. */
-export function familiarName(ref: ImageReference): string {
-  if (ref.domain !== DEFAULT_DOMAIN) return fullName(ref);
-  return ref.path.startsWith("library/") && ref.path.split("/").length === 2 ? ref.path.slice("library/".length) : ref.path;
-}
-
-/** `busybox:latest` */
-export function familiarString(ref: ImageReference): string {
-  return `${familiarName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ""}${ref.digest !== undefined ? `@${ref.digest}` : ""}`;
-}
-
-/** A name containerd printed (`docker.io/library/busybox:latest`) as Docker prints it (`busybox:latest`). */
-export function familiarize(name: string): string {
-  return familiarString(parseReference(name));
-}
-
-/**
- * The reference POST /images/create pulls: `fromImage` with the `tag`
- * parameter (which may be a digest) replacing its tag, as dockerd does. With
- * neither a tag nor a digest, dockerd pulls every tag; nerdctl cannot, so this
- * pulls `latest` (what the docker CLI asks for anyway).
- */
-export function pullReference(fromImage: ImageReference, tag: string | undefined): ImageReference {
-  const { domain, path } = fromImage;
-  if (tag) return isDigest(tag) ? { domain, path, digest: tag } : { domain, path, tag };
-  if (fromImage.tag === undefined && fromImage.digest === undefined) return { domain, path, tag: "latest" };
-  return fromImage;
-}
 
 // --- registry credentials -----------------------------------------------------------
 
@@ -334,7 +248,7 @@ export class PushProgress {
 
   /** `The push refers to repository [127.0.0.1:5000/busybox]` */
   start(): JSONMessage[] {
-    return [statusMessage(`The push refers to repository [${fullName(this.#ref)}]`)];
+    return [statusMessage(`The push refers to repository [${referenceName(this.#ref)}]`)];
   }
 
   line(raw: string): JSONMessage[] {
@@ -467,7 +381,7 @@ export function saveError(stderr: string, names: string[]): ApiError {
 function sameImage(requested: string, reported: string): boolean {
   if (requested === reported) return true;
   if (/^(?:sha256:)?[0-9a-f]{12,64}$/.test(requested)) return reported.includes(requested.replace(/^sha256:/, ""));
-  const wanted = parseReference(requested);
+  const wanted = splitReference(requested);
   return referenceString(wanted.tag === undefined && wanted.digest === undefined ? { ...wanted, tag: "latest" } : wanted) === reported;
 }
 
@@ -596,7 +510,7 @@ export class ArchiveNames {
     const add = (name: unknown) => {
       if (typeof name !== "string" || !name) return;
       try {
-        const ref = parseReference(name);
+        const ref = splitReference(name);
         const full = referenceString(ref.tag === undefined && ref.digest === undefined ? { ...ref, tag: "latest" } : ref);
         if (!names.includes(full)) names.push(full);
       } catch {

@@ -21,12 +21,12 @@ import {
   type BuildRequest,
 } from "../docker/build.ts";
 import { ApiError, badParameter } from "../errors.ts";
-import { referenceString } from "../docker/images.ts";
 import { errorMessage, type JSONMessage } from "../docker/progress.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import type { BuildDirectory } from "../server/build-context.ts";
 import { readLines, whenClientGone } from "../server/streams.ts";
 import type { Nerdctl } from "./client.ts";
+import { referenceString } from "../reference.ts";
 
 /**
  * Kills what nerdctl started for this build and what outlived it: nerdctl runs

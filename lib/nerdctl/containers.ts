@@ -3,7 +3,8 @@ import { errorFromStderr, nerdctlMessage } from "./errors.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
 import type { NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
-import { assertImageName, assertObjectName } from "./validate.ts";
+import { assertObjectName } from "./validate.ts";
+import { assertImageName, familiarize } from "../reference.ts";
 
 /** Full ids of the namespace's containers (all of them, or only running ones). */
 export async function listContainerIds(nerdctl: Nerdctl, options: { all: boolean }): Promise<string[]> {
@@ -62,12 +63,7 @@ export async function imageIdentities(nerdctl: Nerdctl, references: string[]): P
 /** Whether an inspected image is the one a container's reference names. */
 function matchesReference(image: NerdctlImageIdentity, reference: string): boolean {
   const tags = image.RepoTags ?? [];
-  return tags.some((tag) => tag === reference || familiar(tag) === familiar(reference)) || image.Id === reference;
-}
-
-/** docker.io/library/busybox:latest and busybox:latest name the same image. */
-export function familiar(reference: string): string {
-  return reference.replace(/^docker\.io\/library\//, "").replace(/^docker\.io\//, "");
+  return tags.some((tag) => tag === reference || familiarize(tag) === familiarize(reference)) || image.Id === reference;
 }
 
 export interface ContainerSnapshot {

@@ -2,26 +2,11 @@ import { ApiError } from "../errors.ts";
 import { errorFromStderr } from "./errors.ts";
 import type { Filters } from "../docker/filters.ts";
 import type { ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneReport, ImageSummary } from "../docker/image-types.ts";
-import {
-  checkImageName,
-  groupImages,
-  imageHistory,
-  imageInspect,
-  imageSummaries,
-  imageUsers,
-  mustResolveImage,
-  recordForNerdctl,
-  referenceString,
-  RemovalPlanner,
-  shortId,
-  tagReference,
-  type DockerImage,
-  type ImageListOptions,
-} from "../docker/images.ts";
+import { groupImages, imageHistory, imageInspect, imageSummaries, imageUsers, mustResolveImage, recordForNerdctl, RemovalPlanner, type DockerImage, type ImageListOptions } from "../docker/images.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
 import type { NerdctlHistoryLine, NerdctlNativeImage } from "./image-types.ts";
 import { listAllContainers } from "./system.ts";
-import { assertImageName } from "./validate.ts";
+import { assertImageName, checkImageName, referenceString, shortId, tagReference } from "../reference.ts";
 
 /*
  * Images, one nerdctl call for what a list needs whatever the number of images.

@@ -17,31 +17,13 @@ import { promisify } from "node:util";
 import { badParameter, notImplemented } from "../errors.ts";
 import { errorFromStderr, nerdctlMessage } from "./errors.ts";
 import { errorMessage, statusMessage, type JSONMessage } from "../docker/progress.ts";
-import {
-  ArchiveNames,
-  dockerConfigFor,
-  importError,
-  isDigest,
-  isImportRecord,
-  loadedMessages,
-  loadedNames,
-  loadErrorMessage,
-  parseReference,
-  pullError,
-  PullProgress,
-  pushedDigest,
-  pushErrorMessage,
-  PushProgress,
-  referenceString,
-  saveError,
-  type ImageReference,
-  type RegistryAuth,
-} from "../docker/transfer.ts";
+import { ArchiveNames, dockerConfigFor, importError, isImportRecord, loadedMessages, loadedNames, loadErrorMessage, pullError, PullProgress, pushedDigest, pushErrorMessage, PushProgress, saveError, type RegistryAuth } from "../docker/transfer.ts";
 import { heapHeadroomDuringTransfer } from "../heap.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
 import { pipeInto, readLines, whenClientGone, WriteBatcher, type PipeableBody } from "../server/streams.ts";
 import type { Nerdctl } from "./client.ts";
-import { assertObjectName, assertTag, isImageReference } from "./validate.ts";
+import { assertObjectName } from "./validate.ts";
+import { assertTag, describeValue, type ImageReference, isDigest, isImageReference, referenceString, splitReference } from "../reference.ts";
 
 const execFileAsync = promisify(execFile);
 const readAsync = promisify(read);
@@ -49,33 +31,10 @@ const writeAsync = promisify(write);
 
 // --- validation ---------------------------------------------------------------------
 
-function describe(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
-
-/** An image reference from the client (`name[:tag][@digest]`), parsed; 400 when it is not one. */
-export function imageReference(value: string): ImageReference {
-  if (!isImageReference(value)) throw badParameter(`invalid reference format: ${describe(value)}`);
-  return parseReference(value);
-}
-
-/** A repository and optional tag (import, commit): no digest, the tag parameter winning over one in the name. */
-export function repositoryTag(repo: string, tag: string | undefined): ImageReference {
-  const ref = imageReference(repo);
-  if (ref.digest !== undefined) throw badParameter(`invalid reference format: ${describe(repo)} (a digest cannot be a target)`);
-  if (tag) return { domain: ref.domain, path: ref.path, tag: assertTag(tag) };
-  return ref.tag === undefined ? { ...ref, tag: "latest" } : ref;
-}
-
-/** The pull `tag` parameter: a tag or a digest. */
-export function tagOrDigest(value: string): string {
-  return isDigest(value) ? value : assertTag(value);
-}
-
 /** `os[/arch[/variant]]`, containerd's platform syntax. */
 export function platformSpec(value: string): string {
   if (/^[a-z0-9][a-z0-9_.-]{0,63}(?:\/[a-z0-9][a-z0-9_.-]{0,63}){0,2}$/i.test(value)) return value;
-  throw badParameter(`invalid platform: ${describe(value)}`);
+  throw badParameter(`invalid platform: ${describeValue(value)}`);
 }
 
 /** Free text (commit message, author, comment): passed as `--flag=value`, so only NUL is refused. */
@@ -91,9 +50,9 @@ export function importSource(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw badParameter(`fromSrc must be "-" (the request body) or an http(s) URL, not ${describe(value)}`);
+    throw badParameter(`fromSrc must be "-" (the request body) or an http(s) URL, not ${describeValue(value)}`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw badParameter(`fromSrc: unsupported URL scheme ${describe(url.protocol)}`);
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw badParameter(`fromSrc: unsupported URL scheme ${describeValue(url.protocol)}`);
   return url.href;
 }
 

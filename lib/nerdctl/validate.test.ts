@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertImageName, assertObjectName, assertTag, isImageReference } from "./validate.ts";
+import { assertObjectName } from "./validate.ts";
+import { assertImageName, assertTag, isImageReference } from "../reference.ts";
 
 const INJECTIONS = [
   "--help",

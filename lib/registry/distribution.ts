@@ -4,10 +4,9 @@
  * (an index's entries, or a single manifest's config).
  */
 import { badParameter, ApiError } from "../errors.ts";
-import { parseReference } from "../docker/transfer.ts";
-import { isImageReference } from "../nerdctl/validate.ts";
 import { digestOf, discard, MANIFEST_MEDIA_TYPES, mediaTypeOf, RegistryClient, RESPONSE_LIMITS, type RegistryCredentials } from "./client.ts";
 import { registryApiHost } from "./endpoint.ts";
+import { isImageReference, splitReference } from "../reference.ts";
 
 export interface OciPlatform {
   architecture: string;
@@ -73,7 +72,7 @@ export interface DistributionOptions {
 export function distributionReference(name: string) {
   if (/^(?:sha256:)?[0-9a-f]{64}$/.test(name)) throw badParameter("no manifest found for full image ID");
   if (!isImageReference(name)) throw badParameter(`invalid reference format: ${describe(name)}`);
-  return parseReference(name);
+  return splitReference(name);
 }
 
 export async function inspectDistribution(name: string, options: DistributionOptions = {}): Promise<DistributionInspect> {

@@ -4,7 +4,7 @@
  * registries, which dockerd treats as insecure by default: 127.0.0.0/8).
  */
 import { badParameter } from "../errors.ts";
-import { DEFAULT_DOMAIN } from "../docker/transfer.ts";
+import { DEFAULT_DOMAIN } from "../reference.ts";
 
 /** Where Docker Hub's registry API is (dockerd's DefaultV2Registry). */
 export const DOCKER_HUB_REGISTRY = "registry-1.docker.io";

@@ -1,10 +1,11 @@
 import { defineHandler } from "h3";
 import { assertCommitChanges } from "../../lib/docker/transfer.ts";
-import { commitContainer, freeText, repositoryTag } from "../../lib/nerdctl/transfer.ts";
+import { commitContainer, freeText } from "../../lib/nerdctl/transfer.ts";
 import { assertObjectName } from "../../lib/nerdctl/validate.ts";
 import { useNerdctl } from "../../lib/server/context.ts";
 import { queryFlag } from "../../lib/server/query.ts";
 import { clientGone } from "../../lib/server/streams.ts";
+import { repositoryTag } from "../../lib/reference.ts";
 
 /** POST /commit: a container's changes as a new image; 201 {"Id": …}. */
 export default defineHandler(async (event) => {

@@ -14,17 +14,9 @@ import { writeBusyboxImage, writeLargeImage } from "../../e2e/support/images.ts"
 import { packTar } from "../../e2e/support/tar.ts";
 import { startRegistry, type RunningRegistry } from "../../e2e/support/registry.ts";
 import type { Nerdctl } from "../../lib/nerdctl/client.ts";
-import {
-  commitContainer,
-  importImage,
-  loadImages,
-  pullImage,
-  pushImage,
-  saveImages,
-  imageReference,
-  type MessageStream,
-} from "../../lib/nerdctl/transfer.ts";
+import { commitContainer, importImage, loadImages, pullImage, pushImage, saveImages, type MessageStream } from "../../lib/nerdctl/transfer.ts";
 import type { Scenario } from "../fixture-scenarios.ts";
+import { imageReference } from "../../lib/reference.ts";
 
 /** Where the recorded argv says the registries are. */
 export const FIXTURE_REGISTRY = "127.0.0.1:5000";

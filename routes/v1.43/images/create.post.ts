@@ -1,18 +1,10 @@
 import { defineHandler } from "h3";
 import { badParameter } from "../../../lib/errors.ts";
-import { decodeRegistryAuth, pullReference } from "../../../lib/docker/transfer.ts";
-import {
-  freeText,
-  imageReference,
-  importImage,
-  importSource,
-  platformSpec,
-  pullImage,
-  repositoryTag,
-  tagOrDigest,
-} from "../../../lib/nerdctl/transfer.ts";
+import { decodeRegistryAuth } from "../../../lib/docker/transfer.ts";
+import { freeText, importImage, importSource, platformSpec, pullImage } from "../../../lib/nerdctl/transfer.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";
 import { clientGone, jsonMessagesResponse, requestBody } from "../../../lib/server/streams.ts";
+import { imageReference, pullReference, repositoryTag, tagOrDigest } from "../../../lib/reference.ts";
 
 /** POST /images/create: pull (`fromImage`) or import a root filesystem tarball (`fromSrc`). */
 export default defineHandler(async (event) => {

@@ -1,9 +1,9 @@
 import { defineHandler } from "h3";
 import { badParameter } from "../../../lib/errors.ts";
 import { saveImages } from "../../../lib/nerdctl/transfer.ts";
-import { assertImageName } from "../../../lib/nerdctl/validate.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";
 import { binaryResponse, clientGone } from "../../../lib/server/streams.ts";
+import { assertImageName } from "../../../lib/reference.ts";
 
 /** GET /images/get?names=a&names=b: several images in one tar archive. */
 export default defineHandler(async (event) => {

@@ -1,8 +1,8 @@
 import { defineHandler } from "h3";
 import { saveImages } from "../../../../lib/nerdctl/transfer.ts";
-import { assertImageName } from "../../../../lib/nerdctl/validate.ts";
 import { useNerdctl, useParam } from "../../../../lib/server/context.ts";
 import { binaryResponse, clientGone } from "../../../../lib/server/streams.ts";
+import { assertImageName } from "../../../../lib/reference.ts";
 
 /** GET /images/{name}/get: the image as a tar archive, streamed out of nerdctl save. */
 export default defineHandler(async (event) => {

@@ -1,7 +1,7 @@
 import { defineHandler } from "h3";
-import { checkImageName } from "../../../../lib/docker/images.ts";
 import { inspectImage } from "../../../../lib/nerdctl/images.ts";
 import { useNerdctl, useParam, useServices } from "../../../../lib/server/context.ts";
+import { checkImageName } from "../../../../lib/reference.ts";
 
 export default defineHandler(async (event) => {
   const name = checkImageName(useParam(event, "name"));

@@ -1,10 +1,10 @@
 import { defineHandler } from "h3";
 import { badParameter } from "../../../../lib/errors.ts";
 import { decodeRegistryAuth, type RegistryAuth } from "../../../../lib/docker/transfer.ts";
-import { imageReference, pushImage } from "../../../../lib/nerdctl/transfer.ts";
-import { assertTag } from "../../../../lib/nerdctl/validate.ts";
+import { pushImage } from "../../../../lib/nerdctl/transfer.ts";
 import { useNerdctl, useParam } from "../../../../lib/server/context.ts";
 import { clientGone, jsonMessagesResponse, readSmallBody } from "../../../../lib/server/streams.ts";
+import { assertTag, imageReference } from "../../../../lib/reference.ts";
 
 /** POST /images/{name}/push: progress streamed, failures in the stream, as dockerd. */
 export default defineHandler(async (event) => {

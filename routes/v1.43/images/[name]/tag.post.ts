@@ -1,7 +1,7 @@
 import { defineHandler, getQuery } from "h3";
-import { checkImageName, tagReference } from "../../../../lib/docker/images.ts";
 import { tagImage } from "../../../../lib/nerdctl/images.ts";
 import { useNerdctl, useParam } from "../../../../lib/server/context.ts";
+import { checkImageName, tagReference } from "../../../../lib/reference.ts";
 
 export default defineHandler(async (event) => {
   const query = getQuery(event);
