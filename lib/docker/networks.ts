@@ -3,7 +3,7 @@ import type { NetworkCreateOptions } from "../nerdctl/networks.ts";
 import type { NerdctlCompatNetwork, NerdctlNativeNetwork } from "../nerdctl/network-types.ts";
 import { badParameter, ApiError } from "../errors.ts";
 import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
-import { createdAtOf } from "../host.ts";
+import { createdAtOf } from "../host/facts.ts";
 import { ZERO_TIME } from "./time.ts";
 
 /** Docker API v1.43 Network. */

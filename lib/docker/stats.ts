@@ -1,4 +1,4 @@
-import type { CgroupSample } from "../cgroups.ts";
+import type { CgroupSample } from "../host/cgroups.ts";
 import type { ContainerTask } from "../nerdctl/stats.ts";
 import { ZERO_TIME } from "./time.ts";
 

@@ -4,7 +4,7 @@
  * and BuildKit's cache — from a fixed number of engine calls whatever the
  * number of objects.
  */
-import { createdAtOf } from "../host.ts";
+import { createdAtOf } from "../host/facts.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { allContainers, containerSizes, containerSnapshot, type ContainerSize, type ContainerSnapshot } from "../nerdctl/containers.ts";
 import { dockerImages } from "../nerdctl/images.ts";

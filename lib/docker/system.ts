@@ -1,5 +1,5 @@
 import os from "node:os";
-import type { HostFacts } from "../host.ts";
+import type { HostFacts } from "../host/facts.ts";
 import type { SystemSnapshot } from "../nerdctl/system.ts";
 import type { NerdctlComponent, NerdctlContainerLine, NerdctlVersion } from "../nerdctl/types.ts";
 import type { Commit, ComponentVersion, SystemInfo, SystemVersion } from "./types.ts";

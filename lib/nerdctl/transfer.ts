@@ -18,7 +18,7 @@ import { badParameter, notImplemented } from "../errors.ts";
 import { errorFromStderr, nerdctlMessage } from "./errors.ts";
 import { errorMessage, statusMessage, type JSONMessage } from "../docker/progress.ts";
 import { ArchiveNames, dockerConfigFor, importError, isImportRecord, loadedMessages, loadedNames, loadErrorMessage, pullError, PullProgress, pushedDigest, pushErrorMessage, PushProgress, saveError, type RegistryAuth } from "../docker/transfer.ts";
-import { heapHeadroomDuringTransfer } from "../heap.ts";
+import { heapHeadroomDuringTransfer } from "../io/heap.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
 import { pipeInto, readLines, whenClientGone, WriteBatcher, type PipeableBody } from "../server/streams.ts";
 import type { Nerdctl } from "./client.ts";

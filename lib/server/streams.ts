@@ -8,7 +8,7 @@ import { Readable, type Writable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { HTTPResponse, type H3Event } from "h3";
 import { encodeMessage, type JSONMessage } from "../docker/progress.ts";
-import { heapHeadroomDuringTransfer } from "../heap.ts";
+import { heapHeadroomDuringTransfer } from "../io/heap.ts";
 
 interface NodeRuntime {
   node?: { req?: IncomingMessage; res?: ServerResponse };

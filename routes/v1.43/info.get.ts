@@ -1,5 +1,5 @@
 import { defineHandler } from "h3";
-import { probeHost } from "../../lib/host.ts";
+import { probeHost } from "../../lib/host/facts.ts";
 import { toSystemInfo } from "../../lib/docker/system.ts";
 import { systemSnapshot } from "../../lib/nerdctl/system.ts";
 import { useNerdctl, useServices } from "../../lib/server/context.ts";

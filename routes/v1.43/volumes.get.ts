@@ -1,7 +1,7 @@
 import { defineHandler, getQuery } from "h3";
 import { Filters } from "../../lib/docker/filters.ts";
 import { selectVolumes, toVolume, VOLUME_FILTERS, volumeDirectory } from "../../lib/docker/volumes.ts";
-import { createdAtOf } from "../../lib/host.ts";
+import { createdAtOf } from "../../lib/host/facts.ts";
 import { volumeSnapshot } from "../../lib/nerdctl/volumes.ts";
 import { useNerdctl } from "../../lib/server/context.ts";
 

@@ -1,6 +1,6 @@
 import { defineHandler } from "h3";
 import { builtinByReference, toNetwork } from "../../../lib/docker/networks.ts";
-import { createdAtOf } from "../../../lib/host.ts";
+import { createdAtOf } from "../../../lib/host/facts.ts";
 import { inspectNetworkCompat, inspectNetworksNative } from "../../../lib/nerdctl/networks.ts";
 import { useNerdctl, useParam } from "../../../lib/server/context.ts";
 

@@ -1,6 +1,6 @@
 import { defineHandler } from "h3";
 import { toVolume, volumeDirectory } from "../../../lib/docker/volumes.ts";
-import { createdAtOf } from "../../../lib/host.ts";
+import { createdAtOf } from "../../../lib/host/facts.ts";
 import { inspectVolumes } from "../../../lib/nerdctl/volumes.ts";
 import { useNerdctl, useParam } from "../../../lib/server/context.ts";
 

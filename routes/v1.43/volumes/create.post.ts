@@ -1,6 +1,6 @@
 import { defineHandler, readBody } from "h3";
 import { parseVolumeCreate, toVolume, volumeDirectory } from "../../../lib/docker/volumes.ts";
-import { createdAtOf } from "../../../lib/host.ts";
+import { createdAtOf } from "../../../lib/host/facts.ts";
 import { anonymousVolumeName, createVolume } from "../../../lib/nerdctl/volumes.ts";
 import { useNerdctl } from "../../../lib/server/context.ts";
 

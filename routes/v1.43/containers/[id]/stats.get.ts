@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { defineHandler, getQuery } from "h3";
-import { sampleCgroup, type CgroupSample } from "../../../../lib/cgroups.ts";
+import { sampleCgroup, type CgroupSample } from "../../../../lib/host/cgroups.ts";
 import { toStatsDocument } from "../../../../lib/docker/stats.ts";
 import { containerTask } from "../../../../lib/nerdctl/stats.ts";
 import { useNerdctl, useParam } from "../../../../lib/server/context.ts";

@@ -3,7 +3,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sampleCgroup } from "./cgroups.ts";
-import { toStatsDocument } from "./docker/stats.ts";
+import { toStatsDocument } from "../docker/stats.ts";
 
 let root: string;
 beforeEach(async () => {
