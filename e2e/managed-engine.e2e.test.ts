@@ -8,7 +8,8 @@ import { basename, join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineLayout } from "../lib/engine/layout.ts";
-import { engineStatus, isProcessAlive, startManagedEngine, type ManagedEngine } from "../lib/engine/managed.ts";
+import { engineStatus, startManagedEngine, type ManagedEngine } from "../lib/engine/managed.ts";
+import { isProcessAlive } from "../lib/engine/processes.ts";
 import { writeBusyboxImage } from "./support/images.ts";
 
 const TIMEOUT_MS = 120_000;
