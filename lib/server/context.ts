@@ -1,14 +1,11 @@
 import type { H3Event } from "h3";
-import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
+import type { ServiceRoot } from "../service/scope.ts";
 import type { EventHub } from "./event-hub.ts";
 
 /** What route handlers reach the engine and the daemon through. */
-export interface DaemonServices {
-  nerdctl: Nerdctl;
-  /** Live facts about the daemon (read at request time: counts change). */
-  facts(): DaemonFacts;
+export interface DaemonServices extends ServiceRoot {
   /** The shared engine event stream (GET /events); absent in apps built without one. */
   events?: EventHub;
 }
@@ -25,6 +22,10 @@ function requestContext(event: H3Event): RequestContext {
   const context = event.context as Partial<RequestContext>;
   if (!context.services) throw new Error("route handler called outside the nerdctld gateway");
   return context as RequestContext;
+}
+
+export function useServiceRoot(event: H3Event): ServiceRoot {
+  return requestContext(event).services;
 }
 
 export function useServices(event: H3Event): DaemonServices {

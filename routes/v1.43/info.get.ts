@@ -1,11 +1,4 @@
-import { defineHandler } from "h3";
-import { probeHost } from "../../lib/host/facts.ts";
-import { toSystemInfo } from "../../lib/docker/system.ts";
-import { systemSnapshot } from "../../lib/nerdctl/system.ts";
-import { useNerdctl, useServices } from "../../lib/server/context.ts";
+import { defineRoute } from "../../lib/server/route.ts";
+import { systemInfo } from "../../lib/service/system.ts";
 
-export default defineHandler(async (event) => {
-  const services = useServices(event);
-  const [snapshot, host] = await Promise.all([systemSnapshot(useNerdctl(event)), probeHost()]);
-  return toSystemInfo(snapshot, services.facts(), host);
-});
+export default defineRoute((request) => systemInfo(request.scope));

@@ -1,9 +1,4 @@
-import { defineHandler } from "h3";
-import { toSystemVersion } from "../../lib/docker/system.ts";
-import { version } from "../../lib/nerdctl/system.ts";
-import { useNerdctl, useServices } from "../../lib/server/context.ts";
+import { defineRoute } from "../../lib/server/route.ts";
+import { systemVersion } from "../../lib/service/system.ts";
 
-export default defineHandler(async (event) => {
-  const services = useServices(event);
-  return toSystemVersion(await version(useNerdctl(event)), services.facts());
-});
+export default defineRoute((request) => systemVersion(request.scope));

@@ -1,0 +1,124 @@
+import type { Readable } from "node:stream";
+import { defineHandler, type H3Event } from "h3";
+import { Filters } from "../docker/filters.ts";
+import { ApiError, badParameter } from "../errors.ts";
+import { scopeFor, type Scope } from "../service/scope.ts";
+import { compareVersions } from "./api-version.ts";
+import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useParam } from "./context.ts";
+import { clientGone, requestBody } from "./streams.ts";
+
+/** The largest JSON body a route reads (container create, network create, …): far above any real one. */
+export const JSON_BODY_LIMIT = 1 << 20;
+
+/**
+ * A request as a route reads it: one style for the query (Docker's flags,
+ * numbers, filters), the path parameters, the body, the API version, the
+ * client-gone signal and the scope its service call works in.
+ */
+export class RouteRequest {
+  readonly query: URLSearchParams;
+
+  constructor(readonly event: H3Event) {
+    this.query = event.url.searchParams;
+  }
+
+  /** The engine scope: the daemon's namespace, or the one X-Containerd-Namespace names. */
+  get scope(): Scope {
+    return scopeFor(useServiceRoot(this.event), this.event.req.headers.get(NAMESPACE_HEADER));
+  }
+
+  get apiVersion(): string {
+    return useApiVersion(this.event);
+  }
+
+  /** The API version asked for is at least `version`. */
+  since(version: string): boolean {
+    return compareVersions(this.apiVersion, version) >= 0;
+  }
+
+  /** Aborts when the client goes away before its response is complete. */
+  get signal(): AbortSignal {
+    return clientGone(this.event);
+  }
+
+  /** A path parameter, resolved (names with slashes included) and decoded. */
+  param(name: string): string {
+    return useParam(this.event, name);
+  }
+
+  header(name: string): string | undefined {
+    return this.event.req.headers.get(name) ?? undefined;
+  }
+
+  /** A query parameter (the last, when repeated); undefined when absent. */
+  text(name: string): string | undefined {
+    return this.query.getAll(name).at(-1);
+  }
+
+  /** A query parameter, empty values dropped; undefined when absent or empty. */
+  nonEmpty(name: string): string | undefined {
+    return this.text(name) || undefined;
+  }
+
+  all(name: string): string[] {
+    return this.query.getAll(name);
+  }
+
+  /** Docker's boolean parameters: 1/true/True/yes are set; 0/false/absent are not. */
+  flag(name: string, absent = false): boolean {
+    const value = this.text(name);
+    if (value === undefined) return absent;
+    return !["", "0", "false", "False", "FALSE", "no"].includes(value);
+  }
+
+  /** An integer parameter; a 400 when it is not one. */
+  integer(name: string): number | undefined {
+    const value = this.text(name);
+    if (value === undefined || value === "") return undefined;
+    const number = Number(value);
+    if (!Number.isInteger(number)) throw badParameter(`invalid ${name}: ${value}`);
+    return number;
+  }
+
+  /** The `filters` parameter, checked against the keys the endpoint accepts. */
+  filters(allowed: readonly string[]): Filters {
+    return Filters.parse(this.text("filters"), allowed);
+  }
+
+  /** The body as a stream, read only as fast as it is consumed. */
+  body(): Readable {
+    return requestBody(this.event);
+  }
+
+  /** The body as JSON (undefined when empty), at most JSON_BODY_LIMIT bytes. */
+  async json(): Promise<unknown> {
+    const declared = Number(this.event.req.headers.get("content-length") ?? "0");
+    if (declared > JSON_BODY_LIMIT) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.body()) {
+      size += (chunk as Buffer).length;
+      if (size > JSON_BODY_LIMIT) throw tooLarge();
+      chunks.push(chunk as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString("utf8");
+    if (text.trim() === "") return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw badParameter(`invalid JSON body: ${(error as Error).message}`);
+    }
+  }
+
+  /** Sets the response's status (201 created, 204 no content, …). */
+  status(code: number): void {
+    this.event.res.status = code;
+  }
+}
+
+const tooLarge = () => new ApiError("too-large", `request body is larger than ${JSON_BODY_LIMIT} bytes`);
+
+/** A route: reads the request, makes one service call, returns what it answers. */
+export function defineRoute(handler: (request: RouteRequest) => unknown) {
+  return defineHandler((event) => handler(new RouteRequest(event)));
+}
