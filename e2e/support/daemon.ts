@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import { engineEnvironment, engineLayout } from "../../lib/engine/layout.ts";
 import { removeEngineData } from "../../lib/engine/data-removal.ts";
+import { engineEnvironment, engineLayout } from "../../lib/engine/layout.ts";
 import { writeBusyboxImage } from "./images.ts";
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");

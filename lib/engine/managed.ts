@@ -36,9 +36,8 @@
  * everything still mounted at or below the state and data dirs is unmounted
  * (deepest first, lazily as a last resort) and both dirs are removed.
  */
-import { mkdir, open, rm, unlink, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { removeEngineData } from "./data-removal.ts";
 import {
@@ -61,7 +60,8 @@ import {
   type EngineLayout,
   type EngineLayoutOptions,
 } from "./layout.ts";
-import { isProcessAlive, POLL_INTERVAL_MS, readPidFile, readPidFileSync, signal } from "./processes.ts";
+import { readPidFile, readPidFileSync, signal } from "./processes.ts";
+import { acquireStartLock } from "./start-lock.ts";
 import { DEFAULT_TASK_GRACE_SECONDS, deleteAllTasksSync, stopAllTasks, type StoppedTask } from "./tasks.ts";
 
 export interface ManagedEngineOptions extends EngineLayoutOptions {
@@ -123,32 +123,6 @@ export interface EngineStatus {
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
-
-// --- start lock ----------------------------------------------------------------
-
-/** An exclusive lock file holding the starter's pid; a dead holder's lock is taken over. */
-async function acquireStartLock(lockFile: string, timeoutMs: number): Promise<() => Promise<void>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const handle = await open(lockFile, "wx");
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      return () => unlink(lockFile).catch(() => {});
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const holder = await readPidFile(lockFile);
-    if (holder === null || !isProcessAlive(holder)) {
-      await rm(lockFile, { force: true });
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      throw new Error(`another process (pid ${holder}) is starting the engine of ${lockFile}`);
-    }
-    await sleep(POLL_INTERVAL_MS);
-  }
-}
 
 /** nerdctl's default network: bridge nerdctl0, 10.4.0.0/24, gateway 10.4.0.1 (netutil.DefaultCIDR). */
 const NERDCTL_DEFAULT_BRIDGE = "nerdctl0";
