@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ipv4NetworksOverlap, onlyNerdctlBridgeHoldsDefaultSubnet } from "./managed.ts";
+import { ipv4NetworksOverlap, onlyNerdctlBridgeHoldsDefaultSubnet } from "./default-network.ts";
 
 describe("ipv4NetworksOverlap", () => {
   const subnet = { address: "10.4.0.0", prefixLength: 24 };
