@@ -81,7 +81,6 @@ const PENDING = new Set<string>([
   "lib/docker/transfer.ts",
   "lib/docker/transfer.ts → lib/nerdctl/errors.ts",
   "lib/docker/volumes.ts → lib/nerdctl/volumes.ts",
-  "lib/engine/managed.ts",
   "lib/nerdctl/build.ts → lib/docker/build.ts",
   "lib/nerdctl/build.ts → lib/docker/progress.ts",
   "lib/nerdctl/build.ts → lib/server/build-context.ts (types)",
