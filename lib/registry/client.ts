@@ -13,7 +13,6 @@
  */
 import { createHash } from "node:crypto";
 import { ApiError, type ErrorKind } from "../errors.ts";
-import type { RegistryAuth } from "../docker/transfer.ts";
 import { parseChallenges, type Challenge } from "./challenge.ts";
 import { isLoopbackHost, registryBaseUrl } from "./endpoint.ts";
 import { networkReason, registryResponseError, requestError, statusText } from "./errors.ts";
@@ -26,26 +25,6 @@ export interface RegistryCredentials {
   identityToken?: string;
   /** A bearer token to send as it is. */
   registryToken?: string;
-}
-
-/** The credentials in Docker's AuthConfig (username/password, or `auth` = base64 `user:password`). */
-export function registryCredentials(auth: RegistryAuth | undefined): RegistryCredentials {
-  if (!auth) return {};
-  let { username, password } = auth;
-  if (username === undefined && password === undefined && auth.auth) {
-    const decoded = Buffer.from(auth.auth, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      username = decoded.slice(0, colon);
-      password = decoded.slice(colon + 1);
-    }
-  }
-  return {
-    ...(username ? { username } : {}),
-    ...(password ? { password } : {}),
-    ...(auth.identitytoken ? { identityToken: auth.identitytoken } : {}),
-    ...(auth.registrytoken ? { registryToken: auth.registrytoken } : {}),
-  };
 }
 
 /** Upper bounds of what is read from a registry, by kind of answer. */

@@ -1,7 +1,6 @@
 /** The pure parts of the registry client: challenges, server addresses, dockerd's error wording. */
 import { describe, expect, it } from "vitest";
 import { parseChallenges } from "./challenge.ts";
-import { registryCredentials } from "./client.ts";
 import { isLoopbackHost, isRegistryHost, loginRegistryHost, registryApiHost, registryBaseUrl } from "./endpoint.ts";
 import { networkReason, registryResponseError, requestError } from "./errors.ts";
 import { splitSearchTerm } from "./search.ts";
@@ -62,16 +61,6 @@ describe("server addresses", () => {
     expect(splitSearchTerm("someone/tool")).toEqual({ index: "docker.io", remote: "someone/tool" });
     expect(splitSearchTerm("127.0.0.1:5000/busy")).toEqual({ index: "127.0.0.1:5000", remote: "busy" });
     expect(splitSearchTerm("localhost/a/b")).toEqual({ index: "localhost", remote: "a/b" });
-  });
-});
-
-describe("credentials", () => {
-  it("takes username/password, the auth field, and tokens from Docker's AuthConfig", () => {
-    expect(registryCredentials({ username: "u", password: "p" })).toEqual({ username: "u", password: "p" });
-    expect(registryCredentials({ auth: Buffer.from("u:p:q").toString("base64") })).toEqual({ username: "u", password: "p:q" });
-    expect(registryCredentials({ identitytoken: "r", registrytoken: "t" })).toEqual({ identityToken: "r", registryToken: "t" });
-    expect(registryCredentials(undefined)).toEqual({});
-    expect(registryCredentials({})).toEqual({});
   });
 });
 

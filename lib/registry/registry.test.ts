@@ -10,9 +10,17 @@ import type { ApiError } from "../errors.ts";
 import { RESPONSE_LIMITS } from "./client.ts";
 import { inspectDistribution } from "./distribution.ts";
 import { FakeRegistry, sha256 } from "./fake-registry.ts";
-import { login } from "./login.ts";
-import { searchImages } from "./search.ts";
+import { login as registryLogin, type LoginOptions } from "./login.ts";
+import { searchImages as registrySearch, type SearchOptions } from "./search.ts";
+import { parseSearchQuery, type SearchParameters } from "../docker/image-search.ts";
+import { registryCredentials } from "../docker/registry-auth.ts";
+import type { RegistryAuth } from "../docker/transfer.ts";
 import { statusOf } from "../server/error-response.ts";
+
+/** As POST /auth reaches the registry: Docker's AuthConfig, turned into credentials. */
+const login = (auth: RegistryAuth, options?: LoginOptions) => registryLogin(auth.serveraddress, registryCredentials(auth), options);
+/** As GET /images/search reaches it: the parameters as sent, checked first. */
+const searchImages = async (parameters: SearchParameters, options?: SearchOptions) => registrySearch(parseSearchQuery(parameters), options);
 
 const server = setupServer();
 /** Every request that reached msw (handled or not), for "before any request" checks. */

@@ -5,7 +5,6 @@
  * the repositories whose name contains the term, up to the limit.
  */
 import { badParameter, ApiError } from "../errors.ts";
-import { Filters } from "../docker/filters.ts";
 import { discard, readBounded, RegistryClient, RESPONSE_LIMITS, REQUEST_TIMEOUT_MS, type RegistryCredentials } from "./client.ts";
 import { DOCKER_HUB_INDEX, isDockerHub, isRegistryHost } from "./endpoint.ts";
 import { networkReason, remoteText, requestError } from "./errors.ts";
@@ -18,53 +17,23 @@ export interface SearchResult {
   is_automated: boolean;
 }
 
-export const SEARCH_FILTERS = ["is-automated", "is-official", "stars"] as const;
-export const DEFAULT_SEARCH_LIMIT = 25;
 /** Catalog pages read at most for one search (of CATALOG_PAGE repositories each). */
 const CATALOG_PAGE = 1000;
 const MAX_CATALOG_PAGES = 20;
 const MAX_TERM_LENGTH = 1024;
 
-export interface SearchQuery {
-  term: string;
-  /** The raw `limit` parameter. */
-  limit?: string | undefined;
-  /** The raw `filters` parameter. */
-  filters?: unknown;
-}
-
-interface SearchFilters {
+/** Which results to keep. */
+export interface SearchFilters {
   isAutomated?: boolean;
   isOfficial?: boolean;
   minStars: number;
 }
 
-/** dockerd's filter checks: a unique true/false for the flags, integers for stars. */
-function searchFilters(raw: unknown): SearchFilters {
-  const filters = Filters.parse(raw, SEARCH_FILTERS);
-  const flag = (key: string): boolean | undefined => {
-    if (!filters.contains(key)) return undefined;
-    const values = filters.values(key);
-    if (values.length === 1 && (values[0] === "true" || values[0] === "false")) return values[0] === "true";
-    throw badParameter(`invalid filter '${key}=[${values.join(" ")}]'`);
-  };
-  let minStars = 0;
-  for (const value of filters.values("stars")) {
-    if (!/^[+-]?\d+$/.test(value)) throw badParameter(`invalid filter 'stars=${value}'`);
-    minStars = Math.max(minStars, Number(value));
-  }
-  const isAutomated = flag("is-automated");
-  const isOfficial = flag("is-official");
-  return { ...(isAutomated !== undefined ? { isAutomated } : {}), ...(isOfficial !== undefined ? { isOfficial } : {}), minStars };
-}
-
-/** dockerd's limit: 25 by default, 1 to 100. */
-function searchLimit(raw: string | undefined): number {
-  if (raw === undefined || raw === "") return DEFAULT_SEARCH_LIMIT;
-  if (!/^[+-]?\d{1,9}$/.test(raw)) throw badParameter(`strconv.Atoi: parsing ${JSON.stringify(raw.slice(0, 40))}: invalid syntax`);
-  const limit = Number(raw);
-  if (limit < 1 || limit > 100) throw badParameter(`Limit ${limit} is outside the range of [1, 100]`);
-  return limit;
+/** A search, its limit (1 to 100) and filters already checked. */
+export interface SearchQuery {
+  term: string;
+  limit: number;
+  filters: SearchFilters;
 }
 
 /** dockerd's splitReposSearchTerm: `127.0.0.1:5000/busy` → the registry and `busy`; `busybox` → Docker Hub. */
@@ -88,9 +57,7 @@ export interface SearchOptions {
 }
 
 export async function searchImages(query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult[]> {
-  const limit = searchLimit(query.limit);
-  const filters = searchFilters(query.filters);
-  const term = query.term;
+  const { term, limit, filters } = query;
   if (term.includes("://")) throw badParameter('Invalid repository name (ex: "registry.domain.tld/myrepos")');
   if (term.length > MAX_TERM_LENGTH || /[\u0000-\u001f\u007f]/.test(term)) throw badParameter(`invalid search term: ${JSON.stringify(term.slice(0, 80))}`);
   const { index, remote } = splitSearchTerm(term);

@@ -1,16 +1,14 @@
-import { defineHandler } from "h3";
 import { decodeRegistryAuth } from "../../../lib/docker/transfer.ts";
-import { registryCredentials } from "../../../lib/registry/client.ts";
-import { searchImages } from "../../../lib/registry/search.ts";
-import { clientGone } from "../../../lib/server/streams.ts";
+import { defineRoute } from "../../../lib/server/route.ts";
+import { searchRegistry } from "../../../lib/service/registry.ts";
 
 /** GET /images/search: Docker Hub's search, or a registry's catalog filtered by the term. */
-export default defineHandler((event) => {
-  const signal = clientGone(event);
-  const query = event.url.searchParams;
-  const auth = decodeRegistryAuth(event.req.headers.get("X-Registry-Auth") ?? "");
-  return searchImages(
-    { term: query.get("term") ?? "", limit: query.get("limit") ?? undefined, filters: query.get("filters") ?? undefined },
-    { credentials: registryCredentials(auth), signal },
-  );
-});
+export default defineRoute((request) =>
+  searchRegistry(request.scope, {
+    term: request.text("term") ?? "",
+    limit: request.text("limit"),
+    filters: request.text("filters"),
+    auth: decodeRegistryAuth(request.header("X-Registry-Auth") ?? ""),
+    signal: request.signal,
+  }),
+);
