@@ -70,7 +70,6 @@ const PENDING = new Set<string>([
   "lib/docker/events.ts",
   "lib/docker/events.ts → lib/nerdctl/events.ts",
   "lib/docker/images.ts",
-  "lib/docker/images.ts → lib/server/api-version.ts",
   "lib/docker/networks.ts → lib/host/facts.ts",
   "lib/docker/stats.ts → lib/host/cgroups.ts (types)",
   "lib/docker/system-df.ts → lib/host/facts.ts",

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { NerdctlHistoryLine, NerdctlImageConfig, NerdctlNativeImage } from "../nerdctl/image-types.ts";
 import type { NerdctlContainerLine } from "../nerdctl/types.ts";
-import { compareVersions } from "../server/api-version.ts";
+import { compareVersions } from "./api-version.ts";
 import { badParameter, conflict, ApiError, isKind, notFound } from "../errors.ts";
 import { parseFilterTime, type Filters } from "./filters.ts";
 import type {

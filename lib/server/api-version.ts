@@ -1,13 +1,8 @@
+import { compareVersions } from "../docker/api-version.ts";
 import { badParameter, type ApiError } from "../errors.ts";
 
 /** The API versions nerdctld serves, as dockerd 24 does. */
 export const API_VERSION = { min: "1.24", max: "1.43" } as const;
-
-export function compareVersions(a: string, b: string): number {
-  const [aMajor = 0, aMinor = 0] = a.split(".").map(Number);
-  const [bMajor = 0, bMinor = 0] = b.split(".").map(Number);
-  return aMajor - bMajor || aMinor - bMinor;
-}
 
 export interface VersionedPath {
   /** The version the client asked for, or the daemon's when the path has no prefix. */

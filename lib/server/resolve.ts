@@ -1,4 +1,4 @@
-import { compareVersions } from "./api-version.ts";
+import { compareVersions } from "../docker/api-version.ts";
 
 /** A path template such as `/images/{name}/json`, split once. */
 export interface Template {

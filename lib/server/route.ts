@@ -1,9 +1,9 @@
 import type { Readable } from "node:stream";
 import { defineHandler, type H3Event } from "h3";
+import { compareVersions } from "../docker/api-version.ts";
 import { Filters } from "../docker/filters.ts";
 import { ApiError, badParameter } from "../errors.ts";
 import { scopeFor, type Scope } from "../service/scope.ts";
-import { compareVersions } from "./api-version.ts";
 import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useParam } from "./context.ts";
 import { clientGone, requestBody } from "./streams.ts";
 

@@ -2,7 +2,7 @@ import { defineHandler, getQuery } from "h3";
 import { Filters } from "../../../lib/docker/filters.ts";
 import { checkListFilters, IMAGE_LIST_FILTERS } from "../../../lib/docker/images.ts";
 import { listImages } from "../../../lib/nerdctl/images.ts";
-import { compareVersions } from "../../../lib/server/api-version.ts";
+import { compareVersions } from "../../../lib/docker/api-version.ts";
 import { useApiVersion, useNerdctl } from "../../../lib/server/context.ts";
 import { queryFlag } from "../../../lib/server/query.ts";
 

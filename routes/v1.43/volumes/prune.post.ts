@@ -2,7 +2,7 @@ import { defineHandler, getQuery } from "h3";
 import { Filters } from "../../../lib/docker/filters.ts";
 import { pruneCandidates, VOLUME_PRUNE_FILTERS } from "../../../lib/docker/volumes.ts";
 import { removeVolumes, volumeSnapshot } from "../../../lib/nerdctl/volumes.ts";
-import { compareVersions } from "../../../lib/server/api-version.ts";
+import { compareVersions } from "../../../lib/docker/api-version.ts";
 import { useApiVersion, useNerdctl } from "../../../lib/server/context.ts";
 
 export default defineHandler(async (event) => {
