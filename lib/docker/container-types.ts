@@ -134,3 +134,21 @@ export interface ContainerInspect {
     Networks: Record<string, EndpointSettings>;
   };
 }
+
+/** GET /containers/{id}/top. */
+export interface ContainerTopResponse {
+  Titles: string[];
+  Processes: string[][];
+}
+
+/** One entry of GET /containers/{id}/changes: Kind 0 modified, 1 added, 2 deleted. */
+export interface FilesystemChange {
+  Path: string;
+  Kind: 0 | 1 | 2;
+}
+
+/** POST /containers/prune. */
+export interface ContainerPruneResponse {
+  ContainersDeleted: string[];
+  SpaceReclaimed: number;
+}

@@ -1,6 +1,40 @@
-import type { CgroupSample } from "../host/cgroups.ts";
 import type { ContainerTask } from "../nerdctl/stats.ts";
 import { ZERO_TIME } from "./time.ts";
+
+/** One interface's counters, as Docker reports them. */
+export interface NetworkStats {
+  rx_bytes: number;
+  rx_packets: number;
+  rx_errors: number;
+  rx_dropped: number;
+  tx_bytes: number;
+  tx_packets: number;
+  tx_errors: number;
+  tx_dropped: number;
+}
+
+/** Bytes moved by one device, one direction (Docker's blkio entry). */
+export interface BlkioEntry {
+  major: number;
+  minor: number;
+  op: string;
+  value: number;
+}
+
+/** The raw counters one document is made from: one reading of the container's cgroup and network namespace. */
+export interface ResourceSample {
+  /** When it was read (ms since the epoch). */
+  read: number;
+  /** CPU time, ns. */
+  cpu: { total: number; user: number; kernel: number; perCpu: number[] };
+  /** Whole-host CPU time, ns (the denominator of Docker's CPU %). */
+  systemCpu: number;
+  onlineCpus: number;
+  memory: { usage: number; maxUsage?: number; limit: number; stats: Record<string, number> };
+  blkio: BlkioEntry[];
+  pids: { current: number; limit?: number };
+  networks: Record<string, NetworkStats>;
+}
 
 interface CpuStats {
   cpu_usage: { total_usage: number; percpu_usage?: number[]; usage_in_kernelmode: number; usage_in_usermode: number };
@@ -17,7 +51,7 @@ export interface StatsDocument {
   preread: string;
   pids_stats: { current?: number; limit?: number };
   blkio_stats: {
-    io_service_bytes_recursive: { major: number; minor: number; op: string; value: number }[] | null;
+    io_service_bytes_recursive: BlkioEntry[] | null;
     io_serviced_recursive: null;
     io_queue_recursive: null;
     io_service_time_recursive: null;
@@ -31,10 +65,10 @@ export interface StatsDocument {
   cpu_stats: CpuStats;
   precpu_stats: CpuStats;
   memory_stats: { usage?: number; max_usage?: number; stats?: Record<string, number>; limit?: number };
-  networks?: CgroupSample["networks"];
+  networks?: Record<string, NetworkStats>;
 }
 
-function cpuStats(sample: CgroupSample | undefined): CpuStats {
+function cpuStats(sample: ResourceSample | undefined): CpuStats {
   const throttling = { periods: 0, throttled_periods: 0, throttled_time: 0 };
   if (!sample) return { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: throttling };
   return {
@@ -57,7 +91,7 @@ const iso = (ms: number | undefined) => (ms === undefined ? ZERO_TIME : new Date
  * counters are the precpu_stats clients compute a percentage from). A stopped
  * container has no samples: every counter is empty, as dockerd sends.
  */
-export function toStatsDocument(task: ContainerTask, current?: CgroupSample, previous?: CgroupSample): StatsDocument {
+export function toStatsDocument(task: ContainerTask, current?: ResourceSample, previous?: ResourceSample): StatsDocument {
   return {
     name: `/${task.name}`,
     id: task.id,

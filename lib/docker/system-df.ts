@@ -1,17 +1,13 @@
 /**
  * GET /system/df (`docker system df`): images with how many containers use
  * them and what they share, containers with their sizes, volumes with theirs,
- * and BuildKit's cache — from a fixed number of engine calls whatever the
- * number of objects.
+ * and BuildKit's cache.
  */
-import { createdAtOf } from "../host/facts.ts";
-import type { Nerdctl } from "../nerdctl/client.ts";
-import { allContainers, containerSizes, containerSnapshot, type ContainerSize, type ContainerSnapshot } from "../nerdctl/containers.ts";
-import { dockerImages } from "../nerdctl/images.ts";
-import { inspectVolumes, listVolumeNames } from "../nerdctl/volumes.ts";
+import type { ContainerSize, ContainerSnapshot } from "../nerdctl/container-types.ts";
+import type { BuildctlUsageRecord } from "../nerdctl/types.ts";
 import type { NerdctlVolume } from "../nerdctl/volume-types.ts";
+import { selectContainers } from "./container-selection.ts";
 import type { ContainerSummary } from "./container-types.ts";
-import { selectContainers } from "./containers.ts";
 import { badParameter } from "../errors.ts";
 import { Filters } from "./filters.ts";
 import type { ImageSummary } from "./image-types.ts";
@@ -44,31 +40,17 @@ export interface DiskUsage {
 export const DISK_USAGE_TYPES = ["container", "image", "volume", "build-cache"] as const;
 export type DiskUsageType = (typeof DISK_USAGE_TYPES)[number];
 
-/** The `type` query parameter (API 1.42+), repeatable; none means everything. */
+/** The `type` query parameter (API 1.42+), repeatable; none (or a lone empty one) means everything. */
 export function parseDiskUsageTypes(value: unknown): Set<DiskUsageType> {
-  const values = (Array.isArray(value) ? value : value === undefined || value === "" ? [] : [value]).map(String);
+  const given = (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(String);
+  const values = given.length === 1 && given[0] === "" ? [] : given;
   for (const type of values) {
     if (!(DISK_USAGE_TYPES as readonly string[]).includes(type)) throw badParameter(`unknown object type: ${type}`);
   }
   return new Set((values.length ? values : DISK_USAGE_TYPES) as DiskUsageType[]);
 }
 
-/** `buildctl du --format '{{json .}}'` (BuildKit 0.31): one JSON array, or `null` when the cache is empty. */
-interface BuildctlUsageRecord {
-  id: string;
-  parents?: string[] | null;
-  recordType?: string;
-  description?: string;
-  inUse?: boolean;
-  shared?: boolean;
-  size?: number;
-  createdAt?: string;
-  lastUsedAt?: string | null;
-  usageCount?: number;
-}
-
-export const BUILDCTL_DU_ARGS: readonly string[] = ["du", "--format", "{{json .}}"];
-
+/** `buildctl du`'s records as Docker's BuildCache; none is an empty list. */
 export function toBuildCache(records: BuildctlUsageRecord[] | null): BuildCacheRecord[] {
   return (records ?? []).map((record) => ({
     ID: record.id,
@@ -82,17 +64,6 @@ export function toBuildCache(records: BuildctlUsageRecord[] | null): BuildCacheR
     LastUsedAt: record.lastUsedAt ?? null,
     UsageCount: record.usageCount ?? 0,
   }));
-}
-
-/** BuildKit's cache records; none when buildctl is missing or buildkitd does not answer. */
-export async function buildCache(nerdctl: Nerdctl): Promise<BuildCacheRecord[]> {
-  const result = await nerdctl.runner.run(nerdctl.command(BUILDCTL_DU_ARGS, "buildctl"), { timeoutMs: 15_000 }).catch(() => undefined);
-  if (!result || result.exitCode !== 0) return [];
-  try {
-    return toBuildCache(JSON.parse(result.stdout.trim() || "null") as BuildctlUsageRecord[] | null);
-  } catch {
-    return [];
-  }
 }
 
 /** Docker's LayersSize: every distinct layer once (chain ids shared between images counted once). */
@@ -138,7 +109,7 @@ export interface DiskUsageParts {
   containers: ContainerSnapshot;
   sizes: Map<string, ContainerSize>;
   volumes: NerdctlVolume[];
-  buildCache: BuildCacheRecord[];
+  buildCache: BuildctlUsageRecord[];
 }
 
 export function toDiskUsage(parts: DiskUsageParts, types: Set<DiskUsageType>, options: { apiVersion: string; now: number; volumeCreated: Map<string, string> }): DiskUsage {
@@ -149,7 +120,7 @@ export function toDiskUsage(parts: DiskUsageParts, types: Set<DiskUsageType>, op
       ? selectContainers(parts.containers, { all: true, limit: -1, filters: Filters.none, sizes: parts.sizes }, options.now)
       : null,
     Volumes: types.has("volume") ? diskUsageVolumes(parts.volumes, parts.containers, options.volumeCreated) : null,
-    BuildCache: types.has("build-cache") ? parts.buildCache : null,
+    BuildCache: types.has("build-cache") ? toBuildCache(parts.buildCache) : null,
   };
 }
 
@@ -157,29 +128,4 @@ export function toDiskUsage(parts: DiskUsageParts, types: Set<DiskUsageType>, op
 export function volumeOrder(names: string[]): string[] {
   const anonymous = (name: string) => /^[0-9a-f]{64}$/.test(name);
   return [...names].sort((a, b) => Number(anonymous(a)) - Number(anonymous(b)) || (a < b ? -1 : a > b ? 1 : 0));
-}
-
-const EMPTY_SNAPSHOT: ContainerSnapshot = { containers: [], images: new Map() };
-
-/**
- * Everything `docker system df` shows: containers (ps, inspect, their
- * images), their sizes (ps --size), images (one inspect of every record),
- * volumes (ls, inspect --size), build cache (buildctl du) — at most eight
- * calls, only those the asked-for types need. One after the other: the engine
- * sees one call at a time, and the calls come in one order (so do fixtures).
- */
-export async function diskUsage(nerdctl: Nerdctl, types: Set<DiskUsageType>, apiVersion: string): Promise<DiskUsage> {
-  // Containers' images for the container and image lists; only their mounts for the volumes.
-  const containers =
-    types.has("container") || types.has("image")
-      ? await containerSnapshot(nerdctl, { all: true })
-      : types.has("volume")
-        ? { containers: await allContainers(nerdctl), images: new Map() }
-        : EMPTY_SNAPSHOT;
-  const sizes = types.has("container") ? await containerSizes(nerdctl) : new Map<string, ContainerSize>();
-  const images = types.has("image") ? await dockerImages(nerdctl) : [];
-  const volumes = types.has("volume") ? await inspectVolumes(nerdctl, volumeOrder(await listVolumeNames(nerdctl)), { size: true }) : [];
-  const cache = types.has("build-cache") ? await buildCache(nerdctl) : [];
-  const volumeCreated = await createdAtOf(volumes.map(volumeDirectory));
-  return toDiskUsage({ images, containers, sizes, volumes, buildCache: cache }, types, { apiVersion, now: Date.now(), volumeCreated });
 }

@@ -89,3 +89,18 @@ export interface NerdctlImageIdentity {
   RepoTags: string[] | null;
   Config: { Entrypoint?: string[] | null; Cmd?: string[] | null; Labels?: Record<string, string> | null };
 }
+
+/** Containers with the images they were made from. */
+export interface ContainerSnapshot {
+  containers: NerdctlContainerInspect[];
+  /** By the image reference each container was made from. */
+  images: Map<string, NerdctlImageIdentity>;
+}
+
+/** A container's sizes as `nerdctl ps --size` prints them. */
+export interface ContainerSize {
+  /** The writable layer. */
+  rw: number;
+  /** The whole root filesystem (image included). */
+  rootFs: number;
+}

@@ -2,7 +2,7 @@ import { badParameter, conflict } from "../errors.ts";
 import { errorFromStderr, nerdctlMessage } from "./errors.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
-import type { NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
+import type { ContainerSize, ContainerSnapshot, NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
 import { assertObjectName } from "./validate.ts";
 import { assertImageName, familiarize } from "../reference.ts";
 
@@ -66,12 +66,6 @@ function matchesReference(image: NerdctlImageIdentity, reference: string): boole
   return tags.some((tag) => tag === reference || familiarize(tag) === familiarize(reference)) || image.Id === reference;
 }
 
-export interface ContainerSnapshot {
-  containers: NerdctlContainerInspect[];
-  /** By the image reference each container was made from. */
-  images: Map<string, NerdctlImageIdentity>;
-}
-
 /** Everything GET /containers/json shows, in three calls however many containers there are. */
 export async function containerSnapshot(nerdctl: Nerdctl, options: { all: boolean }): Promise<ContainerSnapshot> {
   const ids = await listContainerIds(nerdctl, options);
@@ -128,13 +122,6 @@ export function parseSize(text: string): number {
   if (!match) return 0;
   const power = "KMGTP".indexOf(match[2]!.toUpperCase()) + 1;
   return Math.round(Number(match[1]) * (match[3] ? 1024 : 1000) ** power);
-}
-
-export interface ContainerSize {
-  /** The writable layer. */
-  rw: number;
-  /** The whole root filesystem (image included). */
-  rootFs: number;
 }
 
 /** Every container's sizes, from one `nerdctl ps --size`: "20.0 KiB (virtual 1.9 MiB)". */

@@ -1,5 +1,5 @@
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
-import type { NerdctlContainerLine, NerdctlInfo, NerdctlVersion } from "./types.ts";
+import type { BuildctlUsageRecord, NerdctlContainerLine, NerdctlInfo, NerdctlVersion } from "./types.ts";
 
 /** `nerdctl version`: nerdctl, buildctl, containerd and runc versions. */
 export function version(nerdctl: Nerdctl): Promise<NerdctlVersion> {
@@ -38,4 +38,18 @@ export async function systemSnapshot(nerdctl: Nerdctl): Promise<SystemSnapshot> 
     listImageIds(nerdctl),
   ]);
   return { info: infoResult, version: versionResult, containers, imageIds };
+}
+
+/**
+ * BuildKit's cache records (`buildctl du`: one JSON array, or `null` when the
+ * cache is empty); none when buildctl is missing or buildkitd does not answer.
+ */
+export async function buildCacheUsage(nerdctl: Nerdctl): Promise<BuildctlUsageRecord[]> {
+  const result = await nerdctl.runner.run(nerdctl.command(["du", "--format", JSON_FORMAT], "buildctl"), { timeoutMs: 15_000 }).catch(() => undefined);
+  if (!result || result.exitCode !== 0) return [];
+  try {
+    return (JSON.parse(result.stdout.trim() || "null") as BuildctlUsageRecord[] | null) ?? [];
+  } catch {
+    return [];
+  }
 }

@@ -62,3 +62,17 @@ export interface NerdctlContainerLine {
   Platform?: string;
   Size?: string;
 }
+
+/** One record of `buildctl du --format '{{json .}}'` (BuildKit 0.31). */
+export interface BuildctlUsageRecord {
+  id: string;
+  parents?: string[] | null;
+  recordType?: string;
+  description?: string;
+  inUse?: boolean;
+  shared?: boolean;
+  size?: number;
+  createdAt?: string;
+  lastUsedAt?: string | null;
+  usageCount?: number;
+}

@@ -1,6 +1,4 @@
-import { defineHandler } from "h3";
-import { toChanges } from "../../../../lib/docker/containers.ts";
-import { changes } from "../../../../lib/nerdctl/containers.ts";
-import { useNerdctl, useParam } from "../../../../lib/server/context.ts";
+import { defineRoute } from "../../../../lib/server/route.ts";
+import { containerChanges } from "../../../../lib/service/container-reads.ts";
 
-export default defineHandler(async (event) => toChanges(await changes(useNerdctl(event), useParam(event, "id"))));
+export default defineRoute((request) => containerChanges(request.scope, request.param("id")));

@@ -1,38 +1,19 @@
-import { defineHandler, getQuery } from "h3";
-import { badParameter } from "../../../../lib/errors.ts";
-import { STDERR, STDOUT } from "../../../../lib/docker/stdcopy.ts";
-import { hasTerminal, logsArgs, streamLogs } from "../../../../lib/nerdctl/logs.ts";
-import { compareVersions } from "../../../../lib/server/api-version.ts";
-import { useApiVersion, useNerdctl, useParam } from "../../../../lib/server/context.ts";
-import { multiplex } from "../../../../lib/server/multiplex.ts";
-import { queryFlag } from "../../../../lib/server/query.ts";
-import { binaryResponse, clientGone } from "../../../../lib/server/streams.ts";
+import { parseLogsQuery } from "../../../../lib/docker/logs.ts";
+import { outputContentType } from "../../../../lib/docker/stdcopy.ts";
+import { defineRoute } from "../../../../lib/server/route.ts";
+import { binaryResponse } from "../../../../lib/server/streams.ts";
+import { containerLogs } from "../../../../lib/service/logs.ts";
 
-export default defineHandler(async (event) => {
-  const query = getQuery(event);
-  const stdout = queryFlag(query.stdout);
-  const stderr = queryFlag(query.stderr);
-  if (!stdout && !stderr) throw badParameter("Bad parameters: you must choose at least one stream");
-  const nerdctl = useNerdctl(event);
-  const ref = useParam(event, "id");
-  const args = logsArgs(ref, {
-    follow: queryFlag(query.follow),
-    timestamps: queryFlag(query.timestamps),
-    since: typeof query.since === "string" ? query.since : undefined,
-    until: typeof query.until === "string" ? query.until : undefined,
-    tail: typeof query.tail === "string" ? query.tail : undefined,
+export default defineRoute(async (request) => {
+  const query = parseLogsQuery({
+    stdout: request.flag("stdout"),
+    stderr: request.flag("stderr"),
+    follow: request.flag("follow"),
+    timestamps: request.flag("timestamps"),
+    since: request.text("since"),
+    until: request.text("until"),
+    tail: request.text("tail"),
   });
-  // Asked first: a missing container is a 404 before any stream starts, and a terminal means no frames.
-  const tty = await hasTerminal(nerdctl, ref);
-  const child = streamLogs(nerdctl, args, clientGone(event));
-  const merged = multiplex(
-    [
-      { stream: STDOUT, readable: child.stdout, wanted: stdout },
-      { stream: STDERR, readable: child.stderr, wanted: stderr },
-    ],
-    !tty,
-  );
-  const contentType =
-    !tty && compareVersions(useApiVersion(event), "1.42") >= 0 ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream";
-  return binaryResponse(merged, contentType, () => child.kill());
+  const logs = await containerLogs(request.scope, request.param("id"), query, request.signal);
+  return binaryResponse(logs.stream, outputContentType(logs.framed, request.since("1.42")), logs.stop);
 });

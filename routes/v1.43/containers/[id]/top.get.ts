@@ -1,10 +1,4 @@
-import { defineHandler, getQuery } from "h3";
-import { toTopResponse } from "../../../../lib/docker/containers.ts";
-import { top } from "../../../../lib/nerdctl/containers.ts";
-import { useNerdctl, useParam } from "../../../../lib/server/context.ts";
+import { defineRoute } from "../../../../lib/server/route.ts";
+import { containerProcesses } from "../../../../lib/service/container-reads.ts";
 
-export default defineHandler(async (event) => {
-  const psArgs = getQuery(event).ps_args;
-  const table = await top(useNerdctl(event), useParam(event, "id"), typeof psArgs === "string" ? psArgs : "");
-  return toTopResponse(table);
-});
+export default defineRoute((request) => containerProcesses(request.scope, request.param("id"), request.text("ps_args") ?? ""));

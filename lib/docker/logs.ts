@@ -1,0 +1,44 @@
+import { badParameter } from "../errors.ts";
+import type { LogsOptions } from "../nerdctl/logs.ts";
+
+/** GET /containers/{id}/logs's parameters as the client sent them. */
+export interface LogsQuery {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  timestamps: boolean;
+  since?: string;
+  until?: string;
+  tail?: string;
+}
+
+/** The streams the client wants, and what `nerdctl logs` is asked for. */
+export interface LogsRequest {
+  stdout: boolean;
+  stderr: boolean;
+  options: LogsOptions;
+}
+
+/** A unix time (seconds, optionally with a fraction) or an RFC 3339 time. */
+const TIME = /^(\d+(\.\d{1,9})?|\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2}))$/;
+
+/** A `since`/`until` bound; empty and "0" bound nothing, as in dockerd. */
+function timeBound(name: "since" | "until", value: string | undefined): string | undefined {
+  if (value === undefined || value === "" || value === "0") return undefined;
+  if (!TIME.test(value)) throw badParameter(`invalid ${name}: ${JSON.stringify(value.slice(0, 40))}`);
+  return value;
+}
+
+/** Checks the parameters, so that a bad one is a 400 before anything runs. */
+export function parseLogsQuery(query: LogsQuery): LogsRequest {
+  if (!query.stdout && !query.stderr) throw badParameter("Bad parameters: you must choose at least one stream");
+  const since = timeBound("since", query.since);
+  const until = timeBound("until", query.until);
+  const tail = query.tail === "" || query.tail === "all" ? undefined : query.tail;
+  if (tail !== undefined && !/^\d+$/.test(tail)) throw badParameter(`invalid tail: ${JSON.stringify(tail.slice(0, 40))}`);
+  return {
+    stdout: query.stdout,
+    stderr: query.stderr,
+    options: { follow: query.follow, timestamps: query.timestamps, since, until, tail },
+  };
+}

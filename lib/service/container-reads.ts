@@ -1,0 +1,59 @@
+import type { Readable } from "node:stream";
+import { selectContainers } from "../docker/container-selection.ts";
+import type { ContainerInspect, ContainerSummary, ContainerTopResponse, FilesystemChange } from "../docker/container-types.ts";
+import { toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
+import type { Filters } from "../docker/filters.ts";
+import { changes, containerSizes, containerSnapshot, exportContainer, imageIdentities, inspectContainer, top } from "../nerdctl/containers.ts";
+import type { Scope } from "./scope.ts";
+
+/*
+ * What can be read of containers without changing them: lists, documents,
+ * processes, filesystem changes and exports.
+ */
+
+export interface ContainerListQuery {
+  all: boolean;
+  /** At most this many, the most recently created; -1 for no limit. */
+  limit: number;
+  /** With SizeRw and SizeRootFs. */
+  size: boolean;
+  filters: Filters;
+}
+
+/** GET /containers/json: three engine calls (four with sizes) whatever the number of containers. */
+export async function containerList(scope: Scope, query: ContainerListQuery): Promise<ContainerSummary[]> {
+  // A limit asks for the most recently created containers, running or not.
+  const all = query.all || query.limit > 0;
+  // before/since may name a stopped container, and a status filter may ask for stopped ones.
+  const wide = all || query.filters.has("before") || query.filters.has("since") || query.filters.has("status");
+  const [snapshot, sizes] = await Promise.all([
+    containerSnapshot(scope.nerdctl, { all: wide }),
+    query.size ? containerSizes(scope.nerdctl) : undefined,
+  ]);
+  return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes }, Date.now());
+}
+
+/** GET /containers/{id}/json: the container and the image it was made from. */
+export async function containerInspect(scope: Scope, ref: string): Promise<ContainerInspect> {
+  const container = await inspectContainer(scope.nerdctl, ref);
+  const images = await imageIdentities(scope.nerdctl, [container.Image]);
+  return toContainerInspect(container, images.get(container.Image));
+}
+
+/** GET /containers/{id}/top: `nerdctl top` with the client's ps options, as {Titles, Processes}. */
+export async function containerProcesses(scope: Scope, ref: string, psArgs: string): Promise<ContainerTopResponse> {
+  return toTopResponse(await top(scope.nerdctl, ref, psArgs));
+}
+
+/** GET /containers/{id}/changes: what changed in the container's writable layer. */
+export async function containerChanges(scope: Scope, ref: string): Promise<FilesystemChange[]> {
+  return toChanges(await changes(scope.nerdctl, ref));
+}
+
+/** GET /containers/{id}/export: the container's filesystem as a tar, streamed until the child ends or `signal` aborts. */
+export async function containerExport(scope: Scope, ref: string, signal: AbortSignal): Promise<{ tar: Readable; stop(): void }> {
+  // Asked first, so a missing container is a 404 rather than a broken tar.
+  await inspectContainer(scope.nerdctl, ref);
+  const child = exportContainer(scope.nerdctl, ref, signal);
+  return { tar: child.stdout, stop: () => child.kill() };
+}

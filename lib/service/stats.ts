@@ -1,0 +1,48 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { toStatsDocument, type ResourceSample, type StatsDocument } from "../docker/stats.ts";
+import { sampleCgroup } from "../host/cgroups.ts";
+import { containerTask } from "../nerdctl/stats.ts";
+import type { Scope } from "./scope.ts";
+
+/** dockerd samples once a second. */
+const INTERVAL_MS = 1000;
+
+/** Stats documents, one JSON line a second, until stopped or the container stops. */
+export interface StatsStream {
+  lines: AsyncIterable<string>;
+  stop(): void;
+}
+
+/**
+ * GET /containers/{id}/stats: a stream of documents, or one document (with
+ * precpu_stats from a sample a second earlier, unless `oneShot`).
+ */
+export async function containerStats(
+  scope: Scope,
+  ref: string,
+  options: { stream: boolean; oneShot: boolean },
+): Promise<StatsDocument | StatsStream> {
+  const task = await containerTask(scope.nerdctl, ref);
+  const sample = (): Promise<ResourceSample | undefined> =>
+    task.running ? sampleCgroup(task.cgroupsPath, task.pid) : Promise.resolve(undefined);
+
+  if (!options.stream) {
+    const first = await sample();
+    if (options.oneShot || !first) return toStatsDocument(task, first);
+    await sleep(INTERVAL_MS);
+    return toStatsDocument(task, await sample(), first);
+  }
+
+  let stopped = false;
+  const lines = (async function* () {
+    let previous: ResourceSample | undefined;
+    while (!stopped) {
+      const current = await sample();
+      yield `${JSON.stringify(toStatsDocument(task, current, previous))}\n`;
+      if (!current) return;
+      previous = current;
+      await sleep(INTERVAL_MS);
+    }
+  })();
+  return { lines, stop: () => (stopped = true) };
+}
