@@ -15,6 +15,14 @@ fi
 # npm ci only when the lockfile changed since the last install.
 stamp=node_modules/.nerdctld-lock-stamp
 if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
+  # node-pty compiles against Node's headers, which node-gyp downloads from
+  # nodejs.org unless told where they are. Every install puts them under the
+  # node binary's prefix (NodeSource's nodejs and Debian's libnode-dev in
+  # /usr/include/node, nvm and the release tarballs in theirs).
+  node_prefix=$(node -p 'require("path").resolve(process.execPath, "../..")')
+  if [[ $(npm config get nodedir) == undefined && -f $node_prefix/include/node/node_version.h ]]; then
+    export npm_config_nodedir=$node_prefix
+  fi
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"

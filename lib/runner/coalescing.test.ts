@@ -13,6 +13,9 @@ function manualRunner() {
     spawn: () => {
       throw new Error("not used");
     },
+    interactive: () => {
+      throw new Error("not used");
+    },
   };
   return { runner, started };
 }

@@ -1,5 +1,5 @@
 import { commandKey } from "./fixture.ts";
-import type { Command, CommandRunner, RunOptions, RunResult, RunningCommand } from "./types.ts";
+import type { Command, CommandRunner, InteractiveCommand, InteractiveOptions, RunOptions, RunResult, RunningCommand } from "./types.ts";
 
 /**
  * Lets concurrent identical reads share one child: fifty clients asking for
@@ -35,5 +35,10 @@ export class CoalescingRunner implements CommandRunner {
   spawn(command: Command, options?: { signal?: AbortSignal }): RunningCommand {
     this.#generation += 1;
     return this.inner.spawn(command, options);
+  }
+
+  interactive(command: Command, options?: InteractiveOptions): InteractiveCommand {
+    this.#generation += 1;
+    return this.inner.interactive(command, options);
   }
 }

@@ -13,11 +13,36 @@ export interface Fixture extends RunResult {
   stdoutBase64?: boolean;
   /** Only the first part of a streamed output was kept. */
   truncated?: boolean;
+  /** Recorded through `interactive`: served only to an interactive call with the same tty choice. */
+  session?: RecordedSession;
+}
+
+/** What an interactive session was given, and how it ended. */
+interface RecordedSession {
+  /** Ran under a terminal: stdout is all it printed, stderr is empty. */
+  tty: boolean;
+  /** The bytes written to its stdin before it exited. */
+  stdin: string;
+  stdinBase64?: boolean;
+  /** Its stdin was closed before it exited (the recorded child waited for that). */
+  stdinClosed: boolean;
+  signal?: NodeJS.Signals;
 }
 
 /** A fixture's stdout as the bytes the program printed. */
 export function stdoutBytes(fixture: Fixture): Buffer {
   return Buffer.from(fixture.stdout, fixture.stdoutBase64 ? "base64" : "utf8");
+}
+
+/** The bytes a session was given on stdin. */
+export function stdinBytes(session: RecordedSession): Buffer {
+  return Buffer.from(session.stdin, session.stdinBase64 ? "base64" : "utf8");
+}
+
+/** Bytes as a fixture stores them: as text when they are text, else base64. */
+export function storedBytes(bytes: Buffer): { text: string; base64: boolean } {
+  const text = bytes.toString("utf8");
+  return Buffer.from(text, "utf8").equals(bytes) ? { text, base64: false } : { text: bytes.toString("base64"), base64: true };
 }
 
 const FIXED_TIME = "2026-01-01T00:00:00Z";
@@ -70,6 +95,11 @@ export class Normalizer {
 
 export function commandKey(command: Pick<Command, "program" | "args">): string {
   return JSON.stringify([command.program, ...command.args]);
+}
+
+/** A call's identity for replay: its argv and, for an interactive one, whether under a terminal. */
+export function callKey(command: Pick<Command, "program" | "args">, session?: { tty: boolean }): string {
+  return session ? `${session.tty ? "tty" : "interactive"} ${commandKey(command)}` : commandKey(command);
 }
 
 /** File name for a fixture: readable, and unique within its scenario directory. */

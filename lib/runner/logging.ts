@@ -1,4 +1,13 @@
-import { describeCommand, type Command, type CommandRunner, type RunOptions, type RunResult, type RunningCommand } from "./types.ts";
+import {
+  describeCommand,
+  type Command,
+  type CommandRunner,
+  type InteractiveCommand,
+  type InteractiveOptions,
+  type RunOptions,
+  type RunResult,
+  type RunningCommand,
+} from "./types.ts";
 
 /** Logs every engine call and how it ended (--debug). */
 export class LoggingRunner implements CommandRunner {
@@ -18,6 +27,17 @@ export class LoggingRunner implements CommandRunner {
     this.log(`spawn ${describeCommand(command)}`);
     const child = this.inner.spawn(command, options);
     void child.exited.then((result) => this.log(`spawned ${describeCommand(command)} -> exit ${result.exitCode}`));
+    return child;
+  }
+
+  interactive(command: Command, options?: InteractiveOptions): InteractiveCommand {
+    this.log(`interactive${options?.tty ? " (tty)" : ""} ${describeCommand(command)}`);
+    const child = this.inner.interactive(command, options);
+    // The caller sees a failed exit (a replayed session that went off script); this is only the log.
+    child.exited.then(
+      (result) => this.log(`interactive ${describeCommand(command)} -> exit ${result.exitCode}`),
+      () => {},
+    );
     return child;
   }
 }

@@ -49,3 +49,56 @@ describe("ReplayRunner", () => {
     await expect(child.exited).resolves.toMatchObject({ exitCode: 0 });
   });
 });
+
+/** Whether a promise has settled by the time what is already queued has run. */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  promise.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await Promise.resolve();
+  return done;
+}
+
+describe("ReplayRunner.interactive", () => {
+  const session = (stdin: string, stdinClosed: boolean): Fixture => ({
+    ...fixture(["exec", "-it", "web", "sh"], "/ # exit\r\n", 3),
+    session: { tty: true, stdin, stdinClosed },
+  });
+  const exec = { program: "nerdctl" as const, args: ["exec", "-it", "web", "sh"] };
+  const tty = { columns: 80, rows: 24 };
+
+  it("prints the recorded output, and exits once given the recorded input", async () => {
+    const runner = new ReplayRunner([session("exit\r", false)]);
+    const child = runner.interactive(exec, { tty });
+    child.stdin.write("ex");
+    expect(await settled(child.exited)).toBe(false);
+    child.stdin.write("it\r");
+    await expect(child.exited).resolves.toEqual({ exitCode: 3 });
+    expect(Buffer.concat(await child.stdout.toArray()).toString()).toBe("/ # exit\r\n");
+  });
+
+  it("waits for stdin to close when the recorded session did", async () => {
+    const runner = new ReplayRunner([session("exit\r", true)]);
+    const child = runner.interactive(exec, { tty });
+    child.stdin.write("exit\r");
+    expect(await settled(child.exited)).toBe(false);
+    child.stdin.end();
+    await expect(child.exited).resolves.toEqual({ exitCode: 3 });
+  });
+
+  it("fails loudly when given other input than recorded", async () => {
+    const runner = new ReplayRunner([session("exit\r", false)]);
+    const child = runner.interactive(exec, { tty });
+    child.stdin.write("exiT\r");
+    await expect(child.exited).rejects.toThrow(/stdin "exiT\\r" is not the recorded "exit\\r" of: nerdctl exec -it web sh/);
+    expect(runner.misses).toHaveLength(1);
+  });
+
+  it("ends killed", async () => {
+    const child = new ReplayRunner([session("exit\r", false)]).interactive(exec, { tty });
+    child.kill();
+    await expect(child.exited).resolves.toEqual({ exitCode: 137, signal: "SIGKILL" });
+  });
+});

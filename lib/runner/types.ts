@@ -56,14 +56,59 @@ export interface RunningCommand {
   kill(): void;
 }
 
+export interface InteractiveOptions {
+  /**
+   * A pseudo-terminal of this size instead of pipes (docker run -t). The child
+   * then leads a session of its own whatever its sameSession says: a terminal
+   * needs one.
+   */
+  tty?: { columns: number; rows: number };
+  /** Aborting kills the child at once. */
+  signal?: AbortSignal;
+}
+
+/** How an interactive child ended. */
+export interface ExitStatus {
+  /** As a shell reports it: 128 + n when signal n ended the child. */
+  exitCode: number;
+  signal?: NodeJS.Signals;
+}
+
+interface Session {
+  /**
+   * end() closes the child's input while its output keeps flowing; under a
+   * terminal that is the terminal's end-of-file (^D), the only close a terminal has.
+   */
+  stdin: Writable;
+  /** Under a terminal, all the child printed: a terminal has one output. */
+  stdout: Readable;
+  exited: Promise<ExitStatus>;
+  kill(): void;
+}
+
+/**
+ * A child talked to while it runs (docker run -i, exec -i, attach): over
+ * pipes, or a terminal. Read its output from the start: over pipes, output
+ * nobody is reading is dropped, as with spawn.
+ */
+export type InteractiveCommand =
+  | (Session & { tty: false; stderr: Readable })
+  | (Session & {
+      tty: true;
+      /** The terminal's new size; the child gets SIGWINCH. */
+      resize(columns: number, rows: number): void;
+    });
+
 /**
  * The seam between the daemon and the engine: a buffered call for commands
- * whose output is small, and a streaming call for everything sized by the user
- * (images, logs, events, build contexts).
+ * whose output is small, a streaming call for everything sized by the user
+ * (images, logs, events, build contexts), and an interactive one for sessions
+ * a client types into.
  */
 export interface CommandRunner {
   run(command: Command, options?: RunOptions): Promise<RunResult>;
   spawn(command: Command, options?: { signal?: AbortSignal }): RunningCommand;
+  interactive(command: Command, options?: InteractiveOptions): InteractiveCommand;
 }
 
 /** Renders a command the way a shell user would read it (for errors and logs only). */
