@@ -24,7 +24,8 @@ import { ApiError, badParameter } from "../errors.ts";
 import { errorMessage, type JSONMessage } from "../docker/progress.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import type { BuildDirectory } from "../server/build-context.ts";
-import { readLines, whenClientGone } from "../server/streams.ts";
+import { readLines } from "../io/lines.ts";
+import { whenClientGone } from "../io/signals.ts";
 import type { Nerdctl } from "./client.ts";
 import { referenceString } from "../reference.ts";
 

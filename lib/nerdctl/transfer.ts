@@ -5,29 +5,28 @@
  * child is killed when the request's signal aborts (the client went away).
  * Registry credentials reach nerdctl through a temporary DOCKER_CONFIG, never argv.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, mkdtempSync, openSync, read, rmSync, unlinkSync, write } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { Socket, type SocketConstructorOpts } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { DuplexOptions, Readable, Writable } from "node:stream";
-import { promisify } from "node:util";
+import type { Readable, Writable } from "node:stream";
 import { badParameter, notImplemented } from "../errors.ts";
 import { errorFromStderr, nerdctlMessage } from "./errors.ts";
 import { errorMessage, statusMessage, type JSONMessage } from "../docker/progress.ts";
 import { ArchiveNames, dockerConfigFor, importError, isImportRecord, loadedMessages, loadedNames, loadErrorMessage, pullError, PullProgress, pushedDigest, pushErrorMessage, PushProgress, saveError, type RegistryAuth } from "../docker/transfer.ts";
 import { heapHeadroomDuringTransfer } from "../io/heap.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
-import { pipeInto, readLines, whenClientGone, WriteBatcher, type PipeableBody } from "../server/streams.ts";
+import { readLines } from "../io/lines.ts";
+import { pipeInto } from "../io/pipe.ts";
+import { openFifo } from "../io/fifo.ts";
+import { firstChunk } from "../io/readable.ts";
+import { whenClientGone } from "../io/signals.ts";
+import { Spool } from "../io/spool.ts";
+import { untilDrained, type PipeableBody } from "../io/writable.ts";
+import { WriteBatcher } from "../io/write-batcher.ts";
 import type { Nerdctl } from "./client.ts";
 import { assertObjectName } from "./validate.ts";
 import { assertTag, describeValue, type ImageReference, isDigest, isImageReference, referenceString, splitReference } from "../reference.ts";
-
-const execFileAsync = promisify(execFile);
-const readAsync = promisify(read);
-const writeAsync = promisify(write);
 
 // --- validation ---------------------------------------------------------------------
 
@@ -86,45 +85,6 @@ async function credentialsFor(auth: RegistryAuth | undefined, domain: string): P
     throw error;
   }
   return { env: { DOCKER_CONFIG: dir }, remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** What the FIFO's writer holds in memory: the kernel's 64 KiB pipe fills fast, and batches of a MiB go in behind it. */
-const FIFO_WRITE_BUFFER = 4 * 1024 * 1024;
-
-/**
- * A FIFO to use as a child's stdin, already unlinked: the read end for the
- * child, the write end as a non-blocking Node stream (back-pressure without
- * blocking libuv's thread pool). Node has no mkfifo, so coreutils' makes it.
- */
-async function openFifo(): Promise<{ readFd: number; writer: Socket; closeReadEnd(): void }> {
-  const dir = await mkdtemp(join(tmpdir(), "nerdctld-fifo-"));
-  try {
-    const path = join(dir, "stdin");
-    await execFileAsync("mkfifo", ["-m", "600", "--", path], { timeout: 10_000 });
-    // The read end first, non-blocking, so opening the write end does not wait for a reader.
-    const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    let writeFd: number;
-    try {
-      writeFd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch (error) {
-      closeSync(readFd);
-      throw error;
-    }
-    const options: SocketConstructorOpts & DuplexOptions = { fd: writeFd, readable: false, writable: true, writableHighWaterMark: FIFO_WRITE_BUFFER };
-    const writer = new Socket(options);
-    writer.on("error", () => {});
-    let open = true;
-    return {
-      readFd,
-      writer,
-      closeReadEnd: () => {
-        if (open) closeSync(readFd);
-        open = false;
-      },
-    };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -388,93 +348,6 @@ export async function saveImages(nerdctl: Nerdctl, names: string[], signal: Abor
   return new SavedArchive(run, first, () => start(nerdctl, args, signal), signal);
 }
 
-/** The first non-empty chunk of a stream, or null when it ends without one; the rest stays unread. */
-function firstChunk(stream: Readable): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const settle = (action: () => void) => {
-      stream.off("readable", onReadable).off("end", onEnd).off("error", onError);
-      action();
-    };
-    const onReadable = () => {
-      for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
-        if (chunk.length > 0) return settle(() => resolve(chunk));
-      }
-    };
-    const onEnd = () => settle(() => resolve(null));
-    const onError = (error: Error) => settle(() => reject(error));
-    stream.on("readable", onReadable).once("end", onEnd).once("error", onError);
-  });
-}
-
-/**
- * A file holding what a slow client cannot take yet: appended at the end,
- * read from the front. It is unlinked as soon as it is made (nothing is left
- * after a crash), so only its descriptor reaches it.
- */
-class Spool {
-  readonly #fd: number;
-  /** Bytes on file, and bytes handed back by take(). */
-  #written = 0;
-  #taken = 0;
-  #queued = 0;
-  #appending: Promise<void> = Promise.resolve();
-
-  constructor() {
-    const dir = mkdtempSync(join(tmpdir(), "nerdctld-save-"));
-    try {
-      const path = join(dir, "archive");
-      this.#fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
-      unlinkSync(path);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  /** Bytes appended (or queued) and not taken yet. */
-  get pending(): number {
-    return this.#written + this.#queued - this.#taken;
-  }
-
-  /** Appends waiting for the disk. */
-  get queued(): number {
-    return this.#queued;
-  }
-
-  /** Queues a chunk at the end; settles when it is on file. */
-  append(chunk: Buffer): Promise<void> {
-    this.#queued += chunk.length;
-    this.#appending = this.#appending.then(async () => {
-      await writeAll(this.#fd, chunk, this.#written);
-      this.#written += chunk.length;
-      this.#queued -= chunk.length;
-    });
-    return this.#appending;
-  }
-
-  /** The next bytes from the front, at most max, once they are on file; they count as taken on return. */
-  async take(max: number): Promise<Buffer> {
-    if (this.#written === this.#taken) await this.#appending;
-    const length = Math.min(max, this.#written - this.#taken);
-    const block = Buffer.allocUnsafe(length);
-    const { bytesRead } = await readAsync(this.#fd, block, 0, length, this.#taken);
-    if (bytesRead !== length) throw new Error(`the save spool gave ${bytesRead} of ${length} bytes`);
-    this.#taken += length;
-    return block;
-  }
-
-  close(): void {
-    // After queued appends, which still use the descriptor.
-    void this.#appending.finally(() => closeSync(this.#fd)).catch(() => {});
-  }
-}
-
-async function writeAll(fd: number, chunk: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < chunk.length; ) {
-    const { bytesWritten } = await writeAsync(fd, chunk, done, chunk.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
 /**
  * The archive as nerdctl writes it, sent on to a destination (the client's
  * response) by pipe(). nerdctl is never kept waiting: what the client cannot
@@ -573,7 +446,7 @@ export class SavedArchive implements PipeableBody {
       return;
     }
     this.#batcher!.flush();
-    this.#spool ??= new Spool();
+    this.#spool ??= new Spool("nerdctld-save-");
     const appended = this.#spool.append(chunk);
     if (this.#spool.queued > SAVE_QUEUE_LIMIT && !stdout.isPaused()) {
       stdout.pause();
@@ -627,17 +500,6 @@ export class SavedArchive implements PipeableBody {
     this.#run = this.#restart();
     this.#follow(this.#run, this.#sent);
   }
-}
-
-/** Settles when a writable has drained, or is gone. */
-function untilDrained(destination: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      destination.off("drain", done).off("close", done);
-      resolve();
-    };
-    destination.once("drain", done).once("close", done);
-  });
 }
 
 // --- import -------------------------------------------------------------------------

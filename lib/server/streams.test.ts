@@ -2,12 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Readable, Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { H3, type H3Event } from "h3";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listenOn, type Listening } from "./listen.ts";
-import { binaryResponse, clientGone, pipeInto, readLines, requestBody, WriteBatcher } from "./streams.ts";
+import { pipeInto } from "../io/pipe.ts";
+import { binaryResponse, clientGone, requestBody } from "./streams.ts";
 
 /** Waits until check() holds, or fails after timeoutMs. */
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -178,109 +179,5 @@ describe("back-pressure", () => {
     release();
     req.end();
     await until(() => finished);
-  });
-});
-
-describe("pipeInto", () => {
-  it("delivers the whole source and settles when the target finished", async () => {
-    const target = new PassThrough();
-    const collected: Buffer[] = [];
-    target.on("data", (chunk: Buffer) => collected.push(chunk));
-    await pipeInto(Readable.from([Buffer.from("he"), Buffer.from("llo")]), target);
-    expect(Buffer.concat(collected).toString()).toBe("hello");
-  });
-
-  it("settles, draining the rest, when the target stops accepting (the child exited)", async () => {
-    const target = new Writable({
-      write(_chunk, _encoding, done) {
-        done(Object.assign(new Error("EPIPE"), { code: "EPIPE" }));
-      },
-    });
-    const source = Readable.from((function* () {
-      for (let i = 0; i < 100; i++) yield Buffer.alloc(1024);
-    })());
-    await pipeInto(source, target);
-    await until(() => source.readableEnded);
-  });
-
-  /** A target recording how many chunks each of its writes carried. */
-  function recordingTarget(highWaterMark: number): { target: Writable; writes: number[]; bytes: () => number } {
-    const writes: number[] = [];
-    let bytes = 0;
-    const target = new Writable({
-      highWaterMark,
-      write(chunk: Buffer, _encoding, done) {
-        writes.push(1);
-        bytes += chunk.length;
-        setImmediate(done);
-      },
-      writev(chunks, done) {
-        writes.push(chunks.length);
-        for (const { chunk } of chunks) bytes += (chunk as Buffer).length;
-        setImmediate(done);
-      },
-    });
-    return { target, writes, bytes: () => bytes };
-  }
-
-  const chunks = (count: number, size: number) =>
-    Readable.from((function* () {
-      for (let i = 0; i < count; i++) yield Buffer.alloc(size, i % 256);
-    })());
-
-  it("gathers small chunks into vectored writes when the target has room", async () => {
-    const { target, writes, bytes } = recordingTarget(4 * 1024 * 1024);
-    await pipeInto(chunks(256, 16 * 1024), target);
-    expect(bytes()).toBe(256 * 16 * 1024);
-    expect(writes.length).toBeLessThan(16);
-    expect(Math.max(...writes)).toBeGreaterThan(16);
-  });
-
-  it("does not hold chunks back from a target with a small buffer", async () => {
-    const { target, writes, bytes } = recordingTarget(16 * 1024);
-    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    try {
-      // Fake timers never fire: only flushes that need no timer move the data.
-      await pipeInto(chunks(64, 32 * 1024), target);
-    } finally {
-      vi.useRealTimers();
-    }
-    expect(bytes()).toBe(64 * 32 * 1024);
-    expect(writes.length).toBeGreaterThan(0);
-  });
-
-  it("keeps gathering past the target's high-water mark until a batch is full (save's own limit decides)", async () => {
-    const { target, writes, bytes } = recordingTarget(16 * 1024);
-    const batcher = new WriteBatcher(target);
-    for (let i = 0; i < 32; i++) batcher.write(Buffer.alloc(16 * 1024));
-    batcher.flush();
-    await new Promise<void>((resolve) => target.end(resolve));
-    expect(bytes()).toBe(32 * 16 * 1024);
-    expect(writes).toEqual([32]);
-  });
-
-  it("rejects and closes the target when the source breaks (the client went away)", async () => {
-    const source = new PassThrough();
-    const target = new PassThrough();
-    target.resume();
-    const piping = pipeInto(source, target);
-    source.write("partial");
-    source.destroy(new Error("aborted"));
-    await expect(piping).rejects.toThrow("aborted");
-    expect(target.destroyed).toBe(true);
-  });
-});
-
-describe("readLines", () => {
-  it("splits chunks into lines, whatever the chunk boundaries", async () => {
-    const lines: string[] = [];
-    for await (const line of readLines(Readable.from([Buffer.from("a\nb"), Buffer.from("c\n\nd")]))) lines.push(line);
-    expect(lines).toEqual(["a", "bc", "", "d"]);
-  });
-
-  it("cuts a line longer than the limit instead of holding it", async () => {
-    const lines: string[] = [];
-    for await (const line of readLines(Readable.from(["x".repeat(25)]), 10)) lines.push(line);
-    expect(lines).toEqual(["x".repeat(10), "x".repeat(10), "x".repeat(5)]);
   });
 });

@@ -1,14 +1,14 @@
 /**
- * Streams end to end (DESIGN rule 3): a request body piped into a child's
- * stdin, a child's output pulled into the response one chunk at a time, and the
- * child killed as soon as the client goes away. Nothing here buffers a body.
+ * Streams at the HTTP edge (DESIGN rule 3): the request body read as it is
+ * consumed, responses pulled from their source one chunk at a time, and the
+ * source told at once when the client goes away. Nothing here buffers a body.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable, type Writable } from "node:stream";
+import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { HTTPResponse, type H3Event } from "h3";
 import { encodeMessage, type JSONMessage } from "../docker/progress.ts";
-import { heapHeadroomDuringTransfer } from "../io/heap.ts";
+import type { PipeableBody } from "../io/writable.ts";
 
 interface NodeRuntime {
   node?: { req?: IncomingMessage; res?: ServerResponse };
@@ -28,16 +28,6 @@ export function clientGone(event: H3Event): AbortSignal {
   return event.req.signal;
 }
 
-/** Runs `onGone` once if the client goes away; returns a function that stops listening. */
-export function whenClientGone(signal: AbortSignal, onGone: () => void): () => void {
-  if (signal.aborted) {
-    onGone();
-    return () => {};
-  }
-  signal.addEventListener("abort", onGone, { once: true });
-  return () => signal.removeEventListener("abort", onGone);
-}
-
 /**
  * The request body as a Node stream, read only as fast as it is consumed:
  * Node's own request on a real server, the fetch body otherwise (tests).
@@ -47,111 +37,6 @@ export function requestBody(event: H3Event): Readable {
   if (req) return req;
   const body = event.req.body;
   return body ? Readable.fromWeb(body as unknown as NodeWebReadableStream<Uint8Array>) : Readable.from([]);
-}
-
-/** How much a batch of writes gathers at most, and for how long. */
-const BATCH_BYTES = 1024 * 1024;
-const BATCH_MS = 5;
-
-/**
- * Gathers writes to a stream, up to BATCH_BYTES or BATCH_MS, so that they
- * leave as one vectored write: pipe and socket reads come 16–64 KiB at a
- * time, and each write on its own costs a system call, a wake-up of the
- * reader and a completion callback.
- */
-export class WriteBatcher {
-  readonly #target: Writable;
-  #batched = 0;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(target: Writable) {
-    this.#target = target;
-  }
-
-  /** Writes chunk into the current batch; false when target wants no more until it drains. */
-  write(chunk: Buffer): boolean {
-    if (this.#batched === 0) {
-      this.#target.cork();
-      this.#timer = setTimeout(() => this.flush(), BATCH_MS);
-    }
-    const more = this.#target.write(chunk);
-    this.#batched += chunk.length;
-    if (this.#batched >= BATCH_BYTES) this.flush();
-    return more;
-  }
-
-  flush(): void {
-    if (this.#batched === 0) return;
-    clearTimeout(this.#timer);
-    this.#batched = 0;
-    this.#target.uncork();
-  }
-}
-
-/**
- * Pipes source into target with back-pressure, in batched writes (as large
- * as target's writableHighWaterMark allows). Settles when the source has
- * been delivered and target finished, or when target stops accepting (a child
- * that exited: its exit status says why, so the rest of the body is drained
- * and discarded rather than failing the response). Rejects when the source
- * breaks (the client went away mid-upload); target is then destroyed, so the
- * child sees its input end.
- */
-export function pipeInto(source: Readable, target: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const batcher = new WriteBatcher(target);
-    const endTransfer = heapHeadroomDuringTransfer();
-    let settled = false;
-    const settle = (error?: unknown) => {
-      if (settled) return;
-      settled = true;
-      endTransfer();
-      batcher.flush();
-      source.off("data", onData);
-      source.off("end", onEnd);
-      source.off("error", onSourceError);
-      source.off("close", onSourceClose);
-      target.off("error", onTargetGone);
-      target.off("close", onTargetGone);
-      target.off("finish", onFinish);
-      target.off("drain", onDrain);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onData = (chunk: Buffer | string) => {
-      if (batcher.write(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) return;
-      // The batch leaves now: target drains, and the source resumes, only once it is written.
-      batcher.flush();
-      source.pause();
-    };
-    const onDrain = () => source.resume();
-    const onEnd = () => {
-      batcher.flush();
-      target.end();
-    };
-    const onFinish = () => settle();
-    const onTargetGone = () => {
-      settle();
-      if (!source.readableEnded && !source.destroyed) source.resume();
-    };
-    const onSourceError = (error: Error) => {
-      target.destroy();
-      settle(error);
-    };
-    const onSourceClose = () => {
-      if (source.readableEnded) return;
-      target.destroy();
-      settle(new Error("the client went away before sending the whole body"));
-    };
-    source.once("error", onSourceError);
-    source.once("close", onSourceClose);
-    source.once("end", onEnd);
-    target.once("error", onTargetGone);
-    target.once("close", onTargetGone);
-    target.once("finish", onFinish);
-    target.on("drain", onDrain);
-    source.on("data", onData);
-  });
 }
 
 /**
@@ -191,18 +76,7 @@ export function jsonMessagesResponse(messages: AsyncIterable<JSONMessage> | Iter
   return new Response(pullStream(lines, onCancel), { status: 200, headers: { "Content-Type": "application/json" } });
 }
 
-/**
- * A body that writes itself into the response: srvx hands any body with a
- * pipe() method the response (or a stream standing in for it) and waits for
- * it to close. The body ends or destroys the destination, and stops on its own
- * when the destination closes early (the client went away); abort() is how a
- * fetch caller says so.
- */
-export interface PipeableBody {
-  pipe<T extends Writable>(destination: T): T;
-  abort(): void;
-}
-
+/** srvx hands any body with a pipe() method the response (or a stream standing in for it) and waits for it to close. */
 function isPipeableBody(source: unknown): source is PipeableBody {
   return !(source instanceof Readable) && typeof (source as Partial<PipeableBody>).pipe === "function";
 }
@@ -224,31 +98,6 @@ export function binaryResponse(source: Readable | AsyncIterable<Uint8Array> | Pi
   });
   // h3 hands a body with pipe() to srvx as it is; BodyInit does not name Node streams.
   return new HTTPResponse(source as unknown as BodyInit, { status: 200, headers });
-}
-
-/**
- * Splits a byte stream into lines (without their `\n`), reading only as lines
- * are consumed. A line longer than maxLine is cut there, so a child that never
- * prints a newline cannot make this hold unbounded text.
- */
-export async function* readLines(source: AsyncIterable<Uint8Array | string>, maxLine = 1024 * 1024): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of source) {
-    pending += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
-    let newline = pending.indexOf("\n");
-    while (newline !== -1) {
-      yield pending.slice(0, newline);
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf("\n");
-    }
-    while (pending.length > maxLine) {
-      yield pending.slice(0, maxLine);
-      pending = pending.slice(maxLine);
-    }
-  }
-  pending += decoder.decode();
-  if (pending) yield pending;
 }
 
 /**

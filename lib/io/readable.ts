@@ -1,0 +1,19 @@
+import type { Readable } from "node:stream";
+
+/** The first non-empty chunk of a stream, or null when it ends without one; the rest stays unread. */
+export function firstChunk(stream: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const settle = (action: () => void) => {
+      stream.off("readable", onReadable).off("end", onEnd).off("error", onError);
+      action();
+    };
+    const onReadable = () => {
+      for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+        if (chunk.length > 0) return settle(() => resolve(chunk));
+      }
+    };
+    const onEnd = () => settle(() => resolve(null));
+    const onError = (error: Error) => settle(() => reject(error));
+    stream.on("readable", onReadable).once("end", onEnd).once("error", onError);
+  });
+}
