@@ -6,6 +6,22 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
+# Installs the Debian packages of the list that are missing (apt-get update once).
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  say "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if [[ -z ${apt_updated:-} ]]; then
+    apt-get update -qq
+    apt_updated=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 node_major_minor=$(node -p 'process.versions.node.split(".").slice(0,2).join(".")')
 if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
   say "Node.js >= 20.19 is required (found $node_major_minor)"
@@ -23,6 +39,8 @@ if [[ ! -f $stamp ]] || ! cmp -s package-lock.json "$stamp"; then
   if [[ $(npm config get nodedir) == undefined && -f $node_prefix/include/node/node_version.h ]]; then
     export npm_config_nodedir=$node_prefix
   fi
+  # ...and builds with a C++ compiler, make and Python (node-gyp).
+  ensure_packages g++ make python3
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
@@ -35,16 +53,7 @@ bash scripts/install-engine.sh
 # of the engine container image).
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
-  missing=()
-  for pkg in docker.io debootstrap; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    say "apt-get install ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  ensure_packages docker.io debootstrap
 fi
 
 say "building the daemon (tsc)"
