@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Filters } from "./filters.ts";
-import { chainIds, compileGlob, imageSummaries, layerSizes, noSuchImage, recordReference, referencesOf, RemovalPlanner, resolveImage, sharedSizes, type DockerImage, type ImageUser } from "./images.ts";
+import { imageSummaries } from "./image-list.ts";
+import { chainIds, noSuchImage, recordReference, referencesOf, resolveImage, type DockerImage } from "./image-model.ts";
+import { RemovalPlanner, type ImageUser } from "./image-removal.ts";
+import { layerSizes, sharedSizes } from "./image-sizes.ts";
+import { compileGlob } from "./path-match.ts";
 import { familiarString, parseAnyReference, parseNormalizedNamed, tagReference } from "../reference.ts";
 
 /*

@@ -11,7 +11,9 @@ import type { ContainerSummary } from "./container-types.ts";
 import { badParameter } from "../errors.ts";
 import { Filters } from "./filters.ts";
 import type { ImageSummary } from "./image-types.ts";
-import { imageSummaries, layerSizes, type DockerImage } from "./images.ts";
+import { imageSummaries } from "./image-list.ts";
+import type { DockerImage } from "./image-model.ts";
+import { layerSizes } from "./image-sizes.ts";
 import { toVolume, volumeDirectory, type Volume } from "./volumes.ts";
 
 /** API 1.43 BuildCache. */

@@ -1,7 +1,9 @@
 import { badParameter, conflict } from "../errors.ts";
-import { errorFromStderr, nerdctlMessage } from "./errors.ts";
+import { crashIn, errorFromStderr, NerdctlCrash, nerdctlMessage } from "./errors.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
+import type { NerdctlNativeImage } from "./image-types.ts";
+import { identityOf } from "./images.ts";
 import type { ContainerSize, ContainerSnapshot, NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
 import { assertObjectName } from "./validate.ts";
 import { assertImageName, familiarize } from "../reference.ts";
@@ -33,26 +35,55 @@ export async function inspectContainer(nerdctl: Nerdctl, ref: string): Promise<N
  * for all of them. An image removed since is simply absent from the map.
  */
 export async function imageIdentities(nerdctl: Nerdctl, references: string[]): Promise<Map<string, NerdctlImageIdentity>> {
-  let wanted = [...new Set(references)].filter((reference) => reference !== "");
+  const wanted = [...new Set(references)].filter((reference) => reference !== "");
   for (const reference of wanted) assertImageName(reference);
+  try {
+    return await identitiesBy(nerdctl, wanted, DOCKER_COMPATIBLE);
+  } catch (error) {
+    // nerdctl 2.3's Docker-compatible inspect crashes on an image whose history has no dates; its native mode reads it.
+    if (!(error instanceof NerdctlCrash)) throw error;
+    return identitiesBy(nerdctl, wanted, NATIVE);
+  }
+}
+
+/** How `nerdctl image inspect` is asked, and how its output reads. */
+interface InspectMode {
+  args: string[];
+  identities(stdout: string): NerdctlImageIdentity[];
+}
+
+const DOCKER_COMPATIBLE: InspectMode = {
+  args: ["--format", JSON_FORMAT],
+  identities: (stdout) =>
+    stdout
+      .split("\n")
+      .filter((line) => line.trim().startsWith("{"))
+      .map((line) => JSON.parse(line) as NerdctlImageIdentity),
+};
+
+/** One record per name found (and per other name of the same content), nothing for a name not found. */
+const NATIVE: InspectMode = {
+  args: ["--mode", "native"],
+  identities: (stdout) => (JSON.parse(stdout.trim() || "[]") as NerdctlNativeImage[]).flatMap((record) => identityOf(record) ?? []),
+};
+
+async function identitiesBy(nerdctl: Nerdctl, references: string[], mode: InspectMode): Promise<Map<string, NerdctlImageIdentity>> {
+  let wanted = references;
   const found = new Map<string, NerdctlImageIdentity>();
   // nerdctl fails the whole call when one image is gone (removed after its container was made):
   // drop the one it names and ask again, so this takes one call unless images are missing.
   while (wanted.length > 0) {
-    const result = await nerdctl.runner.run(nerdctl.command(["image", "inspect", "--format", JSON_FORMAT, "--", ...wanted]), {
-      shared: true,
-    });
+    const result = await nerdctl.runner.run(nerdctl.command(["image", "inspect", ...mode.args, "--", ...wanted]), { shared: true });
     if (result.exitCode === 0) {
-      const documents = result.stdout
-        .split("\n")
-        .filter((line) => line.trim().startsWith("{"))
-        .map((line) => JSON.parse(line) as NerdctlImageIdentity);
+      const documents = mode.identities(result.stdout);
       for (const reference of wanted) {
         const document = documents.find((candidate) => matchesReference(candidate, reference));
         if (document) found.set(reference, document);
       }
       break;
     }
+    const crash = crashIn(result.stderr);
+    if (crash) throw crash;
     const missing = /no such image: (\S+)/.exec(nerdctlMessage(result.stderr))?.[1];
     if (!missing || !wanted.includes(missing)) throw errorFromStderr(result.stderr);
     wanted = wanted.filter((reference) => reference !== missing);

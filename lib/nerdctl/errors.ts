@@ -35,6 +35,45 @@ const STDERR_RULES: StderrRule[] = [
   },
 ];
 
+/**
+ * nerdctl is a Go program: on a bug it panics and prints the Go runtime's
+ * trace (`panic: …` or `fatal error: …`, then `goroutine N [running]:` and
+ * dozens of frames) instead of an error. The client gets one line; the trace
+ * goes to the daemon's log.
+ */
+export class NerdctlCrash extends ApiError {
+  constructor(reason: string, subject: ErrorSubject) {
+    const about = subject.kind && subject.name !== undefined ? ` on ${subject.kind} ${subject.name}` : "";
+    super("system", `nerdctl crashed${about}: ${reason}`);
+  }
+}
+
+let crashLog: ((line: string) => void) | undefined;
+/** Crash sites already logged with their trace: a crash that repeats (one image that every `docker ps` reads) is one line after the first. */
+const loggedSites = new Set<string>();
+
+/** Sends the traces of nerdctl's crashes to the daemon's log (nowhere until called). */
+export function logCrashesTo(log: (line: string) => void): void {
+  crashLog = log;
+  loggedSites.clear();
+}
+
+/** The crash a failed call's stderr shows, logged; undefined when nerdctl failed without crashing. */
+export function crashIn(stderr: string, subject: ErrorSubject = {}): NerdctlCrash | undefined {
+  const reason = /^(?:panic|fatal error): (.+)$/m.exec(stderr)?.[1];
+  const frames = /^goroutine \d+ \[.*\]:\n(.*)$/m.exec(stderr);
+  if (reason === undefined || !frames) return undefined;
+  const crash = new NerdctlCrash(reason.trim(), subject);
+  const site = `${reason} ${frames[1]}`;
+  if (loggedSites.has(site)) {
+    crashLog?.(`${crash.message} (again; its trace is above)`);
+  } else {
+    loggedSites.add(site);
+    crashLog?.(`${crash.message}\n${stderr.trim()}`);
+  }
+  return crash;
+}
+
 /** The messages of nerdctl's logrus lines (`level=fatal msg="…"`), oldest first. */
 function logMessages(stderr: string): { level: string; message: string }[] {
   const found: { level: string; message: string }[] = [];
@@ -54,8 +93,10 @@ function unwrap(message: string): string {
   return message.replace(/^\d+ errors?:\n/, "").trim();
 }
 
-/** The message a client should see: nerdctl's fatal error, else its last error, else the raw stderr. */
+/** The message a client should see: a crash's one line, nerdctl's fatal error, else its last error, else the raw stderr. */
 export function nerdctlMessage(stderr: string): string {
+  const crash = crashIn(stderr);
+  if (crash) return crash.message;
   const messages = logMessages(stderr);
   const chosen =
     messages.findLast((entry) => entry.level === "fatal" || entry.level === "fata") ??
@@ -71,6 +112,8 @@ export function nerdctlMessage(stderr: string): string {
  * inspected"); the message is the fatal one.
  */
 export function errorFromStderr(stderr: string, subject: ErrorSubject = {}): ApiError {
+  const crash = crashIn(stderr, subject);
+  if (crash) return crash;
   const message = nerdctlMessage(stderr);
   const logged = logMessages(stderr).map((entry) => unwrap(entry.message)).join("\n") || message;
   const rule = STDERR_RULES.find((candidate) => candidate.pattern.test(logged));

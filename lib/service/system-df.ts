@@ -3,9 +3,9 @@ import { toDiskUsage, volumeOrder, type DiskUsage, type DiskUsageType } from "..
 import { volumeDirectory } from "../docker/volumes.ts";
 import { createdAtOf } from "../host/facts.ts";
 import { allContainers, containerSizes, containerSnapshot } from "../nerdctl/containers.ts";
-import { dockerImages } from "../nerdctl/images.ts";
 import { buildCacheUsage } from "../nerdctl/system.ts";
 import { inspectVolumes, listVolumeNames } from "../nerdctl/volumes.ts";
+import { namespaceImages } from "./images.ts";
 import type { Scope } from "./scope.ts";
 
 const EMPTY_SNAPSHOT: ContainerSnapshot = { containers: [], images: new Map() };
@@ -27,7 +27,7 @@ export async function diskUsage(scope: Scope, types: Set<DiskUsageType>, apiVers
         ? { containers: await allContainers(nerdctl), images: new Map() }
         : EMPTY_SNAPSHOT;
   const sizes = types.has("container") ? await containerSizes(nerdctl) : new Map<string, ContainerSize>();
-  const images = types.has("image") ? await dockerImages(nerdctl) : [];
+  const images = types.has("image") ? await namespaceImages(scope) : [];
   const volumes = types.has("volume") ? await inspectVolumes(nerdctl, volumeOrder(await listVolumeNames(nerdctl)), { size: true }) : [];
   const buildCache = types.has("build-cache") ? await buildCacheUsage(nerdctl) : [];
   const volumeCreated = await createdAtOf(volumes.map(volumeDirectory));

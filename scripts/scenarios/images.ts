@@ -1,18 +1,10 @@
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { packTar, type TarEntry } from "../../e2e/support/tar.ts";
-import { Filters } from "../../lib/docker/filters.ts";
-import { chainIds } from "../../lib/docker/images.ts";
+import { packTar, type TarEntry } from "../../lib/archive/tar-writer.ts";
+import { chainIds } from "../../lib/docker/image-model.ts";
 import type { Nerdctl } from "../../lib/nerdctl/client.ts";
-import {
-  getImageHistory,
-  inspectAllRecords,
-  inspectImage,
-  pruneImages,
-  removeImage,
-  tagImage,
-} from "../../lib/nerdctl/images.ts";
+import { inspectAllRecords } from "../../lib/nerdctl/images.ts";
 import type { RecordingRunner } from "../../lib/runner/recording.ts";
 import type { CommandRunner } from "../../lib/runner/types.ts";
 import type { Scenario } from "../fixture-scenarios.ts";
@@ -24,8 +16,8 @@ import type { Scenario } from "../fixture-scenarios.ts";
 export interface TextImageOptions {
   /** e.g. `e2e/labelled:1`; none gives an untagged image. */
   reference?: string;
-  /** The config's creation time. */
-  created: string;
+  /** The config's creation time; none leaves dates out of the config and its history (the OCI image spec makes them optional). */
+  created?: string;
   labels?: Record<string, string>;
   /** One map of file name → text per layer. */
   layers: Record<string, string>[];
@@ -55,7 +47,7 @@ async function tarBytes(entries: TarEntry[]): Promise<Buffer> {
 
 /** The archive nerdctl and dockerd both load; the same options always give the same bytes. */
 export async function textImage(options: TextImageOptions): Promise<TextImage> {
-  const mtime = Date.parse(options.created) / 1000;
+  const mtime = options.created ? Date.parse(options.created) / 1000 : 0;
   const layers = await Promise.all(
     options.layers.map((files) =>
       tarBytes(Object.entries(files).map(([name, text]) => ({ type: "file" as const, name, mode: 0o644, mtime, content: Buffer.from(text) }))),
@@ -203,11 +195,14 @@ function keep(runner: CommandRunner, images: readonly TextImage[]): void {
   for (const digest of [...(base?.digests ?? []), ...images.flatMap((image) => image.digests)]) normalizer.keepId(digest.slice(7));
 }
 
-/** A scenario over images made in prepare, with the engine put back afterwards. */
+/** A client's request to the daemon's app (see Scenario.record). */
+type Request = (path: string, init?: RequestInit) => Promise<Response>;
+
+/** A scenario over images made in prepare, recorded through the daemon's routes, with the engine put back afterwards. */
 function imageScenario(
   name: string,
   prepare: (raw: Nerdctl, work: string) => Promise<TextImage[]>,
-  record: (nerdctl: Nerdctl) => Promise<void>,
+  record: (request: Request, nerdctl: Nerdctl) => Promise<void>,
 ): Scenario {
   let raw: Nerdctl | undefined;
   let made: TextImage[] = [];
@@ -219,10 +214,10 @@ function imageScenario(
       await reset(nerdctl);
       made = await prepare(nerdctl, work);
     },
-    async record(nerdctl, runner) {
+    async record(nerdctl, runner, request) {
       keep(runner, made);
       try {
-        await record(nerdctl);
+        await record(request, nerdctl);
       } finally {
         await reset(raw!);
       }
@@ -230,14 +225,16 @@ function imageScenario(
   };
 }
 
-/** Runs each step, keeping Docker errors (a 404, a 409) as recorded outcomes. */
-async function steps(...calls: (() => Promise<unknown>)[]): Promise<void> {
-  for (const call of calls) {
-    await call().catch((error: unknown) => {
-      if (!(error instanceof Error && "status" in error)) throw error;
-    });
+/** Sends each request in turn; a Docker error (a 404, a 409) is a recorded outcome like any answer. */
+async function requests(request: Request, ...paths: (string | [string, RequestInit])[]): Promise<void> {
+  for (const path of paths) {
+    const response = await (typeof path === "string" ? request(path) : request(...path));
+    await response.arrayBuffer();
   }
 }
+
+const POST: RequestInit = { method: "POST" };
+const DELETE: RequestInit = { method: "DELETE" };
 
 export const IMAGE_SCENARIOS: Scenario[] = [
   // The read-only routes: busybox (also tagged into a registry repository), a labelled
@@ -249,14 +246,15 @@ export const IMAGE_SCENARIOS: Scenario[] = [
       await must(raw, ["tag", "busybox:latest", "localhost:5000/team/app:v1"]);
       return images;
     },
-    async (nerdctl) => {
+    async (request) => {
       const untagged = await textImage(UNTAGGED_IMAGE);
-      await steps(
-        () => inspectImage(nerdctl, "busybox", { driver: "overlayfs" }),
-        () => getImageHistory(nerdctl, "e2e/labelled:1"),
-        () => getImageHistory(nerdctl, "busybox"),
-        () => getImageHistory(nerdctl, untagged.imageId),
-        () => getImageHistory(nerdctl, "nosuch"),
+      await requests(
+        request,
+        "/images/busybox/json",
+        "/images/e2e/labelled:1/history",
+        "/images/busybox/history",
+        `/images/${untagged.imageId}/history`,
+        "/images/nosuch/history",
       );
     },
   ),
@@ -264,31 +262,31 @@ export const IMAGE_SCENARIOS: Scenario[] = [
   imageScenario(
     "images-k8s",
     async () => [],
-    async (nerdctl) => {
-      await inspectAllRecords(nerdctl.withNamespace("k8s.io"));
+    async (request) => {
+      await requests(request, ["/images/json", { headers: { "X-Containerd-Namespace": "k8s.io" } }]);
     },
   ),
   imageScenario(
     "images-tag",
     async () => [],
-    async (nerdctl) => {
-      await steps(() => tagImage(nerdctl, "busybox", "newtag", "1"));
+    async (request) => {
+      await requests(request, ["/images/busybox/tag?repo=newtag&tag=1", POST]);
     },
   ),
   imageScenario(
     "images-tag-by-id",
     async () => [],
-    async (nerdctl) => {
-      await steps(() => tagImage(nerdctl, "bba85999f9ac", "localhost:5000/byid", ""));
+    async (request) => {
+      await requests(request, ["/images/bba85999f9ac/tag?repo=localhost:5000/byid", POST]);
     },
   ),
   // An image whose only record is nerdctl's `import@` one: nerdctl cannot tag from it.
   imageScenario(
     "images-tag-untagged",
     async (raw, work) => [await load(raw, work, UNTAGGED_IMAGE)],
-    async (nerdctl) => {
+    async (request) => {
       const untagged = await textImage(UNTAGGED_IMAGE);
-      await steps(() => tagImage(nerdctl, untagged.imageId.slice(7, 19), "named", "1"));
+      await requests(request, [`/images/${untagged.imageId.slice(7, 19)}/tag?repo=named&tag=1`, POST]);
     },
   ),
   // busybox under a second tag: `docker rmi mytag:1` only untags.
@@ -298,20 +296,16 @@ export const IMAGE_SCENARIOS: Scenario[] = [
       await must(raw, ["tag", "busybox:latest", "mytag:1"]);
       return [];
     },
-    async (nerdctl) => {
-      await steps(() => removeImage(nerdctl, "mytag:1", { force: false }));
+    async (request) => {
+      await requests(request, ["/images/mytag:1", DELETE]);
     },
   ),
   // Refusals: busybox is used by web (running), done and fresh; nothing is removed.
   imageScenario(
     "images-rmi-conflict",
     async () => [],
-    async (nerdctl) => {
-      await steps(
-        () => removeImage(nerdctl, "busybox", { force: false }),
-        () => removeImage(nerdctl, "bba85999f9ac", { force: true }),
-        () => removeImage(nerdctl, "nosuch", { force: false }),
-      );
+    async (request) => {
+      await requests(request, ["/images/busybox", DELETE], ["/images/bba85999f9ac?force=1", DELETE], ["/images/nosuch", DELETE]);
     },
   ),
   // The labelled image under two tags, removed by id: refused without force, everything with it.
@@ -322,36 +316,33 @@ export const IMAGE_SCENARIOS: Scenario[] = [
       await must(raw, ["tag", "e2e/labelled:1", "e2e/labelled:2"]);
       return [labelled];
     },
-    async (nerdctl) => {
-      const labelled = await textImage(LABELLED_IMAGE);
-      await steps(
-        () => removeImage(nerdctl, labelled.imageId.slice(7, 19), { force: false }),
-        () => removeImage(nerdctl, labelled.imageId.slice(7, 19), { force: true }),
-      );
+    async (request) => {
+      const id = (await textImage(LABELLED_IMAGE)).imageId.slice(7, 19);
+      await requests(request, [`/images/${id}`, DELETE], [`/images/${id}?force=1`, DELETE]);
     },
   ),
   // Removing the last tag of an unused image removes the image (and nerdctl's import record).
   imageScenario(
     "images-rmi-last-tag",
     async (raw, work) => [await load(raw, work, LABELLED_IMAGE)],
-    async (nerdctl) => {
-      await steps(() => removeImage(nerdctl, "e2e/labelled:1", { force: false }));
+    async (request) => {
+      await requests(request, ["/images/e2e/labelled:1", DELETE]);
     },
   ),
   // `docker image prune`: the untagged image goes; busybox and the labelled image stay.
   imageScenario(
     "images-prune",
     async (raw, work) => [await load(raw, work, LABELLED_IMAGE), await load(raw, work, UNTAGGED_IMAGE)],
-    async (nerdctl) => {
-      await steps(() => pruneImages(nerdctl, Filters.none));
+    async (request) => {
+      await requests(request, ["/images/prune", POST]);
     },
   ),
   // `docker image prune -a`: every image no container uses.
   imageScenario(
     "images-prune-all",
     async (raw, work) => [await load(raw, work, LABELLED_IMAGE), await load(raw, work, UNTAGGED_IMAGE)],
-    async (nerdctl) => {
-      await steps(() => pruneImages(nerdctl, Filters.parse('{"dangling":{"false":true}}', ["dangling"])));
+    async (request) => {
+      await requests(request, [`/images/prune?filters=${encodeURIComponent('{"dangling":{"false":true}}')}`, POST]);
     },
   ),
 ];

@@ -1,8 +1,4 @@
-import { defineHandler } from "h3";
-import { getImageHistory } from "../../../../lib/nerdctl/images.ts";
-import { useNerdctl, useParam } from "../../../../lib/server/context.ts";
-import { checkImageName } from "../../../../lib/reference.ts";
+import { defineRoute } from "../../../../lib/server/route.ts";
+import { imageHistory } from "../../../../lib/service/images.ts";
 
-export default defineHandler(async (event) => {
-  return getImageHistory(useNerdctl(event), checkImageName(useParam(event, "name")));
-});
+export default defineRoute((request) => imageHistory(request.scope, { name: request.param("name") }));

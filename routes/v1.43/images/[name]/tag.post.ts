@@ -1,16 +1,8 @@
-import { defineHandler, getQuery } from "h3";
-import { tagImage } from "../../../../lib/nerdctl/images.ts";
-import { useNerdctl, useParam } from "../../../../lib/server/context.ts";
-import { checkImageName, tagReference } from "../../../../lib/reference.ts";
+import { defineRoute } from "../../../../lib/server/route.ts";
+import { tagImage } from "../../../../lib/service/images.ts";
 
-export default defineHandler(async (event) => {
-  const query = getQuery(event);
-  const repo = typeof query.repo === "string" ? query.repo : "";
-  const tag = typeof query.tag === "string" ? query.tag : "";
-  // dockerd checks the new name before it looks the image up.
-  tagReference(repo, tag);
-  const name = checkImageName(useParam(event, "name"));
-  await tagImage(useNerdctl(event), name, repo, tag);
-  event.res.status = 201;
+export default defineRoute(async (request) => {
+  await tagImage(request.scope, { name: request.param("name"), repo: request.text("repo") ?? "", tag: request.text("tag") ?? "" });
+  request.status(201);
   return "";
 });
