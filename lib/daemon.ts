@@ -7,12 +7,11 @@ import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
 import { CoalescingRunner } from "./runner/coalescing.ts";
 import { LoggingRunner } from "./runner/logging.ts";
 import { RealRunner } from "./runner/real.ts";
-import type { CommandRunner } from "./runner/types.ts";
 import { API_VERSION } from "./server/api-version.ts";
 import { createDaemonApp } from "./server/app.ts";
-import { EventHub } from "./server/event-hub.ts";
 import { listenOn, type Listening } from "./server/listen.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
+import { EventHub } from "./service/events/hub.ts";
 
 export interface RunningDaemon {
   listeners: Listening[];
@@ -72,9 +71,10 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     binaries: { nerdctl: config.nerdctl, buildctl: config.buildctl },
     env: engineEnv(config, engine),
   });
-  const events = new EventHub({ defaultNamespace: config.namespace ?? "default", log: debugLog });
-  const tracedRunner: CommandRunner = events.observe(new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner));
-  const nerdctl = new Nerdctl(tracedRunner, { namespace: config.namespace });
+  const nerdctl = new Nerdctl(new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner), { namespace: config.namespace });
+  // The daemon's namespace's engine events run as long as the daemon, listened to or not (dockerd buffers for `since` too).
+  const events = new EventHub(nerdctl, { defaultNamespace: config.namespace ?? "default", log: debugLog });
+  events.start();
   const facts = (): DaemonFacts => ({
     version: DAEMON_VERSION,
     gitCommit: "",
@@ -101,6 +101,7 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
       );
     }
   } catch (error) {
+    events.close();
     await Promise.all(listeners.map((listener) => listener.stopAccepting()));
     await engine?.stop();
     throw error;

@@ -3,7 +3,6 @@ import type { NetworkCreateOptions } from "../nerdctl/networks.ts";
 import type { NerdctlCompatNetwork, NerdctlNativeNetwork } from "../nerdctl/network-types.ts";
 import { badParameter, ApiError } from "../errors.ts";
 import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
-import { createdAtOf } from "../host/facts.ts";
 import { ZERO_TIME } from "./time.ts";
 
 /** Docker API v1.43 Network. */
@@ -77,12 +76,6 @@ export function toNetwork(network: NerdctlNativeNetwork, createdAt: string, atta
     Options: main?.bridge ? { "com.docker.network.bridge.name": main.bridge } : {},
     Labels: labels,
   };
-}
-
-/** Networks as Docker shows them, with each one's creation time from its configuration file. */
-export async function toNetworks(native: NerdctlNativeNetwork[]): Promise<Network[]> {
-  const created = await createdAtOf(native.map((network) => network.File ?? ""));
-  return native.map((network) => toNetwork(network, created.get(network.File ?? "") ?? ""));
 }
 
 export const NETWORK_FILTERS = ["driver", "id", "label", "name", "scope", "type", "dangling"] as const;

@@ -1,5 +1,5 @@
 import { dirname } from "node:path";
-import { ANONYMOUS_VOLUME_LABEL, type VolumeSnapshot } from "../nerdctl/volumes.ts";
+import type { VolumeSnapshot } from "../nerdctl/volumes.ts";
 import type { NerdctlVolume } from "../nerdctl/volume-types.ts";
 import { badParameter } from "../errors.ts";
 import { noneOfLabels, type Filters } from "./filters.ts";
@@ -15,6 +15,9 @@ export interface Volume {
   Options: Record<string, string>;
   UsageData?: { Size: number; RefCount: number };
 }
+
+/** nerdctl marks the volumes it creates for a container's anonymous `-v /path` with this label. */
+export const ANONYMOUS_VOLUME_LABEL = "nerdctl/anonymous-volumes";
 
 export const VOLUME_FILTERS = ["name", "label", "dangling", "driver"] as const;
 export const VOLUME_PRUNE_FILTERS = ["label", "label!", "all"] as const;
@@ -65,8 +68,14 @@ export function pruneCandidates(snapshot: VolumeSnapshot, filters: Filters, apiV
   );
 }
 
+export interface VolumeCreateRequest {
+  /** None: an anonymous volume. */
+  name?: string;
+  labels: Record<string, string>;
+}
+
 /** POST /volumes/create body (Name, Driver, DriverOpts, Labels). */
-export function parseVolumeCreate(body: unknown): { name?: string; labels: Record<string, string> } {
+export function parseVolumeCreate(body: unknown): VolumeCreateRequest {
   const request = (body ?? {}) as { Name?: unknown; Driver?: unknown; DriverOpts?: unknown; Labels?: unknown };
   if (request.Name !== undefined && request.Name !== "" && typeof request.Name !== "string") throw badParameter("Name must be a string");
   if (request.Driver !== undefined && request.Driver !== "" && request.Driver !== "local") {

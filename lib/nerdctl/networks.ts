@@ -18,6 +18,16 @@ export async function inspectNetworksNative(nerdctl: Nerdctl, refs: string[]): P
   return nerdctl.json<NerdctlNativeNetwork[]>(["network", "inspect", "--mode", "native", "--", ...refs], subject(refs[0]!));
 }
 
+/** Networks' names, ids and drivers (one call); none when nerdctl cannot say. */
+export async function networkIdentities(nerdctl: Nerdctl, refs: string[]): Promise<{ name: string; id: string; type: string }[]> {
+  const networks = await inspectNetworksNative(nerdctl, refs).catch(() => []);
+  return networks.map((network) => ({
+    name: network.CNI.name,
+    id: network.NerdctlID ?? network.CNI.name,
+    type: network.CNI.plugins[0]?.type ?? "bridge",
+  }));
+}
+
 /** The containers attached to a network. */
 export async function inspectNetworkCompat(nerdctl: Nerdctl, ref: string): Promise<NerdctlCompatNetwork> {
   assertObjectName("network", ref);

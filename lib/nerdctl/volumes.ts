@@ -71,6 +71,3 @@ export async function removeVolumes(nerdctl: Nerdctl, names: string[]): Promise<
   for (const name of names) assertObjectName("volume", name);
   await nerdctl.output(["volume", "rm", "--", ...names], subject(names[0]!));
 }
-
-/** nerdctl marks the volumes it creates for a container's anonymous `-v /path` with this label. */
-export const ANONYMOUS_VOLUME_LABEL = "nerdctl/anonymous-volumes";

@@ -2,13 +2,9 @@ import type { H3Event } from "h3";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
 import type { ServiceRoot } from "../service/scope.ts";
-import type { EventHub } from "./event-hub.ts";
 
 /** What route handlers reach the engine and the daemon through. */
-export interface DaemonServices extends ServiceRoot {
-  /** The shared engine event stream (GET /events); absent in apps built without one. */
-  events?: EventHub;
-}
+export type DaemonServices = ServiceRoot;
 
 /** Per-request values the gateway sets before calling a route handler. */
 export interface RequestContext {
@@ -44,13 +40,6 @@ export function useNerdctl(event: H3Event): Nerdctl {
   const nerdctl = requestContext(event).services.nerdctl;
   const namespace = event.req.headers.get(NAMESPACE_HEADER);
   return namespace ? nerdctl.withNamespace(assertNamespace(namespace)) : nerdctl;
-}
-
-/** The daemon's event hub; GET /events cannot be served without one. */
-export function useEventHub(event: H3Event): EventHub {
-  const hub = requestContext(event).services.events;
-  if (!hub) throw new Error("this nerdctld app was built without an event hub");
-  return hub;
 }
 
 export function useApiVersion(event: H3Event): string {

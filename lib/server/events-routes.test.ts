@@ -9,10 +9,10 @@ import { EVENTS_ARGS } from "../nerdctl/events.ts";
 import { ROUTES_DIR } from "../package-info.ts";
 import { commandKey } from "../runner/fixture.ts";
 import { ReplayRunner } from "../runner/replay.ts";
-import type { Command, CommandRunner, RunOptions, RunResult, RunningCommand } from "../runner/types.ts";
+import type { Command, CommandRunner, InteractiveCommand, RunOptions, RunResult, RunningCommand } from "../runner/types.ts";
+import { EventHub } from "../service/events/hub.ts";
 import { FIXTURES_DIR, send, TEST_FACTS } from "../testing/replay-app.ts";
 import { createDaemonApp } from "./app.ts";
-import { EventHub } from "./event-hub.ts";
 import { loadRouteFiles } from "./route-files.ts";
 
 /** Replays fixtures; a recorded `nerdctl events` gives its output and then stays open, as the real one does, until killed. */
@@ -44,6 +44,10 @@ class HoldingReplay implements CommandRunner {
       },
     };
   }
+
+  interactive(): InteractiveCommand {
+    throw new Error("not used by GET /events");
+  }
 }
 
 let app: H3;
@@ -67,10 +71,11 @@ beforeAll(async () => {
   [first, last] = [times[0]!, times.at(-1)!];
   now = last + 1_000;
   runner = new HoldingReplay(new ReplayRunner(fixtures));
-  hub = new EventHub({ lingerMs: 20, now: () => now });
+  const nerdctl = new Nerdctl(runner);
+  hub = new EventHub(nerdctl, { now: () => now });
   app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
-    services: { nerdctl: new Nerdctl(hub.observe(runner)), facts: () => ({ ...TEST_FACTS, eventListeners: hub.listeners }), events: hub },
+    services: { nerdctl, facts: () => ({ ...TEST_FACTS, eventListeners: hub.listeners }), events: hub },
     daemonVersion: TEST_FACTS.version,
   });
 });
@@ -107,9 +112,10 @@ describe("GET /events", () => {
     });
     expect(events[0]!.time * 1000).toBeGreaterThanOrEqual(first - 1000);
     expect(runner.spawned).toBe(1);
-    // The last subscriber gone, the child is stopped a little later.
+    // The last subscriber gone, the child keeps running: the daemon owns it.
     await sleep(60);
-    expect(runner.killed).toBe(1);
+    expect(runner.killed).toBe(0);
+    expect(hub.running()).toBe(true);
     expect(((await (await send(app, "/v1.43/info")).json()) as { NEventsListener: number }).NEventsListener).toBe(0);
   });
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { H3 } from "h3";
 import { builtinNetworkId, type Network } from "../docker/networks.ts";
@@ -87,6 +88,23 @@ describe("networks", () => {
     const body = await json<{ NetworksDeleted: string[] }>(await send(changes, `/v1.43/networks/prune?filters=${filters}`, { method: "POST" }), 200);
     expect(schemaViolations("POST", "/networks/prune", 200, body)).toEqual([]);
     expect(body.NetworksDeleted).toEqual(["spare"]);
+  });
+
+  it("announces what it changed, and only that, as dockerd's network events (named by id)", async () => {
+    // An `until` already past when the request comes: the buffer is replayed, and no engine stream starts.
+    const until = (Date.now() / 1000).toFixed(3);
+    await sleep(5);
+    const response = await send(changes, `/v1.43/events?since=0&until=${until}`);
+    const events = (await response.text()).split("\n").filter(Boolean).map((line) => JSON.parse(line) as { Type: string; Action: string; Actor: object });
+    const recorded = (args: string[]) => changesRunner.fixtures.find((fixture) => fixture.args.join(" ").startsWith(args.join(" ")))!;
+    const made = recorded(["network", "create", "--driver", "bridge", "--subnet"]).stdout.trim();
+    const spare = (JSON.parse(recorded(["network", "inspect", "--mode", "native"]).stdout) as { CNI: { name: string }; NerdctlID: string }[])
+      .find((network) => network.CNI.name === "spare")!.NerdctlID;
+    expect(events.map(({ Type, Action, Actor }) => ({ Type, Action, Actor }))).toEqual([
+      { Type: "network", Action: "create", Actor: { ID: made, Attributes: { name: "made", type: "bridge" } } },
+      { Type: "network", Action: "destroy", Actor: { ID: made, Attributes: { name: "made", type: "bridge" } } },
+      { Type: "network", Action: "destroy", Actor: { ID: spare, Attributes: { name: "spare", type: "bridge" } } },
+    ]);
   });
 
   it.each(["bridge", "host", "none"])("DELETE /networks/%s is refused as a pre-defined network, before nerdctl runs", async (name) => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { H3 } from "h3";
 import type { Volume } from "../docker/volumes.ts";
@@ -92,5 +93,19 @@ describe("volumes", () => {
   it("POST /volumes/prune before API 1.42 removes unused named volumes too, as dockerd 20.10 did", async () => {
     const body = await json<{ VolumesDeleted: string[] }>(await send(changes, "/v1.41/volumes/prune", { method: "POST" }), 200);
     expect(body.VolumesDeleted).toEqual(["spare"]);
+  });
+
+  it("announces what it changed, and only that, as dockerd's volume events", async () => {
+    // An `until` already past when the request comes: the buffer is replayed, and no engine stream starts.
+    const until = (Date.now() / 1000).toFixed(3);
+    await sleep(5);
+    const response = await send(changes, `/v1.43/events?since=0&until=${until}`);
+    const events = (await response.text()).split("\n").filter(Boolean).map((line) => JSON.parse(line) as { Type: string; Action: string; Actor: object });
+    expect(events.map(({ Type, Action, Actor }) => ({ Type, Action, Actor }))).toEqual([
+      { Type: "volume", Action: "create", Actor: { ID: "made", Attributes: { driver: "local" } } },
+      { Type: "volume", Action: "destroy", Actor: { ID: "made", Attributes: { driver: "local" } } },
+      { Type: "volume", Action: "destroy", Actor: { ID: "labelled", Attributes: { driver: "local" } } },
+      { Type: "volume", Action: "destroy", Actor: { ID: "spare", Attributes: { driver: "local" } } },
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
+import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
 export interface ServiceRoot {
@@ -8,12 +9,16 @@ export interface ServiceRoot {
   nerdctl: Nerdctl;
   /** Live facts about the daemon (read at request time: counts change). */
   facts(): DaemonFacts;
+  /** The daemon's events; an app built without them announces to no one. */
+  events?: EventBus;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
-export interface Scope extends ServiceRoot {
+export interface Scope extends Omit<ServiceRoot, "events"> {
   /** The containerd namespace the request works in; undefined is nerdctl's default. */
   namespace: string | undefined;
+  /** The namespace's events: services announce their changes here. */
+  events: NamespaceEvents;
 }
 
 /**
@@ -21,7 +26,12 @@ export interface Scope extends ServiceRoot {
  * (e.g. `k8s.io` on a Kubernetes node, sent in the X-Containerd-Namespace header).
  */
 export function scopeFor(root: ServiceRoot, namespace: string | null | undefined): Scope {
-  if (!namespace) return { ...root, namespace: root.nerdctl.options.namespace };
-  const checked = assertNamespace(namespace);
-  return { ...root, nerdctl: root.nerdctl.withNamespace(checked), namespace: checked };
+  const checked = namespace ? assertNamespace(namespace) : undefined;
+  const inScope = checked ?? root.nerdctl.options.namespace;
+  return {
+    ...root,
+    nerdctl: checked ? root.nerdctl.withNamespace(checked) : root.nerdctl,
+    namespace: inScope,
+    events: root.events?.in(inScope) ?? NO_EVENTS,
+  };
 }

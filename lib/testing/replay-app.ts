@@ -7,6 +7,7 @@ import { ReplayRunner } from "../runner/replay.ts";
 import { API_VERSION } from "../server/api-version.ts";
 import { createDaemonApp } from "../server/app.ts";
 import { loadRouteFiles } from "../server/route-files.ts";
+import { EventHub } from "../service/events/hub.ts";
 
 export const FIXTURES_DIR = join(import.meta.dirname, "..", "..", "fixtures");
 
@@ -21,16 +22,22 @@ export const TEST_FACTS: DaemonFacts = {
   env: {},
 };
 
-/** The daemon's real routes over recorded nerdctl output (fixtures/<scenario>). */
-export async function replayApp(...scenarios: string[]): Promise<{ app: H3; runner: ReplayRunner }> {
+/**
+ * The daemon's real routes over recorded nerdctl output (fixtures/<scenario>),
+ * with the daemon's events: what the services announce is there to read, and
+ * no engine source runs unless a test subscribes.
+ */
+export async function replayApp(...scenarios: string[]): Promise<{ app: H3; runner: ReplayRunner; events: EventHub }> {
   const fixtures = await Promise.all(scenarios.map((scenario) => ReplayRunner.fromDirectory(join(FIXTURES_DIR, scenario))));
   const runner = new ReplayRunner(fixtures.flatMap((replay) => replay.fixtures));
+  const nerdctl = new Nerdctl(runner);
+  const events = new EventHub(nerdctl);
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
-    services: { nerdctl: new Nerdctl(runner), facts: () => TEST_FACTS },
+    services: { nerdctl, facts: () => TEST_FACTS, events },
     daemonVersion: TEST_FACTS.version,
   });
-  return { app, runner };
+  return { app, runner, events };
 }
 
 /** Sends a request to the app as a client would (path relative to the daemon). */

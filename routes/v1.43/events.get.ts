@@ -1,11 +1,10 @@
-import { defineHandler, getQuery } from "h3";
 import { parseEventQuery } from "../../lib/docker/events.ts";
-import { useEventHub, useNerdctl } from "../../lib/server/context.ts";
-import { eventsResponse } from "../../lib/server/event-hub.ts";
+import { eventsResponse } from "../../lib/server/events-response.ts";
+import { defineRoute } from "../../lib/server/route.ts";
+import { subscribeEvents } from "../../lib/service/events/subscribe.ts";
 
-/** GET /events: buffered events (since/until), then the engine's live ones, shared with every other client. */
-export default defineHandler((event) => {
-  const query = parseEventQuery(getQuery(event));
-  const subscription = useEventHub(event).subscribe(useNerdctl(event), query);
-  return eventsResponse(subscription, event);
+/** GET /events: buffered events (since/until), then live ones, shared with every other client. */
+export default defineRoute((request) => {
+  const query = parseEventQuery({ since: request.text("since"), until: request.text("until"), filters: request.text("filters") });
+  return eventsResponse(subscribeEvents(request.scope, query), request.event);
 });

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseEventQuery, type DockerEvent } from "../../lib/docker/events.ts";
 import { Nerdctl } from "../../lib/nerdctl/client.ts";
-import type { Command, CommandRunner, RunningCommand } from "../../lib/runner/types.ts";
-import { EventHub } from "../../lib/server/event-hub.ts";
+import type { Command, CommandRunner, InteractiveCommand, InteractiveOptions, RunningCommand } from "../../lib/runner/types.ts";
+import { EventHub } from "../../lib/service/events/hub.ts";
 import type { Scenario } from "../fixture-scenarios.ts";
 
 /**
@@ -13,7 +13,7 @@ import type { Scenario } from "../fixture-scenarios.ts";
  * created, then started, so the lookup a create event causes has finished
  * before anything else happens: the recorded calls come in one order only.
  */
-export const EVENT_CHANGES: { args: string[]; exitCode?: number }[] = [
+const EVENT_CHANGES: { args: string[]; exitCode?: number }[] = [
   { args: ["create", "--name", "ev-web", "--label", "app=events", "busybox", "sleep", "3600"] },
   { args: ["start", "--", "ev-web"] },
   { args: ["pause", "--", "ev-web"] },
@@ -43,6 +43,9 @@ class ChildKeeper implements CommandRunner {
   readonly children: RunningCommand[] = [];
   constructor(private readonly inner: CommandRunner) {}
   run: CommandRunner["run"] = (command, options) => this.inner.run(command, options);
+  interactive(command: Command, options?: InteractiveOptions): InteractiveCommand {
+    return this.inner.interactive(command, options);
+  }
   spawn(command: Command, options?: { signal?: AbortSignal }): RunningCommand {
     const child = this.inner.spawn(command, options);
     this.children.push(child);
@@ -57,9 +60,9 @@ let reloadArchive = "";
 export const EVENT_SCENARIOS: Scenario[] = [
   {
     // A short `nerdctl events` stream read by the daemon's own event hub, which is what is recorded:
-    // the child's output, the hub's start-up snapshot and its lookups. The changes go through the
-    // hub's watch on a runner that records nothing, so the recording holds only calls the hub makes,
-    // in the one order its serial processing gives them. Everything made here is removed again.
+    // the child's output, the hub's start-up snapshot and its lookups. The changes run on a runner
+    // that records nothing, so the recording holds only calls the hub makes, in the one order its
+    // serial processing gives them. Everything made here is removed again.
     name: "events",
     async prepare(nerdctl, work) {
       unrecorded = nerdctl;
@@ -69,12 +72,13 @@ export const EVENT_SCENARIOS: Scenario[] = [
     },
     async record(_nerdctl, runner) {
       const keeper = new ChildKeeper(runner);
-      const hub = new EventHub({ lingerMs: 0 });
+      const hub = new EventHub(new Nerdctl(keeper));
+      const events = hub.in(undefined);
       const seen: DockerEvent[] = [];
       const reading = (async () => {
-        for await (const event of hub.subscribe(new Nerdctl(keeper), parseEventQuery({}))) seen.push(event);
+        for await (const event of events.subscribe(parseEventQuery({}))) seen.push(event);
       })();
-      const changes = new Nerdctl(hub.observe(unrecorded!.runner));
+      const changes = unrecorded!;
       /** Until the hub has been quiet a while: the change's events are all read. */
       const settle = async () => {
         let count = -1;
@@ -85,7 +89,10 @@ export const EVENT_SCENARIOS: Scenario[] = [
       };
       await settle();
       for (const change of [...EVENT_CHANGES, { args: ["load", "--input", reloadArchive] }] as { args: string[]; exitCode?: number }[]) {
+        // As nerdctld's load service does: what the engine reports made meanwhile is the load's.
+        const finished = change.args[0] === "load" ? events.imageOperation({ kind: "load" }) : () => {};
         const result = await changes.runner.run(changes.command(change.args));
+        finished();
         if (result.exitCode !== (change.exitCode ?? 0)) {
           throw new Error(`events scenario: nerdctl ${change.args.join(" ")}: exit ${result.exitCode}: ${result.stderr}`);
         }

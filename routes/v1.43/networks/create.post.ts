@@ -1,10 +1,9 @@
-import { defineHandler, readBody } from "h3";
 import { parseNetworkCreate } from "../../../lib/docker/networks.ts";
-import { createNetwork } from "../../../lib/nerdctl/networks.ts";
-import { useNerdctl } from "../../../lib/server/context.ts";
+import { defineRoute } from "../../../lib/server/route.ts";
+import { networkCreate } from "../../../lib/service/networks.ts";
 
-export default defineHandler(async (event) => {
-  const id = await createNetwork(useNerdctl(event), parseNetworkCreate(await readBody(event)));
-  event.res.status = 201;
-  return { Id: id, Warning: "" };
+export default defineRoute(async (request) => {
+  const created = await networkCreate(request.scope, parseNetworkCreate(await request.json()));
+  request.status(201);
+  return created;
 });

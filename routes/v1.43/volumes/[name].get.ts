@@ -1,11 +1,4 @@
-import { defineHandler } from "h3";
-import { toVolume, volumeDirectory } from "../../../lib/docker/volumes.ts";
-import { createdAtOf } from "../../../lib/host/facts.ts";
-import { inspectVolumes } from "../../../lib/nerdctl/volumes.ts";
-import { useNerdctl, useParam } from "../../../lib/server/context.ts";
+import { defineRoute } from "../../../lib/server/route.ts";
+import { volumeInspect } from "../../../lib/service/volumes.ts";
 
-export default defineHandler(async (event) => {
-  const [volume] = await inspectVolumes(useNerdctl(event), [useParam(event, "name")]);
-  const created = await createdAtOf([volumeDirectory(volume!)]);
-  return toVolume(volume!, created.get(volumeDirectory(volume!)) ?? "");
-});
+export default defineRoute((request) => volumeInspect(request.scope, request.param("name")));

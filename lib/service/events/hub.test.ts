@@ -2,14 +2,16 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseEventFilters, parseEventQuery, timestampNano, type DockerEvent, type EventQuery } from "../docker/events.ts";
-import { Nerdctl } from "../nerdctl/client.ts";
-import { EVENTS_ARGS } from "../nerdctl/events.ts";
-import { commandKey, type Fixture } from "../runner/fixture.ts";
-import { ReplayRunner } from "../runner/replay.ts";
-import type { Command, CommandRunner, RunResult, RunningCommand } from "../runner/types.ts";
-import { FIXTURES_DIR } from "../testing/replay-app.ts";
-import { EventHub, SlowSubscriberError, type EventHubOptions, type EventSubscription } from "./event-hub.ts";
+import { parseEventFilters, parseEventQuery, timestampNano, type DockerEvent, type EventQuery } from "../../docker/events.ts";
+import { Nerdctl } from "../../nerdctl/client.ts";
+import { EVENTS_ARGS } from "../../nerdctl/events.ts";
+import { commandKey, type Fixture } from "../../runner/fixture.ts";
+import { ReplayRunner } from "../../runner/replay.ts";
+import type { Command, CommandRunner, InteractiveCommand, RunResult, RunningCommand } from "../../runner/types.ts";
+import { FIXTURES_DIR } from "../../testing/replay-app.ts";
+import type { EventSubscription } from "./bus.ts";
+import { EventHub, type EventHubOptions } from "./hub.ts";
+import { SlowSubscriberError } from "./subscriber.ts";
 
 /** The recorded `nerdctl events` lines (fixtures/events), to feed fake children. */
 let recordedLines: string[];
@@ -71,6 +73,10 @@ class FakeRunner implements CommandRunner {
     };
   }
 
+  interactive(): InteractiveCommand {
+    throw new Error("not used by the event hub");
+  }
+
   live(): FakeChild[] {
     return this.children.filter((child) => !child.killed);
   }
@@ -85,10 +91,10 @@ afterEach(() => {
 function setup(options: EventHubOptions = {}) {
   const runner = new FakeRunner();
   let now = firstTime;
-  const hub = new EventHub({ lingerMs: 50, minUptimeMs: 1_000, restartDelayMs: 10, now: () => now, ...options });
+  const nerdctl = new Nerdctl(runner);
+  const hub = new EventHub(nerdctl, { minUptimeMs: 1_000, restartDelayMs: 10, now: () => now, ...options });
   hubs.push(hub);
-  const nerdctl = new Nerdctl(hub.observe(runner));
-  return { runner, hub, nerdctl, setNow: (ms: number) => (now = ms) };
+  return { runner, hub, nerdctl, events: hub.in(undefined), setNow: (ms: number) => (now = ms) };
 }
 
 const query = (raw: Record<string, string> = {}): EventQuery => parseEventQuery(raw, firstTime);
@@ -117,10 +123,10 @@ async function until(condition: () => boolean, ms = 2_000): Promise<void> {
 
 describe("one nerdctl events per namespace, shared", () => {
   it("starts on the first subscriber, serves every subscriber from it, and counts them", async () => {
-    const { runner, hub, nerdctl } = setup();
+    const { runner, hub, events } = setup();
     expect(runner.children).toHaveLength(0);
-    const a = read(hub.subscribe(nerdctl, query()));
-    const b = read(hub.subscribe(nerdctl, query()));
+    const a = read(events.subscribe(query()));
+    const b = read(events.subscribe(query()));
     expect(runner.children).toHaveLength(1);
     expect(runner.children[0]!.command.args).toEqual(["events", "--format", "{{json .}}"]);
     expect(hub.listeners).toBe(2);
@@ -129,27 +135,36 @@ describe("one nerdctl events per namespace, shared", () => {
     expect(a.events[0]).toMatchObject({ Type: "container", Action: "start" });
   });
 
-  it("stops a little after the last subscriber leaves, and keeps it for one who comes back in time", async () => {
-    const { runner, hub, nerdctl } = setup({ lingerMs: 100 });
-    const first = hub.subscribe(nerdctl, query());
+  it("keeps running when the last subscriber leaves (the daemon owns it), and serves the next one from it", async () => {
+    const { runner, hub, events } = setup();
+    const first = events.subscribe(query());
     read(first);
     first.close();
     expect(hub.listeners).toBe(0);
     expect(runner.live()).toHaveLength(1);
-    const second = hub.subscribe(nerdctl, query());
+    const second = events.subscribe(query());
     read(second);
     await sleep(150);
     expect(runner.children).toHaveLength(1);
     expect(runner.live()).toHaveLength(1);
     second.close();
-    await until(() => runner.live().length === 0);
-    expect(hub.running()).toBe(false);
+    await sleep(50);
+    expect(runner.live()).toHaveLength(1);
+    expect(hub.running()).toBe(true);
+  });
+
+  it("starts the daemon's own namespace with the daemon, before anyone listens", () => {
+    const { runner, hub } = setup();
+    hub.start();
+    expect(runner.children.map((child) => child.command.args)).toEqual([["events", "--format", "{{json .}}"]]);
+    expect(hub.running()).toBe(true);
+    expect(hub.running("k8s.io")).toBe(false);
   });
 
   it("keeps namespaces apart: one child each, and only the namespace's own events", async () => {
-    const { runner, hub, nerdctl } = setup();
-    const plain = read(hub.subscribe(nerdctl, query()));
-    const k8s = read(hub.subscribe(nerdctl.withNamespace("k8s.io"), query()));
+    const { runner, hub, events } = setup();
+    const plain = read(events.subscribe(query()));
+    const k8s = read(hub.in("k8s.io").subscribe(query()));
     expect(runner.children.map((child) => child.command.args.slice(0, 3))).toEqual([
       ["events", "--format", "{{json .}}"],
       ["--namespace", "k8s.io", "events"],
@@ -163,8 +178,8 @@ describe("one nerdctl events per namespace, shared", () => {
   });
 
   it("a client leaving unsubscribes at once", async () => {
-    const { hub, nerdctl } = setup();
-    const subscription = hub.subscribe(nerdctl, query());
+    const { hub, events } = setup();
+    const subscription = events.subscribe(query());
     const reader = read(subscription);
     expect(hub.listeners).toBe(1);
     subscription.close();
@@ -175,8 +190,8 @@ describe("one nerdctl events per namespace, shared", () => {
 
 describe("since and until", () => {
   it("replays the buffered events in range, then ends when until is past, without starting anything", async () => {
-    const { runner, hub, nerdctl, setNow } = setup();
-    const live = read(hub.subscribe(nerdctl, query()));
+    const { runner, hub, events, setNow } = setup();
+    const live = read(events.subscribe(query()));
     const start = lineFor("/tasks/start");
     const pause = lineFor("/tasks/paused");
     runner.children[0]!.stdout.write(`${start}\n${pause}\n`);
@@ -184,32 +199,32 @@ describe("since and until", () => {
     const [startTime, pauseTime] = live.events.map((event) => event.timeNano);
     setNow(Number(pauseTime! / 1_000_000n) + 60_000);
 
-    const all = read(hub.subscribe(nerdctl, { since: 0n, until: pauseTime!, filters: parseEventFilters(undefined) }));
+    const all = read(events.subscribe({ since: 0n, until: pauseTime!, filters: parseEventFilters(undefined) }));
     expect(await all.ended).toBeUndefined();
     expect(all.events.map((event) => event.Action)).toEqual(["start", "pause"]);
-    const later = read(hub.subscribe(nerdctl, { since: startTime! + 1n, until: pauseTime!, filters: parseEventFilters(undefined) }));
+    const later = read(events.subscribe({ since: startTime! + 1n, until: pauseTime!, filters: parseEventFilters(undefined) }));
     await later.ended;
     expect(later.events.map((event) => event.Action)).toEqual(["pause"]);
-    const filtered = read(hub.subscribe(nerdctl, { since: 0n, until: pauseTime!, filters: parseEventFilters('{"event":["start"]}') }));
+    const filtered = read(events.subscribe({ since: 0n, until: pauseTime!, filters: parseEventFilters('{"event":["start"]}') }));
     await filtered.ended;
     expect(filtered.events.map((event) => event.Action)).toEqual(["start"]);
     expect(runner.children).toHaveLength(1);
   });
 
   it("without since or until, replays nothing", async () => {
-    const { runner, hub, nerdctl } = setup();
-    const first = read(hub.subscribe(nerdctl, query()));
+    const { runner, hub, events } = setup();
+    const first = read(events.subscribe(query()));
     runner.children[0]!.stdout.write(`${lineFor("/tasks/start")}\n`);
     await until(() => first.events.length === 1);
-    const second = read(hub.subscribe(nerdctl, query()));
+    const second = read(events.subscribe(query()));
     await sleep(20);
     expect(second.events).toEqual([]);
   });
 
   it("ends a live stream at an until in the future", async () => {
-    const { hub, nerdctl } = setup();
+    const { hub, events } = setup();
     const started = Date.now();
-    const reader = read(hub.subscribe(nerdctl, { until: BigInt(firstTime + 150) * 1_000_000n, filters: parseEventFilters(undefined) }));
+    const reader = read(events.subscribe({ until: BigInt(firstTime + 150) * 1_000_000n, filters: parseEventFilters(undefined) }));
     expect(hub.listeners).toBe(1);
     expect(await reader.ended).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
@@ -217,12 +232,12 @@ describe("since and until", () => {
   });
 
   it("keeps a bounded buffer: the newest events, none older than its age", async () => {
-    const { runner, hub, nerdctl, setNow } = setup({ bufferSize: 3, bufferAgeMs: 60_000 });
-    const live = read(hub.subscribe(nerdctl, query()));
+    const { runner, hub, events, setNow } = setup({ bufferSize: 3, bufferAgeMs: 60_000 });
+    const live = read(events.subscribe(query()));
     for (let i = 0; i < 5; i++) runner.children[0]!.stdout.write(`${lineFor("/tasks/start")}\n`);
     await until(() => live.events.length === 5);
     const replay = async () => {
-      const reader = read(hub.subscribe(nerdctl, { since: 0n, until: 1n << 62n, filters: parseEventFilters(undefined) }));
+      const reader = read(events.subscribe({ since: 0n, until: 1n << 62n, filters: parseEventFilters(undefined) }));
       await sleep(20);
       return reader.events.length;
     };
@@ -237,11 +252,11 @@ describe("since and until", () => {
 
 describe("slow subscribers and a failing stream", () => {
   it("drops a subscriber whose queue is full, with an error, and leaves the others alone", async () => {
-    const { runner, hub, nerdctl } = setup({ queueLimit: 4 });
-    const slow = hub.subscribe(nerdctl, query());
+    const { runner, hub, events } = setup({ queueLimit: 4 });
+    const slow = events.subscribe(query());
     const errors: Error[] = [];
     slow.onError((error) => errors.push(error));
-    const fast = read(hub.subscribe(nerdctl, query()));
+    const fast = read(events.subscribe(query()));
     for (let i = 0; i < 10; i++) runner.children[0]!.stdout.write(`${lineFor("/tasks/start")}\n`);
     await until(() => fast.events.length === 10);
     expect(errors).toEqual([expect.any(SlowSubscriberError)]);
@@ -251,18 +266,18 @@ describe("slow subscribers and a failing stream", () => {
   });
 
   it("gives subscribers the error when nerdctl events fails at once, and starts again for the next one", async () => {
-    const { runner, hub, nerdctl } = setup();
-    const reader = read(hub.subscribe(nerdctl, query()));
+    const { runner, hub, events } = setup();
+    const reader = read(events.subscribe(query()));
     runner.children[0]!.exit(1, 'time="x" level=fatal msg="cannot connect to containerd"');
     expect(String(await reader.ended)).toMatch(/nerdctl events ended \(exit 1\).*cannot connect to containerd/);
     expect(hub.listeners).toBe(0);
-    read(hub.subscribe(nerdctl, query()));
+    read(events.subscribe(query()));
     expect(runner.children).toHaveLength(2);
   });
 
   it("restarts nerdctl events that ended after running a while, for the subscribers it had", async () => {
-    const { runner, hub, nerdctl } = setup({ minUptimeMs: 20 });
-    const reader = read(hub.subscribe(nerdctl, query()));
+    const { runner, hub, events } = setup({ minUptimeMs: 20 });
+    const reader = read(events.subscribe(query()));
     await sleep(40);
     runner.children[0]!.exit(2);
     await until(() => runner.children.length === 2);
@@ -271,10 +286,20 @@ describe("slow subscribers and a failing stream", () => {
     expect(hub.listeners).toBe(1);
   });
 
+  it("restarts a source that keeps failing at start, later each time, whether anyone listens or not", async () => {
+    const { runner, hub } = setup({ restartDelayMs: 10, maxRestartDelayMs: 40 });
+    hub.start();
+    runner.children[0]!.exit(1);
+    await until(() => runner.children.length === 2);
+    runner.children[1]!.exit(1);
+    await until(() => runner.children.length === 3);
+    expect(hub.running()).toBe(true);
+  });
+
   it("close() ends every stream and kills every child (shutdown)", async () => {
-    const { runner, hub, nerdctl } = setup();
-    const a = read(hub.subscribe(nerdctl, query()));
-    const b = read(hub.subscribe(nerdctl.withNamespace("k8s.io"), query()));
+    const { runner, hub, events } = setup();
+    const a = read(events.subscribe(query()));
+    const b = read(hub.in("k8s.io").subscribe(query()));
     hub.close();
     expect(await a.ended).toBeUndefined();
     expect(await b.ended).toBeUndefined();
@@ -283,27 +308,41 @@ describe("slow subscribers and a failing stream", () => {
   });
 });
 
-describe("the daemon's own commands", () => {
-  it("become events only while someone listens to their namespace", async () => {
-    const { runner, hub, nerdctl } = setup();
-    await nerdctl.runner.run(nerdctl.command(["volume", "create", "--", "before"]));
-    const reader = read(hub.subscribe(nerdctl, query()));
-    await nerdctl.runner.run(nerdctl.command(["volume", "create", "--", "during"]));
-    await nerdctl.runner.run(nerdctl.withNamespace("k8s.io").command(["volume", "create", "--", "elsewhere"]));
+describe("nerdctld's own operations", () => {
+  it("reach their namespace's readers, and are kept for since whoever listened", async () => {
+    const { events, hub, setNow } = setup();
+    events.emit({ type: "volume", action: "create", name: "before" });
+    // Published in turn after what the engine said before it.
+    await sleep(10);
+    const reader = read(events.subscribe(query()));
+    events.emit({ type: "volume", action: "create", name: "during" });
+    hub.in("k8s.io").emit({ type: "volume", action: "create", name: "elsewhere" });
     await until(() => reader.events.length === 1);
     await sleep(20);
     expect(reader.events.map((event) => `${event.Type} ${event.Action} ${event.Actor.ID}`)).toEqual(["volume create during"]);
-    expect(runner.calls.filter((call) => call.args.includes("volume")).length).toBe(3);
+    setNow(firstTime + 1_000);
+    const replayed = read(events.subscribe({ since: 0n, until: BigInt(firstTime) * 1_000_000n, filters: parseEventFilters(undefined) }));
+    await replayed.ended;
+    expect(replayed.events.map((event) => event.Actor.ID)).toEqual(["before", "during"]);
   });
 
   it("name what a load makes while it runs", async () => {
-    const { runner, hub, nerdctl } = setup();
-    const reader = read(hub.subscribe(nerdctl, query()));
-    const load = nerdctl.runner.spawn(nerdctl.command(["load"]));
+    const { runner, events } = setup();
+    const reader = read(events.subscribe(query()));
+    const finished = events.imageOperation({ kind: "load" });
     const created = JSON.stringify({ ...(JSON.parse(lineFor("/images/create")) as object) });
     runner.children[0]!.stdout.write(`${created}\n`);
     await until(() => reader.events.length === 1);
     expect(reader.events[0]).toMatchObject({ Type: "image", Action: "load" });
-    void load;
+    finished();
+  });
+
+  it("ask for a network to be looked up before its removal only while someone listens, and only one not seen made", async () => {
+    const { events } = setup();
+    expect(events.unknownNetworks(["spare"])).toEqual([]);
+    read(events.subscribe(query()));
+    events.emit({ type: "network", action: "create", network: { id: "a".repeat(64), name: "made", type: "bridge" } });
+    await sleep(10);
+    expect(events.unknownNetworks(["spare", "made", "aaaa"])).toEqual(["spare"]);
   });
 });
