@@ -139,10 +139,79 @@ function engineAt(socketPath: string, startedHere: boolean, stop: () => Promise<
   return { dockerHost: `unix://${socketPath}`, socketPath, startedHere, stop };
 }
 
+async function commandLine(pid: number): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").filter(Boolean);
+}
+
 /** True when pid is the test dockerd (not a recycled pid). */
 async function isTestDockerd(pid: number): Promise<boolean> {
-  const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+  const argv = await commandLine(pid);
   return /dockerd$/.test(argv[0] ?? "") && argv.includes(`unix://${TEST_DOCKERD_SOCKET}`);
+}
+
+/** True when the running test dockerd was started with these arguments. */
+async function runsWith(args: readonly string[]): Promise<boolean> {
+  const pid = await readPid(PID_FILE);
+  const argv = pid === null ? [] : await commandLine(pid);
+  return argv.length === args.length + 1 && args.every((arg, index) => argv[index + 1] === arg);
+}
+
+interface Ipv4Network {
+  network: number;
+  mask: number;
+}
+
+function ipv4Network(cidr: string): Ipv4Network {
+  const [address = "", bits = "32"] = cidr.split("/");
+  const value = address.split(".").reduce((total, octet) => total * 256 + Number(octet), 0);
+  const mask = Number(bits) === 0 ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
+  return { network: (value & mask) >>> 0, mask };
+}
+
+const overlaps = (a: Ipv4Network, b: Ipv4Network) => {
+  const mask = (a.mask & b.mask) >>> 0;
+  return ((a.network & mask) >>> 0) === ((b.network & mask) >>> 0);
+};
+
+/** The host's IPv4 routes but the default one and docker0's (the bridge the test dockerd configures itself). */
+async function hostRoutes(): Promise<Ipv4Network[]> {
+  const table = await readFile("/proc/net/route", "utf8").catch(() => "");
+  // Destination and Mask are hexadecimal in the host's (little-endian) byte order.
+  const word = (hex: string) => Buffer.from(hex.padStart(8, "0"), "hex").readUInt32LE(0);
+  return table
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([iface, destination, , , , , , mask]) => iface && iface !== "docker0" && destination && mask && word(mask) !== 0)
+    .map(([, destination, , , , , , mask]) => ({ network: word(destination!), mask: word(mask!) }));
+}
+
+/** Docker's default bridge range first, then the next ones dockerd itself would try. */
+const BRIDGE_CANDIDATES = Array.from({ length: 15 }, (_, index) => `172.${17 + index}.0.1/16`);
+
+/**
+ * The test dockerd's bridge address, pinned with --bip. Left to choose, dockerd
+ * 20.10 gives its default bridge a Gateway (GET /networks' IPAM.Config) only
+ * when docker0 already had an address as it started: not on a host's first
+ * start, on every one after. Pinned, the reference is the same on every host:
+ * Docker's usual 172.17.0.1/16, unless the host routes that elsewhere.
+ */
+async function bridgeAddress(): Promise<string> {
+  const routes = await hostRoutes();
+  const free = BRIDGE_CANDIDATES.find((cidr) => !routes.some((route) => overlaps(route, ipv4Network(cidr))));
+  if (free === undefined) throw new Error(`no bridge range for the test dockerd: the host routes all of ${BRIDGE_CANDIDATES.join(", ")}`);
+  return free;
+}
+
+/** How the test dockerd is started: its own roots and socket, and a pinned bridge. */
+async function testDockerdArgs(): Promise<string[]> {
+  return [
+    "--data-root", TEST_DOCKERD_DATA_ROOT,
+    "--exec-root", EXEC_ROOT,
+    "--pidfile", PID_FILE,
+    "-H", `unix://${TEST_DOCKERD_SOCKET}`,
+    `--bip=${await bridgeAddress()}`,
+  ];
 }
 
 /**
@@ -215,28 +284,19 @@ async function stopTestDockerd(): Promise<void> {
   }
 }
 
-async function startTestDockerd(): Promise<void> {
+async function startTestDockerd(args: string[]): Promise<void> {
   const dockerd = ["/usr/sbin/dockerd", "/usr/bin/dockerd"].find((path) => existsSync(path));
   if (dockerd === undefined) throw new Error("no Docker engine answers and Debian's dockerd (docker.io) is not installed");
   await mkdir(TEST_DOCKERD_DATA_ROOT, { recursive: true, mode: 0o711 });
   const log = openSync(LOG_FILE, "w");
   const started = Date.now();
-  const child = spawn(
-    dockerd,
-    [
-      "--data-root", TEST_DOCKERD_DATA_ROOT,
-      "--exec-root", EXEC_ROOT,
-      "--pidfile", PID_FILE,
-      "-H", `unix://${TEST_DOCKERD_SOCKET}`,
-    ],
-    {
-      env: { ...process.env, PATH: DOCKERD_PATH, DOCKER_HOST: "" },
-      stdio: ["ignore", log, log],
-      // Its own process group, and not waited for: it outlives this process
-      // when another run still uses it, and a Ctrl-C for vitest must not reach it.
-      detached: true,
-    },
-  );
+  const child = spawn(dockerd, args, {
+    env: { ...process.env, PATH: DOCKERD_PATH, DOCKER_HOST: "" },
+    stdio: ["ignore", log, log],
+    // Its own process group, and not waited for: it outlives this process
+    // when another run still uses it, and a Ctrl-C for vitest must not reach it.
+    detached: true,
+  });
   closeSync(log);
   child.unref();
   while (!(await pingDocker(TEST_DOCKERD_SOCKET))) {
@@ -270,10 +330,17 @@ export async function ensureDockerd(): Promise<DockerEngine> {
   const lease = join(LEASE_DIR, `${process.pid}-${++leaseCount}`);
   const startedHere = await withLock(async () => {
     const others = await liveLeases();
-    const running = await pingDocker(TEST_DOCKERD_SOCKET);
+    const args = await testDockerdArgs();
+    let running = await pingDocker(TEST_DOCKERD_SOCKET);
     if (running && others.length > 0) console.error(`nerdctld e2e: sharing the test dockerd with ${others.join(", ")}`);
     // Running with no live user: left by a run killed before its teardown; adopted, stopped at the end.
-    if (!running) await startTestDockerd();
+    // Started another way (an older configuration), it is started again as the reference must be.
+    if (running && others.length === 0 && !(await runsWith(args))) {
+      console.error("nerdctld e2e: the test dockerd left running was started with other arguments; restarting it");
+      await stopTestDockerd();
+      running = false;
+    }
+    if (!running) await startTestDockerd(args);
     await writeFile(lease, "");
     return !running;
   });
