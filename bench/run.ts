@@ -17,19 +17,11 @@ import { writeLargeImage } from "../e2e/support/images.ts";
 import { benchDockerCli, startDockerd, startNerdctld, type BenchDaemon, type NerdctldUnderBench } from "./engines.ts";
 import { measureLatencies, type LatencyBudget } from "./http-latency.ts";
 import { collectVersions, describeMachine } from "./machine.ts";
+import { parseSize } from "./size.ts";
 import { renderReport, type BenchSettings, type RssRow, type ThroughputRow } from "./report.ts";
 import { PeakWatcher, readMemory } from "./rss.ts";
 import { measureThroughput } from "./throughput.ts";
 import { measureTransfers } from "./transfer.ts";
-
-const UNITS: Record<string, number> = { "": 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
-
-export function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
-  if (!match || unit === undefined) throw new Error(`--large-size: cannot read ${JSON.stringify(text)} (try 64MiB, 1GiB or a byte count)`);
-  return Math.round(Number(match[1]) * unit);
-}
 
 function settingsFrom(quick: boolean, largeSize: string | undefined, rounds: string | undefined): BenchSettings {
   const base = quick
@@ -37,7 +29,7 @@ function settingsFrom(quick: boolean, largeSize: string | undefined, rounds: str
     : { mode: "full" as const, fastIterations: 200, slowIterations: 30, warmup: 5, timeCapSeconds: 30, clients: 50, throughputSeconds: 5, largeImageBytes: 1024 ** 3, transferRounds: 5 };
   const transferRounds = rounds === undefined ? base.transferRounds : Number(rounds);
   if (!Number.isInteger(transferRounds) || transferRounds < 1) throw new Error(`--rounds: a whole number of at least 1, not ${JSON.stringify(rounds)}`);
-  return { ...base, transferRounds, ...(largeSize === undefined ? {} : { largeImageBytes: parseSize(largeSize) }) };
+  return { ...base, transferRounds, ...(largeSize === undefined ? {} : { largeImageBytes: parseSize(largeSize, "--large-size") }) };
 }
 
 function log(line: string): void {

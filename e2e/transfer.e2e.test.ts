@@ -25,7 +25,8 @@ import { writeBusyboxImage, writeLargeImage } from "./support/images.ts";
 import { startEngineRegistry, type EngineRegistry } from "./support/engine-registry.ts";
 import { MATRIX, type MatrixCell } from "./support/matrix.ts";
 import { seedNamespace } from "./support/seed.ts";
-import { listTar, packTar } from "./support/tar.ts";
+import { packTar } from "../lib/archive/tar-writer.ts";
+import { listTar } from "./support/tar.ts";
 
 const dockerHost = inject("dockerHost");
 const socketPath = dockerHost.replace(/^unix:\/\//, "");

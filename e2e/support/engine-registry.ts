@@ -15,7 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { docker, DOCKER_CLIS } from "./docker-cli.ts";
 import { engineNerdctl } from "./engine-client.ts";
 import { bcryptHash, DEFAULT_REGISTRY_BINARY } from "./registry.ts";
-import { packTar, type TarEntry } from "./tar.ts";
+import { packTar, type TarEntry } from "../../lib/archive/tar-writer.ts";
 
 export interface EngineRegistry {
   host: string;

@@ -14,7 +14,8 @@ import {
   writeLargeImage,
   type WrittenImage,
 } from './images.ts';
-import { listTar, packTar, readTar, tarArchiveSize, type TarEntry, type TarReadEntry } from './tar.ts';
+import { packTar, tarArchiveSize, type TarEntry } from '../../lib/archive/tar-writer.ts';
+import { listTar, readTar, type TarReadEntry } from './tar.ts';
 
 async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -9,7 +9,7 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { packTar, tarArchiveSize, type TarEntry } from './tar.ts';
+import { packTar, tarArchiveSize, type TarEntry } from '../../lib/archive/tar-writer.ts';
 
 export const DEFAULT_BUSYBOX_REFERENCE = 'docker.io/library/busybox:latest';
 export const DEFAULT_PLATFORM = 'linux/amd64';

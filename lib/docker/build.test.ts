@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { buildArgv, pruneArgv } from "../nerdctl/build.ts";
+import { buildArgv, prunedRecords, pruneArgv } from "../nerdctl/build.ts";
 import {
   BuildFailure,
   buildPruneReport,
   buildSucceededMessages,
-  dockerConfigForRegistries,
   exportedConfig,
   parseBuildPruneQuery,
   parseBuildQuery,
 } from "./build.ts";
+import { dockerConfigForRegistries } from "./transfer.ts";
 
 const query = (text: string) => new URLSearchParams(text);
 const ID = `sha256:${"ab".repeat(32)}`;
@@ -187,7 +187,7 @@ describe("build prune", () => {
       '{"id":"pnpbkcjrdwsb7onkrjsx35amb","mutable":true,"inUse":false,"size":8192,"parents":null,"shared":false}',
       "",
     ].join("\n");
-    expect(buildPruneReport(stdout)).toEqual({ CachesDeleted: ["91y8looe5nn2fgdp4rpbb5eap", "pnpbkcjrdwsb7onkrjsx35amb"], SpaceReclaimed: 12288 });
-    expect(buildPruneReport("")).toEqual({ CachesDeleted: null, SpaceReclaimed: 0 });
+    expect(buildPruneReport(prunedRecords(stdout))).toEqual({ CachesDeleted: ["91y8looe5nn2fgdp4rpbb5eap", "pnpbkcjrdwsb7onkrjsx35amb"], SpaceReclaimed: 12288 });
+    expect(buildPruneReport(prunedRecords(""))).toEqual({ CachesDeleted: null, SpaceReclaimed: 0 });
   });
 });

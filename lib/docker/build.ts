@@ -5,29 +5,19 @@
  * builder sends, and buildctl's prune records into dockerd's report.
  */
 import { badParameter, notImplemented } from "../errors.ts";
+import type { BuildOptions, PrunedRecord, PruneOptions } from "../nerdctl/build.ts";
 import { Filters, parseFilterTime, parseGoDuration } from "./filters.ts";
 import { errorMessage, type JSONMessage } from "./progress.ts";
-import { DOCKER_HUB_AUTH_KEY } from "./transfer.ts";
-import { DEFAULT_DOMAIN, familiarString, type ImageReference, parseNormalizedNamed, referenceString, shortId, tagNameOnly } from "../reference.ts";
+import { familiarString, type ImageReference, parseNormalizedNamed, referenceString, shortId, tagNameOnly } from "../reference.ts";
 
 // --- parameters ----------------------------------------------------------------------------
 
 const describe = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 
-/** What a build does, checked: every value here may go into nerdctl's argv (as `--flag=value`). */
-export interface BuildRequest {
+/** What a build does, checked: the build's options, where its Dockerfile is, and how much it says. */
+export interface BuildRequest extends BuildOptions {
   /** Relative to the context's root. */
   dockerfile: string;
-  /** Normalized, with a tag, in the client's order, without repeats. */
-  tags: ImageReference[];
-  buildArgs: [string, string][];
-  labels: [string, string][];
-  target?: string;
-  noCache: boolean;
-  pull: boolean;
-  platform?: string;
-  network?: "host" | "none";
-  extraHosts: string[];
   quiet: boolean;
 }
 
@@ -174,40 +164,6 @@ export function parseBuildQuery(query: URLSearchParams): BuildRequest {
   };
 }
 
-/**
- * X-Registry-Config (base64 JSON: registry → AuthConfig, what the docker CLI
- * sends for every registry it has credentials for) as a docker config.json for
- * the build's pulls; undefined when it names none.
- */
-export function dockerConfigForRegistries(header: string | null): string | undefined {
-  const trimmed = header?.trim();
-  if (!trimmed) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(trimmed.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("utf8"));
-  } catch {
-    return undefined;
-  }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return undefined;
-  const auths: Record<string, Record<string, string>> = {};
-  for (const [registry, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!value || typeof value !== "object") continue;
-    const auth = value as Record<string, unknown>;
-    const text = (key: string) => (typeof auth[key] === "string" && auth[key] !== "" ? (auth[key] as string) : undefined);
-    const entry: Record<string, string> = {};
-    const username = text("username");
-    const password = text("password");
-    if (username !== undefined || password !== undefined) entry.auth = Buffer.from(`${username ?? ""}:${password ?? ""}`).toString("base64");
-    else if (text("auth")) entry.auth = text("auth")!;
-    if (text("identitytoken")) entry.identitytoken = text("identitytoken")!;
-    if (text("registrytoken")) entry.registrytoken = text("registrytoken")!;
-    if (Object.keys(entry).length === 0) continue;
-    const key = registry === DEFAULT_DOMAIN || registry === "index.docker.io" ? DOCKER_HUB_AUTH_KEY : registry;
-    auths[key] = entry;
-  }
-  return Object.keys(auths).length === 0 ? undefined : `${JSON.stringify({ auths })}\n`;
-}
-
 // --- output -----------------------------------------------------------------------------------
 
 /** One line of output, as the classic builder streams it. */
@@ -272,16 +228,6 @@ export class BuildFailure {
 
 export const BUILD_PRUNE_FILTERS = ["until", "unused-for", "id", "parent", "type", "description", "inuse", "shared", "private"] as const;
 
-export interface BuildPruneRequest {
-  all: boolean;
-  /** Bytes of cache to keep. */
-  keepStorage?: number;
-  /** Keep records used more recently than this (ms). */
-  keepDurationMs?: number;
-  /** One BuildKit filter expression (all conditions at once), or none. */
-  filter?: string;
-}
-
 function oneValue(filters: Filters, key: string): string | undefined {
   const values = filters.values(key);
   if (values.length > 1) throw badParameter(`filters expect only one value ('${key}' has ${values.length})`);
@@ -298,10 +244,10 @@ function filterValue(value: string): string {
  * hands them to BuildKit: `until` as the keep duration (a Go duration, or a
  * time), the cache-record filters joined into one expression.
  */
-export function parseBuildPruneQuery(query: URLSearchParams, now: number = Date.now()): BuildPruneRequest {
+export function parseBuildPruneQuery(query: URLSearchParams, now: number = Date.now()): PruneOptions {
   const raw = query.get("filters");
   const filters = Filters.parse(raw ?? undefined, BUILD_PRUNE_FILTERS);
-  const request: BuildPruneRequest = { all: flag(query, "all") };
+  const request: PruneOptions = { all: flag(query, "all") };
 
   const keep = query.get("keep-storage");
   if (keep !== null && keep !== "") {
@@ -366,39 +312,15 @@ export function parseBuildPruneQuery(query: URLSearchParams, now: number = Date.
   return request;
 }
 
-/** One record `buildctl prune --format '{{json .}}'` prints. */
-export interface PrunedRecord {
-  id: string;
-  size: number;
-}
-
 export interface BuildCachePruneReport {
   CachesDeleted: string[] | null;
   SpaceReclaimed: number;
 }
 
-/** buildctl's JSON lines into dockerd's report (`null` when nothing went, as dockerd answers). */
-export function buildPruneReport(stdout: string): BuildCachePruneReport {
-  const deleted: string[] = [];
-  let reclaimed = 0;
-  for (const line of stdout.split("\n")) {
-    if (!line.trim()) continue;
-    let record: Partial<PrunedRecord>;
-    try {
-      record = JSON.parse(line) as Partial<PrunedRecord>;
-    } catch {
-      continue;
-    }
-    if (typeof record.id !== "string") continue;
-    deleted.push(record.id);
-    reclaimed += typeof record.size === "number" ? record.size : 0;
-  }
-  return { CachesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
-}
-
-/** buildctl's failure (`error: …`), for the client. */
-export function buildctlMessage(stderr: string): string {
-  const lines = stderr.split("\n").map((line) => line.trim()).filter(Boolean);
-  const error = lines.findLast((line) => line.startsWith("error: "));
-  return error?.slice("error: ".length) ?? lines.at(-1) ?? "buildctl failed without a message";
+/** What buildctl removed as dockerd reports it (`null` when nothing went, as dockerd answers). */
+export function buildPruneReport(records: PrunedRecord[]): BuildCachePruneReport {
+  return {
+    CachesDeleted: records.length > 0 ? records.map((record) => record.id) : null,
+    SpaceReclaimed: records.reduce((total, record) => total + record.size, 0),
+  };
 }

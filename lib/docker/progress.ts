@@ -91,3 +91,9 @@ export function progressBar(current: number, total: number): string {
     current > total ? humanSize(current).padStart(8) : `${humanSize(current).padStart(8)}/${humanSize(total)}`;
   return bar + numbers;
 }
+
+/** Docker's messages as something produces them; kill() ends it early (the client stopped reading). */
+export interface MessageStream {
+  messages: AsyncIterable<JSONMessage> | Iterable<JSONMessage>;
+  kill(): void;
+}

@@ -1,9 +1,12 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readFixtures, stdoutBytes, type Fixture } from "../runner/fixture.ts";
+import { readFixtures, type Fixture } from "../runner/fixture.ts";
 import { FIXTURES_DIR } from "../testing/replay-app.ts";
 import type { JSONMessage } from "./progress.ts";
-import { ArchiveNames, assertCommitChanges, decodeRegistryAuth, dockerConfigFor, loadedNames, parseProgressBytes, pullError, PullProgress, pushedDigest, pushErrorMessage, PushProgress, saveError } from "./transfer.ts";
+import { nerdctlMessage } from "../nerdctl/errors.ts";
+import { pushedDigest } from "../nerdctl/transfer.ts";
+import { assertCommitChanges, decodeRegistryAuth, dockerConfigFor, pullError, pushErrorMessage, saveError } from "./transfer.ts";
+import { parseProgressBytes, PullProgress, PushProgress } from "./transfer-progress.ts";
 import { statusOf } from "../server/error-response.ts";
 import { familiarize, familiarString, pullReference, referenceString, splitReference } from "../reference.ts";
 
@@ -143,65 +146,40 @@ describe("nerdctl progress", () => {
 describe("failures", () => {
   it("reports pull failures with dockerd's status and words", async () => {
     const nosuch = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5000/nosuch:v1" && f.args[0] === "pull");
-    const missing = pullError(nosuch.stderr, splitReference("127.0.0.1:5000/nosuch:v1"));
+    const missing = pullError(nerdctlMessage(nosuch.stderr), splitReference("127.0.0.1:5000/nosuch:v1"));
     expect([statusOf(missing), missing.message]).toEqual([404, "manifest for 127.0.0.1:5000/nosuch:v1 not found: manifest unknown: manifest unknown"]);
     const anonymous = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5001/busybox:v1" && f.args[0] === "pull");
-    const noCredentials = pullError(anonymous.stderr, splitReference("127.0.0.1:5001/busybox:v1"));
+    const noCredentials = pullError(nerdctlMessage(anonymous.stderr), splitReference("127.0.0.1:5001/busybox:v1"));
     expect([statusOf(noCredentials), noCredentials.message]).toEqual([
       500,
       'Head "http://127.0.0.1:5001/v2/busybox/manifests/v1": no basic auth credentials',
     ]);
     const wrong = await fixture("transfer-pull", (f) => f.args.at(-1) === "127.0.0.1:5001/private:v1" && f.args[0] === "pull");
-    expect(pullError(wrong.stderr, splitReference("127.0.0.1:5001/private:v1")).message).toBe("unauthorized: authentication required");
+    expect(pullError(nerdctlMessage(wrong.stderr), splitReference("127.0.0.1:5001/private:v1")).message).toBe("unauthorized: authentication required");
   });
 
   it("reports push failures in the stream as dockerd does", async () => {
     const nosuch = await fixture("transfer-push", (f) => f.args.at(-1) === "127.0.0.1:5000/nosuch:v1");
-    expect(pushErrorMessage(nosuch.stderr, splitReference("127.0.0.1:5000/nosuch:v1"))).toEqual({
+    expect(pushErrorMessage(nerdctlMessage(nosuch.stderr), splitReference("127.0.0.1:5000/nosuch:v1"))).toEqual({
       errorDetail: { message: "An image does not exist locally with the tag: 127.0.0.1:5000/nosuch" },
       error: "An image does not exist locally with the tag: 127.0.0.1:5000/nosuch",
     });
     const anonymous = await fixture("transfer-push", (f) => f.args.at(-1) === "127.0.0.1:5001/private:v1" && f.exitCode !== 0);
-    expect(pushErrorMessage(anonymous.stderr, splitReference("127.0.0.1:5001/private:v1")).error).toBe("no basic auth credentials");
-    expect(pushErrorMessage('level=fatal msg="unexpected status from HEAD request to http://r/v2/x/blobs/sha256:a: 401 Unauthorized"', splitReference("r/x")).error).toBe(
+    expect(pushErrorMessage(nerdctlMessage(anonymous.stderr), splitReference("127.0.0.1:5001/private:v1")).error).toBe("no basic auth credentials");
+    expect(pushErrorMessage(nerdctlMessage('level=fatal msg="unexpected status from HEAD request to http://r/v2/x/blobs/sha256:a: 401 Unauthorized"'), splitReference("r/x")).error).toBe(
       "unauthorized: authentication required",
     );
   });
 
   it("names the missing image of a save as the client sent it", async () => {
     const failed = await fixture("transfer-save", (f) => f.exitCode !== 0);
-    const error = saveError(failed.stderr, ["busybox", "nosuch"]);
+    const error = saveError(nerdctlMessage(failed.stderr), ["busybox", "nosuch"]);
     expect([statusOf(error), error.message]).toEqual([404, "No such image: nosuch"]);
-  });
-
-  it("lists each loaded name once", () => {
-    expect(loadedNames("Importing\t…\nLoaded image: import@sha256:" + "c".repeat(64) + "\nLoaded image: docker.io/library/busybox:latest\nLoaded image: docker.io/library/busybox:latest\n")).toEqual([
-      `import@sha256:${"c".repeat(64)}`,
-      "docker.io/library/busybox:latest",
-    ]);
   });
 
   it("accepts the commit changes nerdctl can apply and refuses the rest before it runs", () => {
     expect(assertCommitChanges(['CMD ["sh"]', "entrypoint /bin/sh"])).toHaveLength(2);
     expect(() => assertCommitChanges(["ENV A=b"])).toThrow(/env is not a supported change command/);
     expect(() => assertCommitChanges(["CMD a\nRUN b"])).toThrow(/one Dockerfile instruction/);
-  });
-});
-
-describe("ArchiveNames", () => {
-  it("names the images of a saved archive, whatever the chunking, keeping only its index files", async () => {
-    const saved = await fixture("transfer-save", (f) => f.exitCode === 0);
-    const archive = stdoutBytes(saved);
-    for (const size of [1, 511, 512, 700, 64 * 1024]) {
-      const names = new ArchiveNames();
-      for (let offset = 0; offset < archive.length; offset += size) names.feed(archive.subarray(offset, offset + size));
-      expect(names.names()).toEqual(["docker.io/library/tiny:v1"]);
-    }
-  });
-
-  it("knows nothing from something that is not an archive", () => {
-    const names = new ArchiveNames();
-    names.feed(Buffer.from("this is not a tar archive\n"));
-    expect(names.names()).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { H3 } from "h3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { encodeTarHeader, type TarEntry } from "../../e2e/support/tar.ts";
+import { encodeTarHeader, type TarEntry } from "../archive/tar-writer.ts";
 import { APP_CONTEXT, BUILD_PRUNE_REQUESTS, BUILD_REQUESTS, FAILING_CONTEXT, tarOf } from "../../scripts/scenarios/build.ts";
 import { Nerdctl } from "../nerdctl/client.ts";
 import { ROUTES_DIR } from "../package-info.ts";
@@ -12,7 +12,7 @@ import { ReplayRunner } from "../runner/replay.ts";
 import type { Command, CommandRunner, RunResult, RunningCommand } from "../runner/types.ts";
 import { FIXTURES_DIR, send, TEST_FACTS } from "../testing/replay-app.ts";
 import { createDaemonApp } from "./app.ts";
-import { buildDirectories } from "./build-context.ts";
+import { buildDirectories } from "../archive/build-context.ts";
 import { loadRouteFiles } from "./route-files.ts";
 
 /** Where the recorded argv says build directories are (the recording's work dir, normalised). */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import type { H3 } from "h3";
 import { describe, expect, it } from "vitest";
-import { packTar } from "../../e2e/support/tar.ts";
+import { packTar } from "../archive/tar-writer.ts";
 import { Nerdctl } from "../nerdctl/client.ts";
 import { ROUTES_DIR } from "../package-info.ts";
 import { readFixtures, stdoutBytes, type Fixture } from "../runner/fixture.ts";

@@ -6,8 +6,8 @@
  * the route tests (lib/server/build-routes.test.ts) send the same contexts.
  * The images built (fixture/app:*) stay in the engine: this scenario is last.
  */
-import { packTar, type TarEntry } from "../../e2e/support/tar.ts";
-import { buildDirectories } from "../../lib/server/build-context.ts";
+import { packTar, type TarEntry } from "../../lib/archive/tar-writer.ts";
+import { buildDirectories } from "../../lib/archive/build-context.ts";
 import type { Scenario } from "../fixture-scenarios.ts";
 
 const file = (name: string, content: string, mode = 0o644): TarEntry => ({ type: "file", name, mode, content: Buffer.from(content) });

@@ -1,7 +1,7 @@
 /**
  * Image transfer: pull, push (plain and htpasswd registries), load, save,
- * import and commit, recorded through the daemon's own functions in
- * lib/nerdctl/transfer.ts. The registries are Debian's docker-registry on
+ * import and commit, recorded through the daemon's own services
+ * (lib/service/transfer.ts, image-save.ts). The registries are Debian's docker-registry on
  * random loopback ports, reached through forwarders on fixed ports so the
  * recorded argv (and the fixture file names) do not change between recordings.
  */
@@ -11,10 +11,14 @@ import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { writeBusyboxImage, writeLargeImage } from "../../e2e/support/images.ts";
-import { packTar } from "../../e2e/support/tar.ts";
+import { packTar } from "../../lib/archive/tar-writer.ts";
 import { startRegistry, type RunningRegistry } from "../../e2e/support/registry.ts";
 import type { Nerdctl } from "../../lib/nerdctl/client.ts";
-import { commitContainer, importImage, loadImages, pullImage, pushImage, saveImages, type MessageStream } from "../../lib/nerdctl/transfer.ts";
+import type { MessageStream } from "../../lib/docker/progress.ts";
+import type { ImportRequest, PullRequest } from "../../lib/docker/transfer.ts";
+import { saveImages } from "../../lib/service/image-save.ts";
+import { scopeFor, type Scope } from "../../lib/service/scope.ts";
+import { commitContainer, createImage, loadImages, pushImage } from "../../lib/service/transfer.ts";
 import type { Scenario } from "../fixture-scenarios.ts";
 import { imageReference } from "../../lib/reference.ts";
 
@@ -70,6 +74,19 @@ async function drain(stream: MessageStream | Promise<MessageStream>): Promise<vo
 }
 
 const never = new AbortController().signal;
+
+/** The services' scope for the recording's nerdctl. */
+function scopeOf(nerdctl: Nerdctl): Scope {
+  const facts = () => {
+    throw new Error("the transfer scenarios read no daemon facts");
+  };
+  return scopeFor({ nerdctl, facts }, undefined);
+}
+
+const pullImage = (nerdctl: Nerdctl, request: PullRequest, signal: AbortSignal) => createImage(scopeOf(nerdctl), { kind: "pull", ...request }, Readable.from([]), signal);
+
+const importImage = (nerdctl: Nerdctl, { body, ...request }: ImportRequest & { body: Readable }, signal: AbortSignal) =>
+  createImage(scopeOf(nerdctl), { kind: "import", ...request }, body, signal);
 
 /** A one-file root filesystem, as `docker import` takes it. */
 function tinyRootfs(): Readable {
@@ -127,12 +144,12 @@ export const TRANSFER_SCENARIOS: Scenario[] = [
     },
     async record(nerdctl) {
       try {
-        await drain(pushImage(nerdctl, { reference: imageReference(`${FIXTURE_REGISTRY}/busybox:v1`) }, never));
-        await drain(pushImage(nerdctl, { reference: imageReference(`${FIXTURE_REGISTRY}/nosuch:v1`) }, never));
-        await drain(pushImage(nerdctl, { reference: imageReference(`${FIXTURE_AUTH_REGISTRY}/private:v1`) }, never));
+        await drain(pushImage(scopeOf(nerdctl), { reference: imageReference(`${FIXTURE_REGISTRY}/busybox:v1`) }, never));
+        await drain(pushImage(scopeOf(nerdctl), { reference: imageReference(`${FIXTURE_REGISTRY}/nosuch:v1`) }, never));
+        await drain(pushImage(scopeOf(nerdctl), { reference: imageReference(`${FIXTURE_AUTH_REGISTRY}/private:v1`) }, never));
         await drain(
           pushImage(
-            nerdctl,
+            scopeOf(nerdctl),
             {
               reference: imageReference(`${FIXTURE_AUTH_REGISTRY}/private:v1`),
               auth: { username: FIXTURE_CREDENTIALS.user, password: FIXTURE_CREDENTIALS.password, serveraddress: FIXTURE_AUTH_REGISTRY },
@@ -153,10 +170,10 @@ export const TRANSFER_SCENARIOS: Scenario[] = [
       await writeBusyboxImage(loadArchive, { reference: "docker.io/library/loaded:v1" });
     },
     async record(nerdctl) {
-      await loadImages(nerdctl, createReadStream(loadArchive), never);
+      await loadImages(scopeOf(nerdctl), createReadStream(loadArchive), never);
       // The first megabyte of the archive: nerdctl stops in the middle of the layer.
-      await loadImages(nerdctl, createReadStream(loadArchive, { end: 1024 * 1024 - 1 }), never);
-      await loadImages(nerdctl, Readable.from([Buffer.from("this is not a tar archive\n")]), never);
+      await loadImages(scopeOf(nerdctl), createReadStream(loadArchive, { end: 1024 * 1024 - 1 }), never);
+      await loadImages(scopeOf(nerdctl), Readable.from([Buffer.from("this is not a tar archive\n")]), never);
     },
   },
   {
@@ -175,27 +192,21 @@ export const TRANSFER_SCENARIOS: Scenario[] = [
     },
     async record(nerdctl) {
       // Read to the end, so that nerdctl finishes.
-      const archive = await saveImages(nerdctl, ["tiny:v1"], never);
+      const archive = await saveImages(scopeOf(nerdctl), ["tiny:v1"], never);
       await finished(archive.pipe(new Writable({ write: (_chunk, _encoding, done) => done() })));
-      await saveImages(nerdctl, ["busybox", "nosuch"], never).catch(() => {});
+      await saveImages(scopeOf(nerdctl), ["busybox", "nosuch"], never).catch(() => {});
     },
   },
   {
     name: "transfer-commit",
     async record(nerdctl) {
       await commitContainer(
-        nerdctl,
-        {
-          container: "web",
-          reference: imageReference("committed:v1"),
-          comment: "a comment",
-          author: "Fixture <fixture@example.com>",
-          changes: ['CMD ["sh"]'],
-          pause: true,
-        },
+        scopeOf(nerdctl),
+        "web",
+        { repo: "committed", tag: "v1", comment: "a comment", author: "Fixture <fixture@example.com>", changes: ['CMD ["sh"]'], pause: true },
         never,
       );
-      await commitContainer(nerdctl, { container: "nosuch", reference: imageReference("committed:v2"), changes: [], pause: true }, never).catch(() => {});
+      await commitContainer(scopeOf(nerdctl), "nosuch", { repo: "committed", tag: "v2", changes: [], pause: true }, never).catch(() => {});
     },
   },
 ];

@@ -1,11 +1,6 @@
-import { defineHandler } from "h3";
 import { parseBuildPruneQuery } from "../../../lib/docker/build.ts";
-import { pruneBuildCache } from "../../../lib/nerdctl/build.ts";
-import { useNerdctl } from "../../../lib/server/context.ts";
-import { clientGone } from "../../../lib/server/streams.ts";
+import { defineRoute } from "../../../lib/server/route.ts";
+import { pruneBuildCache } from "../../../lib/service/build.ts";
 
 /** POST /build/prune: BuildKit's cache, pruned with buildctl; dockerd's {CachesDeleted, SpaceReclaimed}. */
-export default defineHandler(async (event) => {
-  const request = parseBuildPruneQuery(event.url.searchParams);
-  return pruneBuildCache(useNerdctl(event), request, clientGone(event));
-});
+export default defineRoute((request) => pruneBuildCache(request.scope, parseBuildPruneQuery(request.query), request.signal));

@@ -1,44 +1,20 @@
-import { defineHandler } from "h3";
-import { badParameter } from "../../../lib/errors.ts";
-import { decodeRegistryAuth } from "../../../lib/docker/transfer.ts";
-import { freeText, importImage, importSource, platformSpec, pullImage } from "../../../lib/nerdctl/transfer.ts";
-import { useNerdctl } from "../../../lib/server/context.ts";
-import { clientGone, jsonMessagesResponse, requestBody } from "../../../lib/server/streams.ts";
-import { imageReference, pullReference, repositoryTag, tagOrDigest } from "../../../lib/reference.ts";
+import { parseImageCreate } from "../../../lib/docker/transfer.ts";
+import { defineRoute } from "../../../lib/server/route.ts";
+import { jsonMessagesResponse } from "../../../lib/server/streams.ts";
+import { createImage } from "../../../lib/service/transfer.ts";
 
 /** POST /images/create: pull (`fromImage`) or import a root filesystem tarball (`fromSrc`). */
-export default defineHandler(async (event) => {
-  const signal = clientGone(event);
-  const query = event.url.searchParams;
-  const nerdctl = useNerdctl(event);
-  const platform = query.get("platform") ? platformSpec(query.get("platform")!) : undefined;
-  const tag = query.get("tag") || undefined;
-  const fromImage = query.get("fromImage");
-  if (fromImage) {
-    const reference = pullReference(imageReference(fromImage), tag === undefined ? undefined : tagOrDigest(tag));
-    // As dockerd: unreadable credentials mean an anonymous pull.
-    const auth = decodeRegistryAuth(event.req.headers.get("X-Registry-Auth") ?? "");
-    const pull = await pullImage(nerdctl, { reference, ...(platform ? { platform } : {}), ...(auth ? { auth } : {}) }, signal);
-    return jsonMessagesResponse(pull.messages, pull.kill);
-  }
-  const fromSrc = query.get("fromSrc");
-  if (fromSrc) {
-    const source = importSource(fromSrc);
-    const repo = query.get("repo");
-    const message = query.get("message");
-    const status = await importImage(
-      nerdctl,
-      {
-        source,
-        ...(source === "-" ? { body: requestBody(event) } : {}),
-        ...(repo ? { reference: repositoryTag(repo, tag) } : {}),
-        ...(message ? { message: freeText("message", message) } : {}),
-        ...(platform ? { platform } : {}),
-        changes: query.getAll("changes").filter(Boolean),
-      },
-      signal,
-    );
-    return jsonMessagesResponse([status]);
-  }
-  throw badParameter("either fromImage (pull) or fromSrc (import) is required");
+export default defineRoute(async (request) => {
+  const query = parseImageCreate({
+    fromImage: request.nonEmpty("fromImage"),
+    fromSrc: request.nonEmpty("fromSrc"),
+    repo: request.nonEmpty("repo"),
+    tag: request.nonEmpty("tag"),
+    message: request.nonEmpty("message"),
+    platform: request.nonEmpty("platform"),
+    changes: request.all("changes").filter(Boolean),
+    registryAuth: request.header("X-Registry-Auth"),
+  });
+  const created = await createImage(request.scope, query, request.body(), request.signal);
+  return jsonMessagesResponse(created.messages, created.kill);
 });

@@ -1,10 +1,6 @@
-import { defineHandler } from "h3";
-import { loadImages } from "../../../lib/nerdctl/transfer.ts";
-import { useNerdctl } from "../../../lib/server/context.ts";
-import { clientGone, jsonMessagesResponse, requestBody } from "../../../lib/server/streams.ts";
+import { defineRoute } from "../../../lib/server/route.ts";
+import { jsonMessagesResponse } from "../../../lib/server/streams.ts";
+import { loadImages } from "../../../lib/service/transfer.ts";
 
 /** POST /images/load: the tar body streamed into nerdctl load (`quiet` changes nothing: no progress is sent). */
-export default defineHandler(async (event) => {
-  const signal = clientGone(event);
-  return jsonMessagesResponse(await loadImages(useNerdctl(event), requestBody(event), signal));
-});
+export default defineRoute(async (request) => jsonMessagesResponse(await loadImages(request.scope, request.body(), request.signal)));

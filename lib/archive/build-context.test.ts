@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encodeTarHeader, packTar, type TarEntry } from "../../e2e/support/tar.ts";
-import { checkSymlinkTarget, dockerfileIn, entryComponents, receiveBuildContext } from "./build-context.ts";
+import { encodeTarHeader, packTar, type TarEntry } from "./tar-writer.ts";
+import { dockerfileIn, receiveBuildContext } from "./build-context.ts";
+import { checkSymlinkTarget, entryComponents } from "./extract.ts";
 
 let parent: string;
 beforeAll(async () => {
