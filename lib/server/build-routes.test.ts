@@ -9,7 +9,7 @@ import { APP_CONTEXT, BUILD_PRUNE_REQUESTS, BUILD_REQUESTS, FAILING_CONTEXT, tar
 import { Nerdctl } from "../nerdctl/client.ts";
 import { ROUTES_DIR } from "../package-info.ts";
 import { ReplayRunner } from "../runner/replay.ts";
-import type { Command, CommandRunner, RunResult, RunningCommand } from "../runner/types.ts";
+import type { Command, CommandRunner, InteractiveCommand, RunResult, RunningCommand } from "../runner/types.ts";
 import { FIXTURES_DIR, send, TEST_FACTS } from "../testing/replay-app.ts";
 import { createDaemonApp } from "./app.ts";
 import { buildDirectories } from "../archive/build-context.ts";
@@ -35,6 +35,10 @@ class RecordedPaths implements CommandRunner {
 
   spawn(command: Command): RunningCommand {
     return this.inner.spawn(this.#map(command));
+  }
+
+  interactive(command: Command): InteractiveCommand {
+    return this.inner.interactive(this.#map(command));
   }
 }
 
@@ -215,6 +219,9 @@ describe("POST /build when the client goes away", () => {
     const started: Command[] = [];
     const hanging: CommandRunner = {
       run: () => Promise.reject(new Error("no buffered calls expected")),
+      interactive: () => {
+        throw new Error("no interactive sessions expected");
+      },
       spawn(command) {
         started.push(command);
         stderr.write("#1 [internal] load build definition from Dockerfile\n");

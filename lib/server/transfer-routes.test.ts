@@ -15,12 +15,17 @@ import { Nerdctl } from "../nerdctl/client.ts";
 import { ROUTES_DIR } from "../package-info.ts";
 import { readFixtures, stdoutBytes, type Fixture } from "../runner/fixture.ts";
 import { ReplayRunner } from "../runner/replay.ts";
-import type { Command, CommandRunner, RunResult, RunningCommand } from "../runner/types.ts";
+import type { Command, CommandRunner, InteractiveCommand, RunResult, RunningCommand } from "../runner/types.ts";
 import { FIXTURES_DIR, replayApp, send, TEST_FACTS } from "../testing/replay-app.ts";
 import { createDaemonApp } from "./app.ts";
 import { loadRouteFiles } from "./route-files.ts";
 
 const routes = await loadRouteFiles(ROUTES_DIR);
+
+/** Transfers run no interactive sessions. */
+function notInteractive(): InteractiveCommand {
+  throw new Error("not used by the transfer routes");
+}
 
 function appOver(runner: CommandRunner): H3 {
   return createDaemonApp({ routes, services: { nerdctl: new Nerdctl(runner), facts: () => TEST_FACTS }, daemonVersion: TEST_FACTS.version });
@@ -102,6 +107,7 @@ describe("POST /images/create?fromImage (pull)", () => {
         }
         return replay.spawn(command);
       },
+      interactive: notInteractive,
     };
     const response = await send(appOver(inspecting), "/v1.43/images/create?fromImage=127.0.0.1:5001/private&tag=v1", {
       method: "POST",
@@ -370,6 +376,8 @@ class HangingRunner implements CommandRunner {
   readonly exits: RunResult[] = [];
   readonly stdout = new PassThrough();
 
+  readonly interactive = notInteractive;
+
   async run(): Promise<RunResult> {
     return { stdout: "", stderr: "", exitCode: 0 };
   }
@@ -481,6 +489,8 @@ class ScriptedRunner implements CommandRunner {
   readonly spawned: Command[] = [];
   constructor(private readonly outputs: Buffer[]) {}
 
+  readonly interactive = notInteractive;
+
   async run(): Promise<RunResult> {
     return { stdout: "", stderr: "", exitCode: 0 };
   }
@@ -540,6 +550,8 @@ describe("a save nerdctl cuts short", () => {
 class PipeRunner implements CommandRunner {
   writtenAll = false;
   constructor(private readonly output: Buffer) {}
+
+  readonly interactive = notInteractive;
 
   async run(): Promise<RunResult> {
     return { stdout: "", stderr: "", exitCode: 0 };
