@@ -7,6 +7,8 @@
 import { badParameter, type ApiError } from "../errors.ts";
 import { BLOCK, cString, decodeHeader, isZeroBlock, MalformedTar, paddingAfter, parsePax, type TarHeader } from "./tar-format.ts";
 
+const EMPTY = Buffer.alloc(0);
+
 /** Metadata records (long names, pax records) are held until their entry: this much at most. */
 const MAX_METADATA = 1024 * 1024;
 
@@ -45,7 +47,7 @@ export class TarParser {
   readonly #maxBytes: number;
   #state: State = { at: "header" };
   /** Bytes of a header block still incomplete. */
-  #pending: Buffer = Buffer.alloc(0);
+  #pending: Buffer = EMPTY;
   #consumed = 0;
   #complete = false;
   #metadata: { type: string; chunks: Buffer[] } | undefined;
@@ -77,26 +79,16 @@ export class TarParser {
       switch (state.at) {
         case "header":
         case "end": {
-          let block: Buffer;
-          if (this.#pending.length === 0 && data.length >= BLOCK) {
-            block = data.subarray(0, BLOCK);
-          } else {
-            const wanted = BLOCK - this.#pending.length;
-            const piece = data.subarray(0, wanted);
-            this.#pending = Buffer.concat([this.#pending, piece]);
-            if (this.#pending.length < BLOCK) {
-              this.#count(piece.length);
-              return;
-            }
-            block = this.#pending;
-            this.#pending = Buffer.alloc(0);
-            data = data.subarray(piece.length);
-            this.#count(piece.length);
-            this.#block(block);
-            continue;
+          // A whole block in the chunk is read in place; one split across chunks is gathered first.
+          const taken = Math.min(BLOCK - this.#pending.length, data.length);
+          const block = this.#pending.length === 0 && taken === BLOCK ? data.subarray(0, BLOCK) : Buffer.concat([this.#pending, data.subarray(0, taken)]);
+          this.#count(taken);
+          data = data.subarray(taken);
+          if (block.length < BLOCK) {
+            this.#pending = block;
+            return;
           }
-          this.#count(BLOCK);
-          data = data.subarray(BLOCK);
+          this.#pending = EMPTY;
           this.#block(block);
           continue;
         }
