@@ -168,6 +168,12 @@ export interface PullRequest {
   auth?: RegistryAuth;
 }
 
+export interface PushRequest {
+  /** With its tag. */
+  reference: ImageReference;
+  auth?: RegistryAuth | undefined;
+}
+
 export interface ImportRequest {
   /** `-` (the request body) or an http(s) URL. */
   source: string;

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dockerConfigFor, type RegistryAuth } from "../docker/transfer.ts";
 import { whenClientGone } from "../io/signals.ts";
+import type { TransferIo } from "../nerdctl/transfer.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
 
 /** A transfer's nerdctl, owned: killed when the client goes away, its credentials removed when it exits. */
@@ -44,11 +45,11 @@ export interface TransferOwnership {
 }
 
 /** Starts a child through start (given the credentials' environment); it is killed when signal aborts. */
-export function ownTransfer(start: (env: Record<string, string> | undefined) => RunningCommand, signal: AbortSignal, owned: TransferOwnership = {}): TransferChild {
+export function ownTransfer(start: (io: TransferIo) => RunningCommand, signal: AbortSignal, owned: TransferOwnership = {}): TransferChild {
   const { credentials, announced } = owned;
   let child: RunningCommand;
   try {
-    child = start(credentials?.env);
+    child = start(credentials?.env ? { env: credentials.env } : {});
   } catch (error) {
     announced?.();
     void credentials?.remove();

@@ -8,7 +8,6 @@
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { ArchiveNames } from "../archive/image-archive.ts";
-import { badParameter } from "../errors.ts";
 import { errorMessage, statusMessage, type JSONMessage, type MessageStream } from "../docker/progress.ts";
 import { PullProgress, PushProgress } from "../docker/transfer-progress.ts";
 import {
@@ -24,8 +23,9 @@ import {
   type ImageCreateRequest,
   type ImportRequest,
   type PullRequest,
-  type RegistryAuth,
+  type PushRequest,
 } from "../docker/transfer.ts";
+import { badParameter } from "../errors.ts";
 import { openFifo } from "../io/fifo.ts";
 import { readLines } from "../io/lines.ts";
 import { pipeInto } from "../io/pipe.ts";
@@ -47,7 +47,7 @@ import {
   targetSize,
 } from "../nerdctl/transfer.ts";
 import { assertObjectName } from "../nerdctl/validate.ts";
-import { referenceString, type ImageReference } from "../reference.ts";
+import { referenceString } from "../reference.ts";
 import type { Scope } from "./scope.ts";
 import { credentialsFor, ownTransfer, type TransferChild } from "./transfer-child.ts";
 
@@ -67,7 +67,7 @@ async function pullImage(scope: Scope, request: PullRequest, signal: AbortSignal
   const previous = await imageDigest(scope.nerdctl, ref);
   const credentials = await credentialsFor(request.auth, ref.domain);
   const announced = scope.events.imageOperation({ kind: "pull", reference: referenceString(ref) });
-  const run = ownTransfer((env) => startPull(scope.nerdctl, ref, request.platform, env ? { env } : {}), signal, { credentials, announced });
+  const run = ownTransfer((io) => startPull(scope.nerdctl, ref, request.platform, io), signal, { credentials, announced });
   const lines = readLines(run.child.stdout);
   const first = await lines.next();
   if (first.done) {
@@ -94,7 +94,7 @@ async function pullImage(scope: Scope, request: PullRequest, signal: AbortSignal
  * POST /images/{name}/push: `nerdctl push`, as dockerd streams it: the first
  * line goes out at once, failures (no such image, unauthorized) arrive in the stream.
  */
-export function pushImage(scope: Scope, request: { reference: ImageReference; auth?: RegistryAuth | undefined }, signal: AbortSignal): MessageStream {
+export function pushImage(scope: Scope, request: PushRequest, signal: AbortSignal): MessageStream {
   const ref = request.reference;
   const tag = ref.tag ?? "latest";
   const progress = new PushProgress(ref);
@@ -108,7 +108,7 @@ export function pushImage(scope: Scope, request: { reference: ImageReference; au
     yield* progress.start();
     if (killed || signal.aborted) return;
     const credentials = await credentialsFor(request.auth, ref.domain);
-    run = ownTransfer((env) => startPush(scope.nerdctl, { ...ref, tag }, env ? { env } : {}), signal, { credentials });
+    run = ownTransfer((io) => startPush(scope.nerdctl, { ...ref, tag }, io), signal, { credentials });
     try {
       for await (const line of readLines(run.child.stdout)) yield* progress.line(line);
       const result = await run.exited;
