@@ -3,6 +3,7 @@ import { installedEngineBin, type DaemonConfig } from "./config.ts";
 import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
+import { logCrashesTo } from "./nerdctl/errors.ts";
 import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
 import { CoalescingRunner } from "./runner/coalescing.ts";
 import { LoggingRunner } from "./runner/logging.ts";
@@ -55,6 +56,8 @@ function engineEnv(config: DaemonConfig, engine: ManagedEngine | undefined): Rec
 }
 
 export async function startDaemon(config: DaemonConfig, log: (line: string) => void): Promise<RunningDaemon> {
+  // Clients get one line for a nerdctl crash; its trace is for whoever reads this log.
+  logCrashesTo(log);
   const debugLog = config.debug ? log : undefined;
   let engine: ManagedEngine | undefined;
   if (await needsManagedEngine(config)) {

@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { readFixtures, type Fixture } from "../runner/fixture.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { errorFromStderr, nerdctlMessage } from "./errors.ts";
+import { errorFromStderr, logCrashesTo, NerdctlCrash, nerdctlMessage } from "./errors.ts";
 import { statusOf } from "../server/error-response.ts";
 
 /** Failures recorded from nerdctl 2.3 (fixtures/failures, `npm run fixtures:record`). */
@@ -85,5 +85,51 @@ describe("nerdctlMessage", () => {
   it("leaves an unknown failure a 500 with nerdctl's message", () => {
     const error = errorFromStderr('level=fatal msg="disk on fire"');
     expect([statusOf(error), error.message]).toEqual([500, "disk on fire"]);
+  });
+});
+
+describe("nerdctl's crashes", () => {
+  /** nerdctl 2.3.5's `image history` on an image whose history has no dates (fixtures/images-undated). */
+  let panic: string;
+  beforeAll(async () => {
+    const recorded = await readFixtures(join(import.meta.dirname, "..", "..", "fixtures", "images-undated"));
+    panic = recorded.find((fixture) => fixture.args[1] === "history")!.stderr;
+  });
+  const logged: string[] = [];
+  afterEach(() => {
+    logCrashesTo(() => {});
+    logged.length = 0;
+  });
+
+  it("are a short 500 for the client, whatever the trace's length", () => {
+    expect(panic.split("\n").length).toBeGreaterThan(20);
+    const error = errorFromStderr(panic, { kind: "image", name: "docker.io/e2e/undated:1" });
+    expect(error).toBeInstanceOf(NerdctlCrash);
+    expect([statusOf(error), error.message]).toEqual([
+      500,
+      "nerdctl crashed on image docker.io/e2e/undated:1: runtime error: invalid memory address or nil pointer dereference",
+    ]);
+    expect(nerdctlMessage(panic)).toBe("nerdctl crashed: runtime error: invalid memory address or nil pointer dereference");
+  });
+
+  it("write their trace to the daemon's log, in full the first time a place crashes", () => {
+    logCrashesTo((line) => logged.push(line));
+    errorFromStderr(panic);
+    errorFromStderr(panic.replace(/0x[0-9a-f]+/g, "0x1"));
+    expect(logged).toEqual([
+      `nerdctl crashed: runtime error: invalid memory address or nil pointer dereference\n${panic.trim()}`,
+      "nerdctl crashed: runtime error: invalid memory address or nil pointer dereference (again; its trace is above)",
+    ]);
+  });
+
+  it("include the Go runtime's fatal errors", () => {
+    const fatal = "fatal error: concurrent map writes\n\ngoroutine 7 [running]:\ninternal/runtime/maps.fatal(...)\n\t/usr/lib/go/src/runtime/panic.go:1058 +0x18\n";
+    expect(errorFromStderr(fatal).message).toBe("nerdctl crashed: concurrent map writes");
+  });
+
+  it("are not failures that only mention a panic", () => {
+    const error = errorFromStderr('level=fatal msg="panic: not really"');
+    expect(error).not.toBeInstanceOf(NerdctlCrash);
+    expect(error.message).toBe("panic: not really");
   });
 });

@@ -61,10 +61,11 @@ export function logCrashesTo(log: (line: string) => void): void {
 /** The crash a failed call's stderr shows, logged; undefined when nerdctl failed without crashing. */
 export function crashIn(stderr: string, subject: ErrorSubject = {}): NerdctlCrash | undefined {
   const reason = /^(?:panic|fatal error): (.+)$/m.exec(stderr)?.[1];
-  const frames = /^goroutine \d+ \[.*\]:\n(.*)$/m.exec(stderr);
-  if (reason === undefined || !frames) return undefined;
+  // The crashing goroutine's first frame, by its source line (its arguments are addresses that change).
+  const frame = /^goroutine \d+ \[.*\]:\n.*\n\s+(\S+)/m.exec(stderr)?.[1];
+  if (reason === undefined || frame === undefined) return undefined;
   const crash = new NerdctlCrash(reason.trim(), subject);
-  const site = `${reason} ${frames[1]}`;
+  const site = `${reason} ${frame}`;
   if (loggedSites.has(site)) {
     crashLog?.(`${crash.message} (again; its trace is above)`);
   } else {

@@ -1,6 +1,9 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { H3 } from "h3";
+import type { ContainerInspect, ContainerSummary } from "../docker/container-types.ts";
+import type { DiskUsage } from "../docker/system-df.ts";
 import type { ImageDeleteItem, ImageHistoryItem, ImageInspect, ImagePruneReport, ImageSummary } from "../docker/image-types.ts";
+import { logCrashesTo } from "../nerdctl/errors.ts";
 import type { ReplayRunner } from "../runner/replay.ts";
 import { schemaViolations } from "../testing/api-schema.ts";
 import { replayApp, send } from "../testing/replay-app.ts";
@@ -456,5 +459,70 @@ describe("POST /images/prune", () => {
       expect(await json(await send(app, `/images/prune${filtersQuery(filters)}`, { method: "POST" }), 400)).toEqual({ message });
     });
     expect(made).toBe(0);
+  });
+});
+
+describe("an image nerdctl crashes on", () => {
+  /*
+   * e2e/undated:1 has no date in its config nor in its history (both optional in the OCI image
+   * spec); nerdctl 2.3.5's Docker-compatible `image inspect` and its `image history` panic on it
+   * (fixtures/images-undated). Container `undated` is made from it; ten others use busybox.
+   */
+  const UNDATED = "sha256:4b94c9a647f697348be3152fc6a133e53691ffc2fcad0da66a0231a64670725a";
+  const UNDATED_CONTAINER = "72a886bf03623d1e8eb9825e141bd08c6daee85320441a7484a41242be0044ea";
+  let undated: { app: H3; runner: ReplayRunner };
+  const logged: string[] = [];
+  beforeAll(async () => {
+    undated = await replayApp("images-undated");
+    logCrashesTo((line) => logged.push(line));
+  });
+  afterAll(() => logCrashesTo(() => {}));
+
+  const get = async <T>(path: string): Promise<T> => json<T>(await send(undated.app, path));
+
+  it("lists every container, the one made from it with its image's id", async () => {
+    const containers = await get<ContainerSummary[]>("/v1.43/containers/json?all=1");
+    expect(schemaViolations("GET", "/containers/json", 200, containers)).toEqual([]);
+    expect(containers).toHaveLength(11);
+    expect(containers.find((container) => container.Id === UNDATED_CONTAINER)).toMatchObject({ Image: "e2e/undated:1", ImageID: UNDATED });
+    expect(containers.filter((container) => container.ImageID === BUSYBOX)).toHaveLength(10);
+    expect(undated.runner.misses).toEqual([]);
+  });
+
+  it("inspects the container made from it", async () => {
+    expect(await get<ContainerInspect>("/v1.43/containers/undated/json")).toMatchObject({ Id: UNDATED_CONTAINER, Image: UNDATED });
+  });
+
+  it("lists and inspects the image, dated as dockerd dates an image without a date", async () => {
+    const images = await get<ImageSummary[]>("/v1.43/images/json");
+    expect(images.find((image) => image.Id === UNDATED)).toMatchObject({ RepoTags: ["e2e/undated:1"], Created: 0 });
+    const inspected = await get<ImageInspect>("/v1.43/images/e2e/undated:1/json");
+    expect(schemaViolations("GET", "/images/{name}/json", 200, inspected)).toEqual([]);
+    expect(inspected).toMatchObject({ Id: UNDATED, Created: "0001-01-01T00:00:00Z", RepoTags: ["e2e/undated:1"] });
+  });
+
+  it("gives its history from the image's config, layer sizes estimated", async () => {
+    const history = await get<ImageHistoryItem[]>("/v1.43/images/e2e/undated:1/history");
+    expect(schemaViolations("GET", "/images/{name}/history", 200, history)).toEqual([]);
+    expect(history).toEqual([{ Id: UNDATED, Created: 0, CreatedBy: "ADD layer1.txt /", Tags: ["e2e/undated:1"], Size: 8192, Comment: "" }]);
+  });
+
+  it("counts the container and the image in the disk usage", async () => {
+    const usage = await get<DiskUsage>("/v1.43/system/df");
+    expect(usage.Containers?.find((container) => container.Id === UNDATED_CONTAINER)).toMatchObject({ ImageID: UNDATED });
+    expect(usage.Images?.find((image) => image.Id === UNDATED)).toMatchObject({ Containers: 1 });
+  });
+
+  it("writes nerdctl's trace to the daemon's log, once in full per place it crashes", () => {
+    const traces = logged.filter((line) => line.includes("goroutine 1 [running]:"));
+    expect(traces.map((line) => line.split("\n")[0])).toEqual([
+      "nerdctl crashed: runtime error: invalid memory address or nil pointer dereference",
+      "nerdctl crashed on image docker.io/e2e/undated:1: runtime error: invalid memory address or nil pointer dereference",
+    ]);
+    expect(traces[0]).toContain("dockercompat.ImageFromNative");
+    expect(traces[1]).toContain("image.(*historyPrinter).printHistory");
+    expect(logged.filter((line) => !traces.includes(line))).toEqual(
+      logged.filter((line) => line.endsWith("(again; its trace is above)")),
+    );
   });
 });

@@ -142,6 +142,15 @@ export const UNTAGGED_IMAGE: TextImageOptions = {
   layers: [{ "untagged.txt": "nobody named me\n" }],
 };
 
+/**
+ * No date in the config nor in its history: both are optional in the OCI image spec, and nerdctl
+ * 2.3.5 crashes on such an image in its Docker-compatible inspect and in its history.
+ */
+export const UNDATED_IMAGE: TextImageOptions = {
+  reference: "e2e/undated:1",
+  layers: [{ "undated.txt": "made at no particular time\n" }],
+};
+
 // ---------------------------------------------------------------------------------------------
 // Scenarios. Each prepares its own images on the shared engine (busybox:latest, containers web,
 // done and fresh), records through the daemon's own functions, and puts the engine back.
@@ -198,11 +207,15 @@ function keep(runner: CommandRunner, images: readonly TextImage[]): void {
 /** A client's request to the daemon's app (see Scenario.record). */
 type Request = (path: string, init?: RequestInit) => Promise<Response>;
 
-/** A scenario over images made in prepare, recorded through the daemon's routes, with the engine put back afterwards. */
+/**
+ * A scenario over images made in prepare (and the containers named, made from them), recorded
+ * through the daemon's routes, with the engine put back afterwards.
+ */
 function imageScenario(
   name: string,
   prepare: (raw: Nerdctl, work: string) => Promise<TextImage[]>,
-  record: (request: Request, nerdctl: Nerdctl) => Promise<void>,
+  record: (request: Request) => Promise<void>,
+  containers: string[] = [],
 ): Scenario {
   let raw: Nerdctl | undefined;
   let made: TextImage[] = [];
@@ -214,11 +227,12 @@ function imageScenario(
       await reset(nerdctl);
       made = await prepare(nerdctl, work);
     },
-    async record(nerdctl, runner, request) {
+    async record(_nerdctl, runner, request) {
       keep(runner, made);
       try {
-        await record(request, nerdctl);
+        await record(request);
       } finally {
+        if (containers.length) await must(raw!, ["rm", "--force", "--", ...containers]);
         await reset(raw!);
       }
     },
@@ -344,5 +358,27 @@ export const IMAGE_SCENARIOS: Scenario[] = [
     async (request) => {
       await requests(request, [`/images/prune?filters=${encodeURIComponent('{"dangling":{"false":true}}')}`, POST]);
     },
+  ),
+  // nerdctl crashes reading the undated image: listings still list (container `undated` is made
+  // from it), inspect works, history answers from the image's config.
+  imageScenario(
+    "images-undated",
+    async (raw, work) => {
+      const undated = await load(raw, work, UNDATED_IMAGE);
+      await must(raw, ["create", "--name", "undated", UNDATED_IMAGE.reference!]);
+      return [undated];
+    },
+    async (request) => {
+      await requests(
+        request,
+        "/containers/json?all=1",
+        "/containers/undated/json",
+        "/images/json",
+        "/images/e2e/undated:1/json",
+        "/images/e2e/undated:1/history",
+        "/system/df",
+      );
+    },
+    ["undated"],
   ),
 ];
