@@ -3,13 +3,14 @@ import { DOCKER_API_OPERATIONS, isSwarmOperation, NOT_A_SWARM_MANAGER } from "..
 import { ApiError, notFound, notImplemented } from "../errors.ts";
 import { errorResponseOf } from "./error-response.ts";
 import { checkVersion, splitVersion } from "./api-version.ts";
-import type { DaemonServices, RequestContext } from "./context.ts";
+import type { ServiceRoot } from "../service/scope.ts";
+import type { RequestContext } from "./context.ts";
 import { daemonHeaders } from "./headers.ts";
 import { RouteTable, type RouteEntry } from "./resolve.ts";
 
 export interface DaemonAppOptions {
   routes: RouteEntry<EventHandler>[];
-  services: DaemonServices;
+  services: ServiceRoot;
   daemonVersion: string;
   /** Called once per finished request when the daemon runs with --debug. */
   log?: (line: string) => void;

@@ -1,14 +1,9 @@
 import type { H3Event } from "h3";
-import type { Nerdctl } from "../nerdctl/client.ts";
-import { assertNamespace } from "../nerdctl/validate.ts";
 import type { ServiceRoot } from "../service/scope.ts";
-
-/** What route handlers reach the engine and the daemon through. */
-export type DaemonServices = ServiceRoot;
 
 /** Per-request values the gateway sets before calling a route handler. */
 export interface RequestContext {
-  services: DaemonServices;
+  services: ServiceRoot;
   /** The API version the client asked for (or the daemon's). */
   apiVersion: string;
   params: Record<string, string>;
@@ -24,23 +19,12 @@ export function useServiceRoot(event: H3Event): ServiceRoot {
   return requestContext(event).services;
 }
 
-export function useServices(event: H3Event): DaemonServices {
-  return requestContext(event).services;
-}
-
 /**
  * A request may work in another containerd namespace than the daemon's (e.g.
  * `k8s.io` on a Kubernetes node) by sending this header; the docker CLI sends it
  * from `HttpHeaders` in its config.json.
  */
 export const NAMESPACE_HEADER = "X-Containerd-Namespace";
-
-/** nerdctl for this request: the daemon's namespace, or the one the request names. */
-export function useNerdctl(event: H3Event): Nerdctl {
-  const nerdctl = requestContext(event).services.nerdctl;
-  const namespace = event.req.headers.get(NAMESPACE_HEADER);
-  return namespace ? nerdctl.withNamespace(assertNamespace(namespace)) : nerdctl;
-}
 
 export function useApiVersion(event: H3Event): string {
   return requestContext(event).apiVersion;
