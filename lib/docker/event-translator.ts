@@ -32,7 +32,7 @@ export interface EventSnapshot {
 }
 
 /** The event's payload, or an empty object when it cannot be read. */
-export function eventPayload(event: NerdctlEvent): Record<string, unknown> {
+function eventPayload(event: NerdctlEvent): Record<string, unknown> {
   try {
     const value = JSON.parse(event.Event) as unknown;
     return value && typeof value === "object" ? (value as Record<string, unknown>) : {};
@@ -51,7 +51,7 @@ export interface ContainerIdentity {
   labels: Record<string, string>;
 }
 
-export function containerIdentity(container: NerdctlContainerInspect): ContainerIdentity {
+function containerIdentity(container: NerdctlContainerInspect): ContainerIdentity {
   return {
     id: container.Id,
     name: container.Name,
