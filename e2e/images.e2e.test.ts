@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { LABELLED_IMAGE, textImage, UNTAGGED_IMAGE, type TextImage } from "../scripts/scenarios/images.ts";
+import { LABELLED_IMAGE, textImage, UNDATED_IMAGE, UNTAGGED_IMAGE, type TextImage } from "../scripts/scenarios/images.ts";
 import { engineNerdctl } from "./support/engine-client.ts";
 import { dockerIn, MATRIX } from "./support/matrix.ts";
 import { seedNamespace } from "./support/seed.ts";
@@ -39,8 +39,9 @@ const SIZE = /^\d+(\.\d+)?(B|kB|MB|GB)$/;
 
 let labelled: TextImage;
 let untagged: TextImage;
+let undated: TextImage;
 beforeAll(async () => {
-  [labelled, untagged] = await Promise.all([textImage(LABELLED_IMAGE), textImage(UNTAGGED_IMAGE)]);
+  [labelled, untagged, undated] = await Promise.all([textImage(LABELLED_IMAGE), textImage(UNTAGGED_IMAGE), textImage(UNDATED_IMAGE)]);
 });
 
 /**
@@ -92,13 +93,14 @@ describe.each(MATRIX)("$title", (cell) => {
     const result = await nerdctl("image", "inspect", "--mode", "native", "--", ...prefixes);
     expect(result.exitCode, result.stderr).toBe(0);
     const records = (result.stdout.trim() ? JSON.parse(result.stdout) : []) as { Image: { Name: string }; ImageConfigDesc?: { digest: string } }[];
-    const ours = new Set([labelled.imageId, untagged.imageId]);
+    const ours = new Set([labelled.imageId, untagged.imageId, undated.imageId]);
     return records
       .filter((record) => ours.has(record.ImageConfigDesc?.digest ?? ""))
       .map((record) => ({ id: record.ImageConfigDesc!.digest, name: record.Image.Name }));
   }
 
   async function cleanUp(): Promise<void> {
+    await nerdctl("rm", "--force", "--", "undated");
     const records = await ownRecords();
     if (records.length) expect((await nerdctl("rmi", "--force", "--", ...records.map((record) => record.name))).exitCode).toBe(0);
   }
@@ -218,6 +220,28 @@ describe.each(MATRIX)("$title", (cell) => {
     const missing = await docker("history", "nosuch");
     expect(missing.exitCode).toBe(1);
     expect(missing.stderr).toContain("No such image: nosuch:latest");
+  });
+
+  // nerdctl 2.3.5 crashes (a Go panic) reading an image whose config and history have no dates.
+  it("docker ps -a and docker history over an image nerdctl crashes on", async () => {
+    await load(undated);
+    const created = await nerdctl("create", "--name", "undated", "e2e/undated:1");
+    expect(created.exitCode, created.stderr).toBe(0);
+    try {
+      const listed = table(await must("ps", "-a", "--format", "{{.Names}}  {{.Image}}"));
+      expect(listed).toContainEqual(["undated", "e2e/undated:1"]);
+      expect(listed.map((row) => row[0])).toEqual(expect.arrayContaining(["web", "done", "fresh"]));
+      const rows = table(await must("history", "e2e/undated:1"));
+      expect(rows[0]!.join("  ")).toMatch(HEADERS.history);
+      // No date: the 28.x CLI says N/A, the 20.10 one counts from 1970.
+      const undatedAgo = expect.stringMatching(/^(N\/A|\d+ years ago)$/);
+      expect(rows.slice(1)).toEqual([[undated.imageId.slice(7, 19), undatedAgo, "ADD layer1.txt /", expect.stringMatching(SIZE)]]);
+      expect(table(await must("images", "e2e/undated")).slice(1).map((row) => row.slice(0, 3))).toEqual([["e2e/undated", "1", undated.imageId.slice(7, 19)]]);
+      expect(await must("image", "inspect", "--format", "{{.Id}}", "e2e/undated:1")).toBe(undated.imageId);
+    } finally {
+      expect((await nerdctl("rm", "--force", "--", "undated")).exitCode).toBe(0);
+    }
+    expect(await must("rmi", "e2e/undated:1")).toContain(`Deleted: ${undated.imageId}`);
   });
 
   it("docker tag", async () => {
