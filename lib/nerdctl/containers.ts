@@ -1,9 +1,10 @@
 import { badParameter, conflict } from "../errors.ts";
-import { crashIn, errorFromStderr, NerdctlCrash, nerdctlMessage } from "./errors.ts";
+import { crashIn, NerdctlCrash } from "./errors.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
 import type { NerdctlNativeImage } from "./image-types.ts";
 import { identityOf } from "./images.ts";
+import { readListed } from "./listed-objects.ts";
 import type { ContainerSize, ContainerSnapshot, NerdctlContainerInspect, NerdctlImageIdentity } from "./container-types.ts";
 import { assertObjectName } from "./validate.ts";
 import { assertImageName, familiarize } from "../reference.ts";
@@ -14,19 +15,16 @@ export async function listContainerIds(nerdctl: Nerdctl, options: { all: boolean
   return (await nerdctl.output(args, {}, { shared: true })).split("\n").filter((line) => line.trim() !== "");
 }
 
-/** Inspects containers by id or name, all in one call. */
-export async function inspectContainers(nerdctl: Nerdctl, refs: string[]): Promise<NerdctlContainerInspect[]> {
-  if (refs.length === 0) return [];
-  for (const ref of refs) assertObjectName("container", ref);
-  const documents = await nerdctl.json<NerdctlContainerInspect[]>(["container", "inspect", "--", ...refs], {
-    kind: "container",
-    name: refs[0],
-  });
-  return documents;
+/** Inspects the containers a listing named, all in one call; those removed since are left out. */
+export async function inspectContainers(nerdctl: Nerdctl, ids: string[]): Promise<NerdctlContainerInspect[]> {
+  for (const id of ids) assertObjectName("container", id);
+  const read = await readListed(nerdctl, "container", ids, (names) => ["container", "inspect", "--", ...names]);
+  return read ? (JSON.parse(read.stdout) as NerdctlContainerInspect[]) : [];
 }
 
 export async function inspectContainer(nerdctl: Nerdctl, ref: string): Promise<NerdctlContainerInspect> {
-  const [document] = await inspectContainers(nerdctl, [ref]);
+  assertObjectName("container", ref);
+  const [document] = await nerdctl.json<NerdctlContainerInspect[]>(["container", "inspect", "--", ref], { kind: "container", name: ref });
   return document!;
 }
 
@@ -68,25 +66,14 @@ const NATIVE: InspectMode = {
 };
 
 async function identitiesBy(nerdctl: Nerdctl, references: string[], mode: InspectMode): Promise<Map<string, NerdctlImageIdentity>> {
-  let wanted = references;
   const found = new Map<string, NerdctlImageIdentity>();
-  // nerdctl fails the whole call when one image is gone (removed after its container was made):
-  // drop the one it names and ask again, so this takes one call unless images are missing.
-  while (wanted.length > 0) {
-    const result = await nerdctl.runner.run(nerdctl.command(["image", "inspect", ...mode.args, "--", ...wanted]), { shared: true });
-    if (result.exitCode === 0) {
-      const documents = mode.identities(result.stdout);
-      for (const reference of wanted) {
-        const document = documents.find((candidate) => matchesReference(candidate, reference));
-        if (document) found.set(reference, document);
-      }
-      break;
-    }
-    const crash = crashIn(result.stderr);
-    if (crash) throw crash;
-    const missing = /no such image: (\S+)/.exec(nerdctlMessage(result.stderr))?.[1];
-    if (!missing || !wanted.includes(missing)) throw errorFromStderr(result.stderr);
-    wanted = wanted.filter((reference) => reference !== missing);
+  // An image removed after its container was made is simply not asked for again.
+  const read = await readListed(nerdctl, "image", references, (names) => ["image", "inspect", ...mode.args, "--", ...names]);
+  if (!read) return found;
+  const documents = mode.identities(read.stdout);
+  for (const reference of read.names) {
+    const document = documents.find((candidate) => matchesReference(candidate, reference));
+    if (document) found.set(reference, document);
   }
   return found;
 }
@@ -155,11 +142,21 @@ export function parseSize(text: string): number {
   return Math.round(Number(match[1]) * (match[3] ? 1024 : 1000) ** power);
 }
 
-/** Every container's sizes, from one `nerdctl ps --size`: "20.0 KiB (virtual 1.9 MiB)". */
+/**
+ * Every container's sizes, from one `nerdctl ps --size`: "20.0 KiB (virtual
+ * 1.9 MiB)". nerdctl fails the whole call when it cannot read one container's
+ * size (its snapshot gone with it, mid-removal): the sizes are then unknown,
+ * shown as none counted, rather than the failure of the list they are part of.
+ */
 export async function containerSizes(nerdctl: Nerdctl): Promise<Map<string, ContainerSize>> {
-  const stdout = await nerdctl.output(["ps", "--all", "--size", "--no-trunc", "--format", "{{.ID}}\t{{.Size}}"], {}, { shared: true });
   const sizes = new Map<string, ContainerSize>();
-  for (const line of stdout.split("\n")) {
+  const result = await nerdctl.runner.run(nerdctl.command(["ps", "--all", "--size", "--no-trunc", "--format", "{{.ID}}\t{{.Size}}"]), { shared: true });
+  if (result.exitCode !== 0) {
+    // Unknown sizes are no error for the client; a crash still leaves its trace in the log.
+    crashIn(result.stderr);
+    return sizes;
+  }
+  for (const line of result.stdout.split("\n")) {
     const match = /^([0-9a-f]{64})\t(.+?) \(virtual (.+)\)$/.exec(line.trim());
     if (match) sizes.set(match[1]!, { rw: parseSize(match[2]!), rootFs: parseSize(match[3]!) });
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { badParameter } from "../errors.ts";
 import type { Nerdctl } from "./client.ts";
+import { errorFromStderr } from "./errors.ts";
 import type { NerdctlVolume } from "./volume-types.ts";
 import { allContainers } from "./containers.ts";
 import { assertObjectName } from "./validate.ts";
@@ -13,11 +14,20 @@ export async function listVolumeNames(nerdctl: Nerdctl): Promise<string[]> {
   return stdout.split("\n").filter((line) => line.trim() !== "");
 }
 
-/** Inspects volumes by name, all in one call, with their sizes when asked. */
-export async function inspectVolumes(nerdctl: Nerdctl, names: string[], options: { size?: boolean } = {}): Promise<NerdctlVolume[]> {
+/**
+ * Inspects volumes by name, all in one call, with their sizes when asked.
+ * nerdctl prints those it could read and fails the call for the others; a
+ * listing (`listed`) keeps what it printed, so a volume removed since it was
+ * listed is left out rather than failing the list.
+ */
+export async function inspectVolumes(nerdctl: Nerdctl, names: string[], options: { size?: boolean; listed?: boolean } = {}): Promise<NerdctlVolume[]> {
   if (names.length === 0) return [];
   for (const name of names) assertObjectName("volume", name);
-  return nerdctl.json<NerdctlVolume[]>(["volume", "inspect", ...(options.size ? ["--size"] : []), "--", ...names], subject(names[0]!));
+  const args = ["volume", "inspect", ...(options.size ? ["--size"] : []), "--", ...names];
+  if (!options.listed) return nerdctl.json<NerdctlVolume[]>(args, subject(names[0]!));
+  const result = await nerdctl.runner.run(nerdctl.command(args), { shared: true });
+  if (result.exitCode !== 0 && !/some volumes could not be inspected/.test(result.stderr)) throw errorFromStderr(result.stderr);
+  return JSON.parse(result.stdout) as NerdctlVolume[];
 }
 
 export interface VolumeSnapshot {
@@ -33,7 +43,7 @@ export interface VolumeSnapshot {
  */
 export async function volumeSnapshot(nerdctl: Nerdctl, options: { size?: boolean } = {}): Promise<VolumeSnapshot> {
   const [volumes, containers] = await Promise.all([
-    listVolumeNames(nerdctl).then((names) => inspectVolumes(nerdctl, names, options)),
+    listVolumeNames(nerdctl).then((names) => inspectVolumes(nerdctl, names, { ...options, listed: true })),
     allContainers(nerdctl),
   ]);
   const inUse = new Set(

@@ -28,7 +28,7 @@ export async function diskUsage(scope: Scope, types: Set<DiskUsageType>, apiVers
         : EMPTY_SNAPSHOT;
   const sizes = types.has("container") ? await containerSizes(nerdctl) : new Map<string, ContainerSize>();
   const images = types.has("image") ? await namespaceImages(scope) : [];
-  const volumes = types.has("volume") ? await inspectVolumes(nerdctl, volumeOrder(await listVolumeNames(nerdctl)), { size: true }) : [];
+  const volumes = types.has("volume") ? await inspectVolumes(nerdctl, volumeOrder(await listVolumeNames(nerdctl)), { size: true, listed: true }) : [];
   const buildCache = types.has("build-cache") ? await buildCacheUsage(nerdctl) : [];
   const volumeCreated = await createdAtOf(volumes.map(volumeDirectory));
   return toDiskUsage({ images, containers, sizes, volumes, buildCache }, types, { apiVersion, now: Date.now(), volumeCreated });
