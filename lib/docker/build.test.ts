@@ -8,7 +8,7 @@ import {
   parseBuildPruneQuery,
   parseBuildQuery,
 } from "./build.ts";
-import { dockerConfigForRegistries } from "./transfer.ts";
+import { dockerConfigForRegistries } from "./registry-auth.ts";
 
 const query = (text: string) => new URLSearchParams(text);
 const ID = `sha256:${"ab".repeat(32)}`;

@@ -5,7 +5,7 @@ import { FIXTURES_DIR } from "../testing/replay-app.ts";
 import type { JSONMessage } from "./progress.ts";
 import { nerdctlMessage } from "../nerdctl/errors.ts";
 import { pushedDigest } from "../nerdctl/transfer.ts";
-import { assertCommitChanges, decodeRegistryAuth, dockerConfigFor, pullError, pushErrorMessage, saveError } from "./transfer.ts";
+import { assertCommitChanges, pullError, pushErrorMessage, saveError } from "./transfer.ts";
 import { parseProgressBytes, PullProgress, PushProgress } from "./transfer-progress.ts";
 import { statusOf } from "../server/error-response.ts";
 import { familiarize, familiarString, pullReference, referenceString, splitReference } from "../reference.ts";
@@ -15,8 +15,6 @@ async function fixture(scenario: string, match: (fixture: Fixture) => boolean): 
   if (!found) throw new Error(`no such fixture in ${scenario}`);
   return found;
 }
-
-const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
 describe("references", () => {
   it("normalizes as Docker does and prints familiar names", () => {
@@ -37,34 +35,6 @@ describe("references", () => {
     expect(pullReference(splitReference("busybox:1"), undefined).tag).toBe("1");
     expect(pullReference(splitReference("busybox:1"), "2").tag).toBe("2");
     expect(pullReference(splitReference("busybox"), digest)).toEqual({ domain: "docker.io", path: "library/busybox", digest });
-  });
-});
-
-describe("registry auth", () => {
-  it("decodes X-Registry-Auth (base64url or base64 JSON) and ignores what it cannot read", () => {
-    expect(decodeRegistryAuth(b64({ username: "u", password: "p?>", serveraddress: "r:5000" }))).toEqual({
-      username: "u",
-      password: "p?>",
-      serveraddress: "r:5000",
-    });
-    expect(decodeRegistryAuth(Buffer.from('{"username":"u"}').toString("base64"))).toEqual({ username: "u" });
-    expect(decodeRegistryAuth("e30=")).toEqual({});
-    expect(decodeRegistryAuth("not base64 json")).toBeUndefined();
-    expect(decodeRegistryAuth("")).toBeUndefined();
-  });
-
-  it("writes a docker config for the reference's registry, Docker Hub under its legacy key", () => {
-    const config = JSON.parse(dockerConfigFor({ username: "alice", password: "s3cret" }, "127.0.0.1:5001")!) as {
-      auths: Record<string, { auth: string }>;
-    };
-    expect(Object.keys(config.auths)).toEqual(["127.0.0.1:5001"]);
-    expect(Buffer.from(config.auths["127.0.0.1:5001"]!.auth, "base64").toString()).toBe("alice:s3cret");
-    expect(Object.keys(JSON.parse(dockerConfigFor({ username: "a", password: "b" }, "docker.io")!).auths)).toEqual([
-      "https://index.docker.io/v1/",
-    ]);
-    expect(JSON.parse(dockerConfigFor({ identitytoken: "tok" }, "r")!).auths.r).toEqual({ identitytoken: "tok" });
-    expect(dockerConfigFor({}, "r")).toBeUndefined();
-    expect(dockerConfigFor(undefined, "r")).toBeUndefined();
   });
 });
 

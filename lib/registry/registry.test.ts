@@ -13,8 +13,7 @@ import { FakeRegistry, sha256 } from "./fake-registry.ts";
 import { login as registryLogin, type LoginOptions } from "./login.ts";
 import { searchImages as registrySearch, type SearchOptions } from "./search.ts";
 import { parseSearchQuery, type SearchParameters } from "../docker/image-search.ts";
-import { registryCredentials } from "../docker/registry-auth.ts";
-import type { RegistryAuth } from "../docker/transfer.ts";
+import { registryCredentials, type RegistryAuth } from "../docker/registry-auth.ts";
 import { statusOf } from "../server/error-response.ts";
 
 /** As POST /auth reaches the registry: Docker's AuthConfig, turned into credentials. */

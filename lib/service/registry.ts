@@ -3,8 +3,7 @@
  * check, a reference's manifest and platforms, and search.
  */
 import { parseSearchQuery, type SearchParameters } from "../docker/image-search.ts";
-import { registryCredentials } from "../docker/registry-auth.ts";
-import type { RegistryAuth } from "../docker/transfer.ts";
+import { registryCredentials, type RegistryAuth } from "../docker/registry-auth.ts";
 import { inspectDistribution, type DistributionInspect } from "../registry/distribution.ts";
 import { login, type AuthenticateOKBody } from "../registry/login.ts";
 import { searchImages, type SearchResult } from "../registry/search.ts";

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerConfigFor, type RegistryAuth } from "../docker/transfer.ts";
+import { dockerConfigFor, type RegistryAuth } from "../docker/registry-auth.ts";
 import { whenClientGone } from "../io/signals.ts";
 import type { TransferIo } from "../nerdctl/transfer.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";

@@ -1,5 +1,5 @@
 import { parseBuildQuery } from "../../lib/docker/build.ts";
-import { dockerConfigForRegistries } from "../../lib/docker/transfer.ts";
+import { dockerConfigForRegistries } from "../../lib/docker/registry-auth.ts";
 import { defineRoute } from "../../lib/server/route.ts";
 import { jsonMessagesResponse } from "../../lib/server/streams.ts";
 import { buildImage } from "../../lib/service/build.ts";

@@ -1,4 +1,4 @@
-import { decodeRegistryAuth } from "../../../lib/docker/transfer.ts";
+import { decodeRegistryAuth } from "../../../lib/docker/registry-auth.ts";
 import { defineRoute } from "../../../lib/server/route.ts";
 import { searchRegistry } from "../../../lib/service/registry.ts";
 
