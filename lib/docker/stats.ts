@@ -1,3 +1,4 @@
+import type { CgroupSample } from "../host/cgroups.ts";
 import type { ContainerTask } from "../nerdctl/stats.ts";
 import { ZERO_TIME } from "./time.ts";
 
@@ -19,21 +20,6 @@ export interface BlkioEntry {
   minor: number;
   op: string;
   value: number;
-}
-
-/** The raw counters one document is made from: one reading of the container's cgroup and network namespace. */
-export interface ResourceSample {
-  /** When it was read (ms since the epoch). */
-  read: number;
-  /** CPU time, ns. */
-  cpu: { total: number; user: number; kernel: number; perCpu: number[] };
-  /** Whole-host CPU time, ns (the denominator of Docker's CPU %). */
-  systemCpu: number;
-  onlineCpus: number;
-  memory: { usage: number; maxUsage?: number; limit: number; stats: Record<string, number> };
-  blkio: BlkioEntry[];
-  pids: { current: number; limit?: number };
-  networks: Record<string, NetworkStats>;
 }
 
 interface CpuStats {
@@ -68,7 +54,7 @@ export interface StatsDocument {
   networks?: Record<string, NetworkStats>;
 }
 
-function cpuStats(sample: ResourceSample | undefined): CpuStats {
+function cpuStats(sample: CgroupSample | undefined): CpuStats {
   const throttling = { periods: 0, throttled_periods: 0, throttled_time: 0 };
   if (!sample) return { cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 }, throttling_data: throttling };
   return {
@@ -91,7 +77,7 @@ const iso = (ms: number | undefined) => (ms === undefined ? ZERO_TIME : new Date
  * counters are the precpu_stats clients compute a percentage from). A stopped
  * container has no samples: every counter is empty, as dockerd sends.
  */
-export function toStatsDocument(task: ContainerTask, current?: ResourceSample, previous?: ResourceSample): StatsDocument {
+export function toStatsDocument(task: ContainerTask, current?: CgroupSample, previous?: CgroupSample): StatsDocument {
   return {
     name: `/${task.name}`,
     id: task.id,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { toStatsDocument, type ResourceSample, type StatsDocument } from "../docker/stats.ts";
-import { sampleCgroup } from "../host/cgroups.ts";
+import { toStatsDocument, type StatsDocument } from "../docker/stats.ts";
+import { sampleCgroup, type CgroupSample } from "../host/cgroups.ts";
 import { containerTask } from "../nerdctl/stats.ts";
 import type { Scope } from "./scope.ts";
 
@@ -23,7 +23,7 @@ export async function containerStats(
   options: { stream: boolean; oneShot: boolean },
 ): Promise<StatsDocument | StatsStream> {
   const task = await containerTask(scope.nerdctl, ref);
-  const sample = (): Promise<ResourceSample | undefined> =>
+  const sample = (): Promise<CgroupSample | undefined> =>
     task.running ? sampleCgroup(task.cgroupsPath, task.pid) : Promise.resolve(undefined);
 
   if (!options.stream) {
@@ -35,7 +35,7 @@ export async function containerStats(
 
   let stopped = false;
   const lines = (async function* () {
-    let previous: ResourceSample | undefined;
+    let previous: CgroupSample | undefined;
     while (!stopped) {
       const current = await sample();
       yield `${JSON.stringify(toStatsDocument(task, current, previous))}\n`;
