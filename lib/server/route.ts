@@ -50,9 +50,9 @@ export class RouteRequest {
     return this.event.req.headers.get(name) ?? undefined;
   }
 
-  /** A query parameter (the last, when repeated); undefined when absent. */
+  /** A query parameter (the first, when repeated, as Go's FormValue reads it); undefined when absent. */
   text(name: string): string | undefined {
-    return this.query.getAll(name).at(-1);
+    return this.query.get(name) ?? undefined;
   }
 
   /** A query parameter, empty values dropped; undefined when absent or empty. */
