@@ -40,6 +40,11 @@ export const notImplemented = (message: string) => new ApiError("not-implemented
 export const upstreamError = (message: string) => new ApiError("upstream", message);
 export const unavailable = (message: string) => new ApiError("unavailable", message);
 
+/** Quotes a rejected value safely for an error message, shortened when long. */
+export function describeValue(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
 export const isKind = (error: unknown, ...kinds: ErrorKind[]): error is ApiError =>
   error instanceof ApiError && kinds.includes(error.kind);
 

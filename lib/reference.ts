@@ -1,4 +1,4 @@
-import { badParameter } from "./errors.ts";
+import { badParameter, describeValue } from "./errors.ts";
 
 /*
  * Image references, as github.com/distribution/reference parses, normalises
@@ -34,11 +34,6 @@ export interface ImageReference {
   path: string;
   tag?: string;
   digest?: string;
-}
-
-/** Quotes a rejected value safely for an error message, shortened when long. */
-export function describeValue(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
 // --- checks on what a client sends ---------------------------------------------------

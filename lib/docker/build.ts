@@ -4,15 +4,13 @@
  * progress) output turned into the `{"stream": …}` messages the classic
  * builder sends, and buildctl's prune records into dockerd's report.
  */
-import { badParameter, notImplemented } from "../errors.ts";
+import { badParameter, describeValue, notImplemented } from "../errors.ts";
 import type { BuildOptions, PrunedRecord, PruneOptions } from "../nerdctl/build.ts";
 import { Filters, parseFilterTime, parseGoDuration } from "./filters.ts";
 import { errorMessage, type JSONMessage } from "./progress.ts";
 import { familiarString, type ImageReference, parseNormalizedNamed, referenceString, shortId, tagNameOnly } from "../reference.ts";
 
 // --- parameters ----------------------------------------------------------------------------
-
-const describe = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 
 /** What a build does, checked: the build's options, where its Dockerfile is, and how much it says. */
 export interface BuildRequest extends BuildOptions {
@@ -40,7 +38,7 @@ function jsonStringMap(name: string, raw: string | null, allowNull: boolean): [s
   for (const [key, value] of entries) {
     if (typeof value === "string") continue;
     if (value === null && allowNull) continue;
-    throw badParameter(`error reading ${name}: the value of ${describe(key)} is not a string`);
+    throw badParameter(`error reading ${name}: the value of ${describeValue(key)} is not a string`);
   }
   return entries as [string, string | null][];
 }
@@ -61,7 +59,7 @@ const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$/;
 const HOST_ADDRESS = /^(?:host-gateway|[0-9.]{7,15}|\[?[0-9A-Fa-f:.]{2,45}\]?)$/;
 
 function freeValue(name: string, key: string, value: string): string {
-  if (value.includes("\0")) throw badParameter(`invalid ${name} ${describe(key)}: the value contains a NUL character`);
+  if (value.includes("\0")) throw badParameter(`invalid ${name} ${describeValue(key)}: the value contains a NUL character`);
   return value;
 }
 
@@ -75,7 +73,7 @@ export function buildTag(value: string): ImageReference {
 /** `host:ip` (the docker CLI's `--add-host`), `host=ip` accepted as well. */
 export function extraHost(value: string): string {
   const match = /^([^:=]+)[:=](.+)$/.exec(value);
-  if (!match || !HOST_NAME.test(match[1]!) || !HOST_ADDRESS.test(match[2]!)) throw badParameter(`invalid extra host ${describe(value)}: expected host:ip`);
+  if (!match || !HOST_NAME.test(match[1]!) || !HOST_ADDRESS.test(match[2]!)) throw badParameter(`invalid extra host ${describeValue(value)}: expected host:ip`);
   return `${match[1]}:${match[2]!.replace(/^\[(.*)\]$/, "$1")}`;
 }
 
@@ -98,7 +96,7 @@ export function parseBuildQuery(query: URLSearchParams): BuildRequest {
   if (version === "2") {
     throw notImplemented("BuildKit sessions (builder version 2) are not supported by nerdctld: use the classic builder API (DOCKER_BUILDKIT=0)");
   }
-  if (version && version !== "1") throw badParameter(`unsupported builder version ${describe(version)}`);
+  if (version && version !== "1") throw badParameter(`unsupported builder version ${describeValue(version)}`);
   if (query.get("remote")) throw notImplemented("remote build contexts (a URL or git repository) are not supported by nerdctld: send the context as a tar archive");
 
   const dockerfile = query.get("dockerfile") || "Dockerfile";
@@ -113,28 +111,28 @@ export function parseBuildQuery(query: URLSearchParams): BuildRequest {
 
   const buildArgs: [string, string][] = [];
   for (const [key, value] of jsonStringMap("build args", query.get("buildargs"), true)) {
-    if (!BUILD_ARG_NAME.test(key)) throw badParameter(`invalid build arg name ${describe(key)}`);
+    if (!BUILD_ARG_NAME.test(key)) throw badParameter(`invalid build arg name ${describeValue(key)}`);
     // null: declared without a value, so the Dockerfile's default applies (never the daemon's environment).
     if (value !== null) buildArgs.push([key, freeValue("build arg", key, value)]);
   }
 
   const labels: [string, string][] = [];
   for (const [key, value] of jsonStringMap("labels", query.get("labels"), false)) {
-    if (!LABEL_KEY.test(key)) throw badParameter(`invalid label key ${describe(key)}`);
+    if (!LABEL_KEY.test(key)) throw badParameter(`invalid label key ${describeValue(key)}`);
     labels.push([key, freeValue("label", key, value ?? "")]);
   }
 
   const target = query.get("target") || undefined;
-  if (target !== undefined && !STAGE_NAME.test(target)) throw badParameter(`invalid target stage name ${describe(target)}`);
+  if (target !== undefined && !STAGE_NAME.test(target)) throw badParameter(`invalid target stage name ${describeValue(target)}`);
 
   const platform = query.get("platform") || undefined;
-  if (platform !== undefined && !PLATFORM.test(platform)) throw badParameter(`invalid platform ${describe(platform)}: expected os[/arch[/variant]]`);
+  if (platform !== undefined && !PLATFORM.test(platform)) throw badParameter(`invalid platform ${describeValue(platform)}: expected os[/arch[/variant]]`);
 
   let network: BuildRequest["network"];
   const networkMode = query.get("networkmode") || "default";
   if (networkMode === "host" || networkMode === "none") network = networkMode;
   else if (networkMode !== "default" && networkMode !== "bridge") {
-    throw badParameter(`network mode ${describe(networkMode)} is not supported for builds by nerdctld: use default, host or none`);
+    throw badParameter(`network mode ${describeValue(networkMode)} is not supported for builds by nerdctld: use default, host or none`);
   }
 
   const extraHosts = query
@@ -147,7 +145,7 @@ export function parseBuildQuery(query: URLSearchParams): BuildRequest {
   // Checked though not used: a wrong value is still the client's mistake.
   for (const ref of jsonStringList("cache from", query.get("cachefrom"))) parseNormalizedNamed(ref);
   const shmsize = query.get("shmsize");
-  if (shmsize && !/^\d+$/.test(shmsize)) throw badParameter(`invalid shmsize ${describe(shmsize)}`);
+  if (shmsize && !/^\d+$/.test(shmsize)) throw badParameter(`invalid shmsize ${describeValue(shmsize)}`);
 
   return {
     dockerfile,
@@ -265,10 +263,10 @@ export function parseBuildPruneQuery(query: URLSearchParams, now: number = Date.
       try {
         request.keepDurationMs = Math.max(0, now - parseFilterTime(until, now));
       } catch {
-        throw badParameter(`"${untilKey}" filter expects a duration (e.g., '24h') or a time: ${describe(until)}`);
+        throw badParameter(`"${untilKey}" filter expects a duration (e.g., '24h') or a time: ${describeValue(until)}`);
       }
     }
-    if (request.keepDurationMs < 0) throw badParameter(`"${untilKey}" filter expects a positive duration: ${describe(until)}`);
+    if (request.keepDurationMs < 0) throw badParameter(`"${untilKey}" filter expects a positive duration: ${describeValue(until)}`);
   }
 
   const conditions: string[] = [];

@@ -4,14 +4,13 @@
  * runs, and nerdctl's failures (its message, already read from its stderr) in
  * dockerd's words and statuses.
  */
-import { ApiError, badParameter, noSuch, notFound, notImplemented } from "../errors.ts";
+import { ApiError, badParameter, describeValue, noSuch, notFound, notImplemented } from "../errors.ts";
 import { errorMessage, streamMessage, type JSONMessage } from "./progress.ts";
 import { decodeRegistryAuth, type RegistryAuth } from "./registry-auth.ts";
 import {
   assertImageName,
   assertTag,
   DEFAULT_DOMAIN,
-  describeValue,
   familiarize,
   familiarName,
   familiarString,

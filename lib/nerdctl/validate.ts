@@ -1,5 +1,4 @@
-import { badParameter } from "../errors.ts";
-import { describeValue } from "../reference.ts";
+import { badParameter, describeValue } from "../errors.ts";
 
 /*
  * Every user-supplied value that reaches nerdctl's argv passes one of these

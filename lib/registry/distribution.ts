@@ -3,7 +3,7 @@
  * dockerd answers it: the manifest's descriptor, and the platforms it serves
  * (an index's entries, or a single manifest's config).
  */
-import { badParameter, ApiError } from "../errors.ts";
+import { ApiError, badParameter, describeValue } from "../errors.ts";
 import { digestOf, discard, MANIFEST_MEDIA_TYPES, mediaTypeOf, RegistryClient, RESPONSE_LIMITS, type RegistryCredentials } from "./client.ts";
 import { registryApiHost } from "./endpoint.ts";
 import { isImageReference, splitReference } from "../reference.ts";
@@ -25,10 +25,6 @@ const INDEX_TYPES = new Set(["application/vnd.oci.image.index.v1+json", "applica
 const MANIFEST_TYPES = new Set(["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"]);
 const SCHEMA1_TYPES = new Set(["application/vnd.docker.distribution.manifest.v1+prettyjws", "application/vnd.docker.distribution.manifest.v1+json"]);
 const DIGEST_RE = /^(sha256|sha384|sha512):[0-9a-f]{32,128}$/;
-
-function describe(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
 
 function text(value: unknown): string {
   return typeof value === "string" ? value : "";
@@ -71,7 +67,7 @@ export interface DistributionOptions {
 /** The reference, checked before any request: dockerd's 400s (and its answer to an image ID). */
 export function distributionReference(name: string) {
   if (/^(?:sha256:)?[0-9a-f]{64}$/.test(name)) throw badParameter("no manifest found for full image ID");
-  if (!isImageReference(name)) throw badParameter(`invalid reference format: ${describe(name)}`);
+  if (!isImageReference(name)) throw badParameter(`invalid reference format: ${describeValue(name)}`);
   return splitReference(name);
 }
 

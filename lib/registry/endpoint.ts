@@ -3,7 +3,7 @@
  * host[:port] validation, and the scheme (plain HTTP only for loopback
  * registries, which dockerd treats as insecure by default: 127.0.0.0/8).
  */
-import { badParameter } from "../errors.ts";
+import { badParameter, describeValue } from "../errors.ts";
 import { DEFAULT_DOMAIN } from "../reference.ts";
 
 /** Where Docker Hub's registry API is (dockerd's DefaultV2Registry). */
@@ -53,10 +53,6 @@ export function registryBaseUrl(host: string): string {
   return `${isLoopbackHost(host) ? "http" : "https"}://${host}`;
 }
 
-function describe(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-}
-
 /**
  * The registry `docker login` names (`serveraddress`), as dockerd reads it:
  * empty or any of Docker Hub's names is Docker Hub; otherwise the URL's
@@ -66,17 +62,17 @@ export function loginRegistryHost(serverAddress: string | undefined): string {
   const address = (serverAddress ?? "").trim();
   if (address === "") return DOCKER_HUB_REGISTRY;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(address) && !/^https?:\/\//i.test(address)) {
-    throw badParameter(`unable to parse server address: unsupported scheme in ${describe(address)}`);
+    throw badParameter(`unable to parse server address: unsupported scheme in ${describeValue(address)}`);
   }
   let url: URL;
   try {
     url = new URL(/^https?:\/\//i.test(address) ? address : `https://${address}`);
   } catch {
-    throw badParameter(`unable to parse server address: ${describe(address)}`);
+    throw badParameter(`unable to parse server address: ${describeValue(address)}`);
   }
   if (url.username || url.password) throw badParameter("unable to parse server address: credentials do not belong in the server address");
   // WHATWG URL drops a default port (https://host:443): the host is what Docker compares.
   const host = url.host;
-  if (!isRegistryHost(host)) throw badParameter(`unable to parse server address: invalid host ${describe(host)}`);
+  if (!isRegistryHost(host)) throw badParameter(`unable to parse server address: invalid host ${describeValue(host)}`);
   return registryApiHost(host);
 }
