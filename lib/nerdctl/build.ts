@@ -42,9 +42,19 @@ export function buildArgv(options: BuildOptions, dockerfilePath: string, context
   ];
 }
 
-/** Starts `nerdctl build`; its progress is on stderr. env carries DOCKER_CONFIG when the client sent credentials. */
-export function startBuild(nerdctl: Nerdctl, argv: string[], env: Record<string, string> | undefined): RunningCommand {
-  return nerdctl.runner.spawn({ ...nerdctl.command(argv), ...(env ? { env } : {}) });
+/** What one `nerdctl build` runs on: the checked options, the Dockerfile and the context directory. */
+export interface BuildRun {
+  options: BuildOptions;
+  dockerfilePath: string;
+  contextDir: string;
+  /** DOCKER_CONFIG, when the client sent credentials. */
+  env?: Record<string, string> | undefined;
+}
+
+/** Starts `nerdctl build`; its progress is on stderr. */
+export function startBuild(nerdctl: Nerdctl, run: BuildRun): RunningCommand {
+  const argv = buildArgv(run.options, run.dockerfilePath, run.contextDir);
+  return nerdctl.runner.spawn({ ...nerdctl.command(argv), ...(run.env ? { env: run.env } : {}) });
 }
 
 /**

@@ -21,7 +21,7 @@ import {
 import { errorMessage, type JSONMessage, type MessageStream } from "../docker/progress.ts";
 import { readLines } from "../io/lines.ts";
 import { whenClientGone } from "../io/signals.ts";
-import { buildArgv, buildctlPrune, killStragglers, startBuild, type PruneOptions } from "../nerdctl/build.ts";
+import { buildctlPrune, killStragglers, startBuild, type PruneOptions } from "../nerdctl/build.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import type { Scope } from "./scope.ts";
 
@@ -50,7 +50,7 @@ export async function buildImage(scope: Scope, input: BuildInput, signal: AbortS
     const dockerfilePath = await dockerfileIn(dir, request.dockerfile);
     const env = input.dockerConfig === undefined ? undefined : await writeDockerConfig(dir, input.dockerConfig);
     if (signal.aborted) throw new Error("the client went away before the build started");
-    child = startBuild(scope.nerdctl, buildArgv(request, dockerfilePath, dir.context), env);
+    child = startBuild(scope.nerdctl, { options: request, dockerfilePath, contextDir: dir.context, env });
   } catch (error) {
     await dir.remove();
     throw error;
