@@ -11,7 +11,6 @@ export type ErrorKind =
   | "not-allowed"
   | "conflict"
   | "not-modified"
-  | "too-large"
   | "too-many-requests"
   | "system"
   | "not-implemented"

@@ -31,8 +31,11 @@ describe("RouteRequest", () => {
     expect((await call((request) => request.json(), "/x", body("{nope"))).status).toBe(400);
   });
 
-  it("refuses a JSON body over the limit with a 413, before reading it whole", async () => {
+  it("refuses a JSON body over the limit with a 400, before reading it whole", async () => {
     const big = JSON.stringify({ Labels: { a: "x".repeat(JSON_BODY_LIMIT) } });
-    expect((await call((request) => request.json(), "/x", { method: "POST", body: big })).status).toBe(413);
+    expect(await call((request) => request.json(), "/x", { method: "POST", body: big })).toEqual({
+      status: 400,
+      body: { message: `request body larger than ${JSON_BODY_LIMIT} bytes` },
+    });
   });
 });

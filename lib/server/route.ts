@@ -2,13 +2,15 @@ import type { Readable } from "node:stream";
 import { defineHandler, type H3Event } from "h3";
 import { compareVersions } from "../docker/api-version.ts";
 import { Filters } from "../docker/filters.ts";
-import { ApiError, badParameter } from "../errors.ts";
+import { badParameter } from "../errors.ts";
 import { scopeFor, type Scope } from "../service/scope.ts";
 import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useParam } from "./context.ts";
 import { clientGone, requestBody } from "./streams.ts";
 
 /** The largest JSON body a route reads (container create, network create, …): far above any real one. */
 export const JSON_BODY_LIMIT = 1 << 20;
+/** The largest other small body (an auth document). */
+export const SMALL_BODY_LIMIT = 64 * 1024;
 
 /**
  * A request as a route reads it: one style for the query (Docker's flags,
@@ -90,18 +92,27 @@ export class RouteRequest {
     return requestBody(this.event);
   }
 
-  /** The body as JSON (undefined when empty), at most JSON_BODY_LIMIT bytes. */
-  async json(): Promise<unknown> {
-    const declared = Number(this.event.req.headers.get("content-length") ?? "0");
-    if (declared > JSON_BODY_LIMIT) throw tooLarge();
+  /**
+   * A small body (an auth document, a JSON object) as text, read up to `limit`
+   * bytes: a larger one is refused (400) rather than held. Empty when there is none.
+   */
+  async smallBody(limit = SMALL_BODY_LIMIT): Promise<string> {
+    const refused = () => badParameter(`request body larger than ${limit} bytes`);
+    if (Number(this.event.req.headers.get("content-length") ?? "0") > limit) throw refused();
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of this.body()) {
-      size += (chunk as Buffer).length;
-      if (size > JSON_BODY_LIMIT) throw tooLarge();
-      chunks.push(chunk as Buffer);
+    for await (const chunk of this.body() as AsyncIterable<Buffer | string>) {
+      const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += buffer.length;
+      if (size > limit) throw refused();
+      chunks.push(buffer);
     }
-    const text = Buffer.concat(chunks).toString("utf8");
+    return Buffer.concat(chunks).toString("utf8");
+  }
+
+  /** The body as JSON (undefined when empty), at most JSON_BODY_LIMIT bytes. */
+  async json(): Promise<unknown> {
+    const text = await this.smallBody(JSON_BODY_LIMIT);
     if (text.trim() === "") return undefined;
     try {
       return JSON.parse(text) as unknown;
@@ -115,8 +126,6 @@ export class RouteRequest {
     this.event.res.status = code;
   }
 }
-
-const tooLarge = () => new ApiError("too-large", `request body is larger than ${JSON_BODY_LIMIT} bytes`);
 
 /** A route: reads the request, makes one service call, returns what it answers. */
 export function defineRoute(handler: (request: RouteRequest) => unknown) {

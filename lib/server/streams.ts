@@ -99,19 +99,3 @@ export function binaryResponse(source: Readable | AsyncIterable<Uint8Array> | Pi
   // h3 hands a body with pipe() to srvx as it is; BodyInit does not name Node streams.
   return new HTTPResponse(source as unknown as BodyInit, { status: 200, headers });
 }
-
-/**
- * A small request body (an auth document), read up to limit bytes; the rest is
- * refused rather than held. Empty string when there is no body.
- */
-export async function readSmallBody(event: H3Event, limit = 64 * 1024): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of requestBody(event) as AsyncIterable<Buffer | string>) {
-    const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    size += buffer.length;
-    if (size > limit) throw new RangeError(`request body larger than ${limit} bytes`);
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
