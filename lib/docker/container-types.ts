@@ -152,3 +152,9 @@ export interface ContainerPruneResponse {
   ContainersDeleted: string[];
   SpaceReclaimed: number;
 }
+
+/** POST /containers/{id}/wait's answer. */
+export interface ContainerWaitResponse {
+  StatusCode: number;
+  Error?: { Message: string };
+}

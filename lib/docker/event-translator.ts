@@ -60,6 +60,20 @@ function containerIdentity(container: NerdctlContainerInspect): ContainerIdentit
   };
 }
 
+/** What a container operation adds to the actor's attributes. */
+function operationAttributes(operation: Extract<OperationEvent, { type: "container" }>, container: ContainerIdentity): Record<string, string> {
+  switch (operation.action) {
+    case "kill":
+      return { signal: signalNumber(operation.signal ?? "SIGKILL") };
+    case "rename":
+      return { oldName: `/${operation.oldName}` };
+    case "resize":
+      return { height: String(operation.height), width: String(operation.width) };
+    default:
+      return {};
+  }
+}
+
 function containerActor(container: ContainerIdentity, extra: Record<string, string> = {}): EventActor {
   const attributes: Record<string, string> = { ...container.labels, ...extra };
   if (container.image) attributes.image = container.image;
@@ -257,8 +271,8 @@ export class EventTranslator {
       case "container": {
         const container = this.resolveContainer(operation.container);
         if (!container) return [];
-        const extra: Record<string, string> = operation.action === "kill" ? { signal: signalNumber(operation.signal ?? "SIGKILL") } : {};
-        return [makeEvent("container", operation.action, containerActor(container, extra), time)];
+        if (operation.action === "rename") container.name = operation.name;
+        return [makeEvent("container", operation.action, containerActor(container, operationAttributes(operation, container)), time)];
       }
     }
   }

@@ -21,7 +21,9 @@ export type OperationEvent =
   /** `network` when the service knows what it removed; otherwise the events name it from what they saw made. */
   | { type: "network"; action: "destroy"; ref: string; network?: NetworkIdentity }
   /** `container` as the client named it (name, id or id prefix); `signal` for a kill (SIGKILL when absent). */
-  | { type: "container"; action: "kill" | "stop" | "restart"; container: string; signal?: string };
+  | { type: "container"; action: "kill" | "stop" | "restart" | "update" | "attach" | "detach"; container: string; signal?: string }
+  | { type: "container"; action: "rename"; container: string; name: string; oldName: string }
+  | { type: "container"; action: "resize"; container: string; height: number; width: number };
 
 /** An image-making operation of nerdctld's: the images containerd reports made while it runs are reported as what it is. */
 export type ImageOperationStart = { kind: "pull"; reference: string } | { kind: "load" } | { kind: "import" };

@@ -71,6 +71,7 @@ export interface NerdctlContainerInspect {
     StopSignal?: string;
     Tty?: boolean;
     OpenStdin?: boolean;
+    StdinOnce?: boolean;
   };
   NetworkSettings: {
     Ports?: Record<string, NerdctlPortBinding[] | null> | null;

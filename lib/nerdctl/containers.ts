@@ -127,11 +127,12 @@ export function exportContainer(nerdctl: Nerdctl, ref: string, signal: AbortSign
   return nerdctl.runner.spawn(nerdctl.command(["container", "export", "--", ref]), { signal });
 }
 
-/** Removes containers (not running ones: nerdctl refuses those without force). */
-export async function removeContainers(nerdctl: Nerdctl, ids: string[], options: { volumes?: boolean } = {}): Promise<void> {
+/** Removes containers (running ones only with `force`: nerdctl refuses them otherwise). */
+export async function removeContainers(nerdctl: Nerdctl, ids: string[], options: { volumes?: boolean; force?: boolean } = {}): Promise<void> {
   if (ids.length === 0) return;
   for (const id of ids) assertObjectName("container", id);
-  await nerdctl.output(["container", "rm", ...(options.volumes ? ["--volumes"] : []), "--", ...ids], { kind: "container", name: ids[0]! });
+  const flags = [...(options.force ? ["--force"] : []), ...(options.volumes ? ["--volumes"] : [])];
+  await nerdctl.output(["container", "rm", ...flags, "--", ...ids], { kind: "container", name: ids[0]! });
 }
 
 /** Sizes nerdctl prints ("20.0 KiB", "1.9 MiB", "4.1kB") in bytes; approximate, as printed. */

@@ -86,6 +86,17 @@ describe("unix listener", () => {
     expect(received.endsWith("\r\n\r\nhello raw")).toBe(true);
   });
 
+  it("takes an upgrade with an empty Host header, as the docker CLI 20.10 sends on a unix socket", async () => {
+    const path = join(dir, "nerdctl.sock");
+    listening = await listenOn(`unix://${path}`, app);
+    const received = await rawExchange(
+      path,
+      "POST /v1.41/containers/abc/attach?stream=1 HTTP/1.1\r\nHost: \r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nstill here",
+      /still here$/,
+    );
+    expect(received).toMatch(/^HTTP\/1\.1 101 UPGRADED\r\n/);
+  });
+
   it("answers an upgrade to a route that does not hijack with a plain HTTP response", async () => {
     const path = join(dir, "nerdctl.sock");
     listening = await listenOn(`unix://${path}`, app);

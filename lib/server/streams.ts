@@ -99,3 +99,14 @@ export function binaryResponse(source: Readable | AsyncIterable<Uint8Array> | Pi
   // h3 hands a body with pipe() to srvx as it is; BodyInit does not name Node streams.
   return new HTTPResponse(source as unknown as BodyInit, { status: 200, headers });
 }
+
+/**
+ * A JSON document that is known later (POST /containers/{id}/wait): the
+ * status and headers leave at once, the document when it settles.
+ */
+export function lateJsonResponse(document: Promise<unknown>): Response {
+  const body = (async function* () {
+    yield `${JSON.stringify(await document)}\n`;
+  })();
+  return new Response(pullStream(body, () => {}), { status: 200, headers: { "Content-Type": "application/json" } });
+}

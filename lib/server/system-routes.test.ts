@@ -72,10 +72,10 @@ describe("GET /info", () => {
 
 describe("everything else", () => {
   it("answers a Docker API operation nerdctld lacks with a 501 naming it", async () => {
-    const response = await send(app, "/v1.43/containers/abc/start", { method: "POST" });
+    const response = await send(app, "/v1.43/plugins/pull", { method: "POST" });
     expect(response.status).toBe(501);
     expect(await response.json()).toEqual({
-      message: "POST /containers/abc/start is not implemented by nerdctld (Docker API operation POST /containers/{id}/start)",
+      message: "POST /plugins/pull is not implemented by nerdctld (Docker API operation POST /plugins/pull)",
     });
   });
 

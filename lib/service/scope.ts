@@ -1,6 +1,7 @@
 import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
+import { ContainerStdio } from "./container-stdio.ts";
 import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
@@ -19,6 +20,17 @@ export interface Scope extends Omit<ServiceRoot, "events"> {
   namespace: string | undefined;
   /** The namespace's events: services announce their changes here. */
   events: NamespaceEvents;
+  /** The stdio nerdctld holds for the containers it started attached (the daemon's, whatever the request). */
+  stdio: ContainerStdio;
+}
+
+/** What a daemon holds between requests, made with its first request. */
+const held = new WeakMap<ServiceRoot, ContainerStdio>();
+
+function stdioOf(root: ServiceRoot): ContainerStdio {
+  let stdio = held.get(root);
+  if (!stdio) held.set(root, (stdio = new ContainerStdio()));
+  return stdio;
 }
 
 /**
@@ -33,5 +45,6 @@ export function scopeFor(root: ServiceRoot, namespace: string | null | undefined
     nerdctl: checked ? root.nerdctl.withNamespace(checked) : root.nerdctl,
     namespace: inScope,
     events: root.events?.in(inScope) ?? NO_EVENTS,
+    stdio: stdioOf(root),
   };
 }

@@ -1,0 +1,136 @@
+import type { InteractiveCommand } from "../runner/types.ts";
+import type { Nerdctl } from "./client.ts";
+import { assertObjectName } from "./validate.ts";
+
+/*
+ * The verbs that change a container's state. Every container reference is
+ * checked by Docker's name grammar and goes after `--`; every option is one
+ * `--flag=value` word built from a value the caller has already checked.
+ */
+
+const subject = (ref: string) => ({ kind: "container" as const, name: ref });
+
+function checked(ref: string): string {
+  return assertObjectName("container", ref);
+}
+
+/** `nerdctl start`: the task runs with its output going to the container's log only. */
+export async function startContainer(nerdctl: Nerdctl, ref: string): Promise<void> {
+  await nerdctl.output(["start", "--", checked(ref)], subject(ref));
+}
+
+/**
+ * Keys nerdctl itself would detach on. The daemon, not nerdctl, detaches a
+ * client (each has its own keys), so nerdctl's are made a sequence nobody types.
+ */
+const UNTYPED_DETACH_KEYS = Array.from({ length: 8 }, () => "ctrl-@").join(",");
+
+/**
+ * `nerdctl start --attach`: the task runs with its output (and, with `stdin`,
+ * its input) through this child for as long as it runs. A container with a
+ * terminal needs one on nerdctl's side too (`tty`); without, stdout and stderr
+ * stay apart. nerdctl gives no input to a container without a terminal, so
+ * `stdin` is for terminals only. The child exits with the container's code.
+ */
+export function startAttached(
+  nerdctl: Nerdctl,
+  ref: string,
+  options: { tty?: { columns: number; rows: number }; stdin: boolean },
+): InteractiveCommand {
+  const flags = ["--attach", ...(options.stdin ? ["--interactive"] : []), `--detach-keys=${UNTYPED_DETACH_KEYS}`];
+  return nerdctl.runner.interactive(nerdctl.command(["start", ...flags, "--", checked(ref)]), { tty: options.tty });
+}
+
+export interface StopOptions {
+  /** Seconds before SIGKILL; nerdctl's default (10) when absent. */
+  timeout?: number;
+  /** The first signal, checked by the caller; the container's stop signal when absent. */
+  signal?: string;
+}
+
+function stopFlags(options: StopOptions): string[] {
+  return [...(options.timeout !== undefined ? [`--time=${options.timeout}`] : []), ...(options.signal ? [`--signal=${options.signal}`] : [])];
+}
+
+export async function stopContainer(nerdctl: Nerdctl, ref: string, options: StopOptions): Promise<void> {
+  await nerdctl.output(["stop", ...stopFlags(options), "--", checked(ref)], subject(ref));
+}
+
+export async function restartContainer(nerdctl: Nerdctl, ref: string, options: StopOptions): Promise<void> {
+  await nerdctl.output(["restart", ...stopFlags(options), "--", checked(ref)], subject(ref));
+}
+
+export async function killContainer(nerdctl: Nerdctl, ref: string, signal: string): Promise<void> {
+  await nerdctl.output(["kill", `--signal=${signal}`, "--", checked(ref)], subject(ref));
+}
+
+export async function pauseContainer(nerdctl: Nerdctl, ref: string): Promise<void> {
+  await nerdctl.output(["pause", "--", checked(ref)], subject(ref));
+}
+
+export async function unpauseContainer(nerdctl: Nerdctl, ref: string): Promise<void> {
+  await nerdctl.output(["unpause", "--", checked(ref)], subject(ref));
+}
+
+export async function renameContainer(nerdctl: Nerdctl, ref: string, name: string): Promise<void> {
+  await nerdctl.output(["rename", "--", checked(ref), checked(name)], subject(ref));
+}
+
+/** What `nerdctl update` changes, each already checked and in nerdctl's units. */
+export interface UpdateOptions {
+  cpus?: number;
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  /** Bytes. */
+  memory?: number;
+  memoryReservation?: number;
+  /** Bytes of memory plus swap; -1 for unlimited. */
+  memorySwap?: number;
+  pidsLimit?: number;
+  blkioWeight?: number;
+  /** nerdctl's form: no, always, unless-stopped, on-failure[:N]. */
+  restart?: string;
+}
+
+const UPDATE_FLAGS: Record<keyof UpdateOptions, string> = {
+  cpus: "--cpus",
+  cpuPeriod: "--cpu-period",
+  cpuQuota: "--cpu-quota",
+  cpuShares: "--cpu-shares",
+  cpusetCpus: "--cpuset-cpus",
+  cpusetMems: "--cpuset-mems",
+  memory: "--memory",
+  memoryReservation: "--memory-reservation",
+  memorySwap: "--memory-swap",
+  pidsLimit: "--pids-limit",
+  blkioWeight: "--blkio-weight",
+  restart: "--restart",
+};
+
+export function updateArgs(ref: string, options: UpdateOptions): string[] {
+  const flags = (Object.keys(UPDATE_FLAGS) as (keyof UpdateOptions)[]).flatMap((key) =>
+    options[key] === undefined ? [] : [`${UPDATE_FLAGS[key]}=${options[key]}`],
+  );
+  return ["update", ...flags, "--", checked(ref)];
+}
+
+export async function updateContainer(nerdctl: Nerdctl, ref: string, options: UpdateOptions): Promise<void> {
+  await nerdctl.output(updateArgs(ref, options), subject(ref));
+}
+
+/** One of nerdctl's own log lines (`time="…" level=fatal msg="…"`). */
+const LOG_LINE = /^time="[^"\n]*" level=[a-z]+ msg="(?:[^"\\\n]|\\.)*"(?: [\w.-]+=(?:"(?:[^"\\\n]|\\.)*"|\S*))*\r?$/;
+
+/**
+ * Whether a chunk of an attached start's output is nerdctl talking, not the
+ * container: its logs share the child's stderr (or terminal) with the
+ * container's output, e.g. the line it prints when the container exits non-zero.
+ */
+export function isNerdctlLog(chunk: string): boolean {
+  const lines = chunk.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  return lines.length > 0 && lines.every((line) => LOG_LINE.test(line));
+}

@@ -1,0 +1,192 @@
+import { notRunning } from "../docker/container-lifecycle.ts";
+import { stateName } from "../docker/containers.ts";
+import { parseLogsQuery } from "../docker/logs.ts";
+import { outputContentType } from "../docker/stdcopy.ts";
+import { Filters } from "../docker/filters.ts";
+import { notModified, systemError } from "../errors.ts";
+import type { ClientConnection } from "../io/connection.ts";
+import { startAttached, startContainer } from "../nerdctl/container-lifecycle.ts";
+import { inspectContainer, removeContainers } from "../nerdctl/containers.ts";
+import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
+import { hasTerminal } from "../nerdctl/logs.ts";
+import { baselineOf, watchEnd } from "./container-exit.ts";
+import { Attachment, HeldContainer, type AttachOptions } from "./held-container.ts";
+import { containerLogs } from "./logs.ts";
+import type { Scope } from "./scope.ts";
+
+/*
+ * Start and attach: nerdctl can attach a client only to a container whose
+ * stdio some nerdctl process held from its start, and one client at a time.
+ * So nerdctld holds it itself: a container started while clients wait to
+ * attach (docker run, docker start -a), or one that keeps its stdin open
+ * (docker run -dit), is started attached, and every client reads and types
+ * through that one child. Other containers are started detached, their output
+ * going only to their log; attaching to one of those follows its log.
+ */
+
+/** A terminal's size until the client sends its own. */
+const DEFAULT_TERMINAL = { columns: 80, rows: 24 };
+
+/** The daemon's held containers and waiting clients, across requests. */
+export class ContainerStdio {
+  readonly held = new Map<string, HeldContainer>();
+  readonly waiting = new Map<string, Set<Attachment>>();
+}
+
+const keyOf = (scope: Scope, id: string) => `${scope.namespace ?? ""}/${id}`;
+
+interface StdioConfig {
+  tty: boolean;
+  openStdin: boolean;
+  stdinOnce: boolean;
+  autoRemove: boolean;
+}
+
+async function stdioConfig(scope: Scope, container: NerdctlContainerInspect): Promise<StdioConfig> {
+  return {
+    tty: await hasTerminal(scope.nerdctl, container.Id),
+    openStdin: container.Config?.OpenStdin === true,
+    stdinOnce: container.Config?.StdinOnce === true,
+    autoRemove: container.HostConfig?.AutoRemove === true,
+  };
+}
+
+/** POST /containers/{id}/start: 304 when it runs already. */
+export async function containerStart(scope: Scope, ref: string): Promise<void> {
+  const container = await inspectContainer(scope.nerdctl, ref);
+  const state = stateName(container);
+  if (state === "running" || state === "paused" || state === "restarting") throw notModified(`Container ${container.Id} is already running`);
+  const config = await stdioConfig(scope, container);
+  const key = keyOf(scope, container.Id);
+  const waiting = scope.stdio.waiting.get(key);
+  const baseline = baselineOf(container);
+  if ((waiting && waiting.size > 0) || (config.openStdin && config.tty)) {
+    scope.stdio.waiting.delete(key);
+    await startHeld(scope, container, config, [...(waiting ?? [])]);
+  } else {
+    await startContainer(scope.nerdctl, container.Id);
+  }
+  if (config.autoRemove) removeAfterExit(scope, baseline);
+}
+
+async function startHeld(scope: Scope, container: NerdctlContainerInspect, config: StdioConfig, waiting: Attachment[]): Promise<void> {
+  const key = keyOf(scope, container.Id);
+  const startedAfter = Date.now();
+  const started = new AbortController();
+  const startEvent = watchStart(scope, container.Id, started.signal);
+  const child = startAttached(scope.nerdctl, container.Id, {
+    tty: config.tty ? DEFAULT_TERMINAL : undefined,
+    // nerdctl gives a container stdin only through a terminal.
+    stdin: config.tty && config.openStdin,
+  });
+  const held = new HeldContainer(child, config.stdinOnce);
+  for (const attachment of waiting) held.join(attachment);
+  scope.stdio.held.set(key, held);
+  void held.exited.then(() => {
+    if (scope.stdio.held.get(key) === held) scope.stdio.held.delete(key);
+  });
+  const first = await Promise.race([startEvent.then(() => "started" as const), held.exited.then(() => "exited" as const)]);
+  started.abort();
+  const ran = first === "started" || (await ranSince(scope, container.Id, startedAfter));
+  held.settle(ran);
+  if (!ran) throw systemError(startFailure(held.nerdctlOutput));
+}
+
+/** Resolves when the engine reports the container's task started. */
+function watchStart(scope: Scope, id: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      const subscription = scope.events.subscribe({ filters: Filters.none.with("type", "container").with("container", id).with("event", "start") });
+      signal.addEventListener("abort", () => subscription.close(), { once: true });
+      void (async () => {
+        for await (const event of subscription) {
+          void event;
+          return resolve();
+        }
+      })().catch(() => {});
+    } catch {
+      // No events: the child's exit and the record tell instead.
+    }
+  });
+}
+
+/** Whether the container's record shows a start after `since` (a container that ran and ended before its start event was read). */
+async function ranSince(scope: Scope, id: string, since: number): Promise<boolean> {
+  const container = await inspectContainer(scope.nerdctl, id).catch(() => undefined);
+  const startedAt = Date.parse(container?.State?.StartedAt ?? "");
+  return Number.isFinite(startedAt) && startedAt >= since - 1_000;
+}
+
+/** nerdctl's own words for a failed start (its last fatal log line), else all it printed. */
+function startFailure(output: string): string {
+  const fatal = [...output.matchAll(/level=fatal msg="((?:[^"\\]|\\.)*)"/g)].at(-1)?.[1];
+  const message = fatal ? fatal.replace(/\\(.)/g, "$1") : output.trim();
+  return message || "the container did not start";
+}
+
+/** docker run --rm: the daemon removes the container when it exits, whoever is still watching. */
+function removeAfterExit(scope: Scope, baseline: ReturnType<typeof baselineOf>): void {
+  void watchEnd(scope, { ...baseline, running: true }, "exit", new AbortController().signal)
+    .then((end) => (end.kind === "exit" ? removeContainers(scope.nerdctl, [baseline.id], { force: true, volumes: true }) : undefined))
+    .catch(() => {});
+}
+
+export interface AttachRequest extends AttachOptions {
+  stream: boolean;
+  logs: boolean;
+}
+
+/** A checked attach, ready to take over the client's connection. */
+export interface PreparedAttach {
+  contentType: string;
+  run(connection: ClientConnection): Promise<void>;
+}
+
+/**
+ * POST /containers/{id}/attach: checks the container, then serves the client
+ * from the held stdio, from the start that is coming, or from the log.
+ */
+export async function containerAttach(scope: Scope, ref: string, request: AttachRequest, since142: boolean): Promise<PreparedAttach> {
+  const container = await inspectContainer(scope.nerdctl, ref);
+  const tty = await hasTerminal(scope.nerdctl, container.Id);
+  const key = keyOf(scope, container.Id);
+  return {
+    contentType: outputContentType(!tty, since142),
+    async run(connection) {
+      scope.events.emit({ type: "container", action: "attach", container: container.Id });
+      const attachment = new Attachment(connection, request, !tty);
+      if (request.logs && !request.stream) return replayLog(scope, container, request, attachment, false);
+      const held = scope.stdio.held.get(key);
+      if (held && request.stream) {
+        held.join(attachment);
+        return attachment.done;
+      }
+      if (stateName(container) === "running" || stateName(container) === "paused") return replayLog(scope, container, request, attachment, true);
+      if (!request.stream) return attachment.end();
+      // Not running: this client waits for the start (docker run attaches before it starts).
+      const waiting = scope.stdio.waiting.get(key) ?? new Set<Attachment>();
+      scope.stdio.waiting.set(key, waiting.add(attachment));
+      void attachment.done.then(() => waiting.delete(attachment));
+      return attachment.done;
+    },
+  };
+}
+
+/** The container's log, from its start (`logs`) or from now, followed while it runs when `follow`. */
+async function replayLog(scope: Scope, container: NerdctlContainerInspect, request: AttachRequest, attachment: Attachment, follow: boolean): Promise<void> {
+  if (!request.stdout && !request.stderr) return attachment.end();
+  const since = request.logs ? undefined : String(Date.now() / 1000);
+  const query = parseLogsQuery({ stdout: request.stdout, stderr: request.stderr, follow, timestamps: false, since, until: undefined, tail: undefined });
+  const logs = await containerLogs(scope, container.Id, query, attachment.connection.gone);
+  logs.stream.pipe(attachment.connection.output);
+  await new Promise<void>((resolve) => logs.stream.once("close", resolve).once("end", resolve));
+  attachment.end();
+}
+
+/** POST /containers/{id}/resize: the held terminal's new size. */
+export async function containerResize(scope: Scope, ref: string, size: { height: number; width: number }): Promise<void> {
+  const container = await inspectContainer(scope.nerdctl, ref);
+  if (stateName(container) !== "running") throw notRunning(container.Id);
+  scope.stdio.held.get(keyOf(scope, container.Id))?.resize(size.width, size.height);
+  scope.events.emit({ type: "container", action: "resize", container: container.Id, height: size.height, width: size.width });
+}

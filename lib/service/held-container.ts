@@ -1,0 +1,180 @@
+import type { Readable } from "node:stream";
+import { DEFAULT_DETACH_KEYS, DetachScanner } from "../docker/exec-detach.ts";
+import { frame, STDERR, STDOUT } from "../docker/stdcopy.ts";
+import type { ClientConnection } from "../io/connection.ts";
+import { isNerdctlLog } from "../nerdctl/container-lifecycle.ts";
+import type { ExitStatus, InteractiveCommand } from "../runner/types.ts";
+
+/*
+ * The stdio of a container nerdctld started attached: one child holds it for
+ * as long as the task runs, and any number of clients read its output and
+ * type into it, joining and leaving as they like (docker attach, as dockerd
+ * serves it).
+ */
+
+type StreamNumber = typeof STDOUT | typeof STDERR;
+
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** Bytes that detach this client (the container keeps running); empty for Docker's default. */
+  detachKeys: Uint8Array;
+}
+
+/** One client attached: its connection, what it asked for, and how its session ends. */
+export class Attachment {
+  readonly #done: Promise<void>;
+  #finish!: () => void;
+  readonly #detachKeys: DetachScanner;
+
+  constructor(
+    readonly connection: ClientConnection,
+    readonly options: AttachOptions,
+    /** stdcopy frames (no terminal) or the bytes as they are. */
+    readonly framed: boolean,
+  ) {
+    this.#detachKeys = new DetachScanner(options.detachKeys.length > 0 ? options.detachKeys : DEFAULT_DETACH_KEYS);
+    this.#done = new Promise((resolve) => (this.#finish = resolve));
+    connection.gone.addEventListener("abort", () => this.#finish(), { once: true });
+  }
+
+  /** Settles when the client's session is over: the container ended, the client detached or left. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  get gone(): boolean {
+    return this.connection.gone.aborted;
+  }
+
+  /** Writes one chunk of a stream the client asked for; false when the client is behind. */
+  send(stream: StreamNumber, chunk: Buffer): boolean {
+    if (this.gone || !(stream === STDOUT ? this.options.stdout : this.options.stderr)) return true;
+    return this.connection.output.write(this.framed ? frame(stream, chunk) : chunk);
+  }
+
+  /** Resolves once the client has taken what it was sent, or is gone. */
+  drained(): Promise<void> {
+    if (this.gone || !this.connection.output.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const settle = () => {
+        this.connection.output.off("drain", settle);
+        this.connection.gone.removeEventListener("abort", settle);
+        resolve();
+      };
+      this.connection.output.once("drain", settle);
+      this.connection.gone.addEventListener("abort", settle, { once: true });
+    });
+  }
+
+  /** What of the client's input goes on to the container: all but its detach keys. */
+  filterInput(chunk: Buffer): { pass: Buffer; detached: boolean } {
+    return this.#detachKeys.push(chunk);
+  }
+
+  /** Ends the client's stream once what it was sent has gone out. */
+  end(): void {
+    if (!this.gone && !this.connection.output.writableEnded) this.connection.output.end();
+    this.#finish();
+  }
+}
+
+/** A started container's stdio, held by the child that started it. */
+export class HeldContainer {
+  readonly attachments = new Set<Attachment>();
+  /** Output arriving before the start is confirmed: nerdctl's own error, if the start fails. */
+  #early: { stream: StreamNumber; chunk: Buffer }[] | undefined = [];
+  #earlyText = "";
+  #exited = false;
+
+  constructor(
+    readonly child: InteractiveCommand,
+    /** The container's stdin closes when a client that typed into it closes its input (docker run -i). */
+    readonly stdinOnce: boolean,
+  ) {
+    this.#relay(STDOUT, child.stdout);
+    if (!child.tty) this.#relay(STDERR, child.stderr);
+    void child.exited.then(() => this.#ended());
+  }
+
+  get tty(): boolean {
+    return this.child.tty;
+  }
+
+  get exited(): Promise<ExitStatus> {
+    return this.child.exited;
+  }
+
+  /** What nerdctl itself said (a failed start's reason). */
+  get nerdctlOutput(): string {
+    return this.#earlyText;
+  }
+
+  /**
+   * The start is settled. Started: output held back goes to the clients, and
+   * from now on straight through. Failed: it was nerdctl's error, for the
+   * start's answer, not the clients' stream.
+   */
+  settle(started: boolean): void {
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    if (started) for (const { stream, chunk } of early) for (const attachment of this.attachments) attachment.send(stream, chunk);
+    if (this.#exited) this.#endAll();
+  }
+
+  resize(columns: number, rows: number): void {
+    if (this.child.tty) this.child.resize(columns, rows);
+  }
+
+  join(attachment: Attachment): void {
+    this.attachments.add(attachment);
+    void attachment.done.then(() => this.attachments.delete(attachment));
+    if (attachment.options.stdin) this.#takeInput(attachment);
+  }
+
+  #relay(stream: StreamNumber, source: Readable): void {
+    source.on("data", (data: Buffer | string) => {
+      const chunk = typeof data === "string" ? Buffer.from(data) : data;
+      if (isNerdctlLog(chunk.toString("utf8"))) {
+        this.#earlyText = (this.#earlyText + chunk.toString("utf8")).slice(-4096);
+        return;
+      }
+      if (this.#early) {
+        this.#early.push({ stream, chunk });
+        return;
+      }
+      const behind = [...this.attachments].filter((attachment) => !attachment.send(stream, chunk));
+      // The slowest client sets the pace, as with dockerd; with nobody attached, output is dropped.
+      if (behind.length > 0) {
+        source.pause();
+        void Promise.all(behind.map((attachment) => attachment.drained())).then(() => source.resume());
+      }
+    });
+  }
+
+  #takeInput(attachment: Attachment): void {
+    const { input } = attachment.connection;
+    const stdin = this.child.stdin;
+    input.on("data", (data: Buffer | string) => {
+      const { pass, detached } = attachment.filterInput(typeof data === "string" ? Buffer.from(data) : data);
+      if (pass.length > 0 && !stdin.writableEnded && !stdin.write(pass)) {
+        input.pause();
+        stdin.once("drain", () => input.resume());
+      }
+      if (detached) attachment.end();
+    });
+    input.once("end", () => {
+      if (this.stdinOnce && !stdin.writableEnded) stdin.end();
+    });
+  }
+
+  #ended(): void {
+    this.#exited = true;
+    if (!this.#early) this.#endAll();
+  }
+
+  #endAll(): void {
+    for (const attachment of this.attachments) attachment.end();
+  }
+}
