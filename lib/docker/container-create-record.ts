@@ -155,7 +155,9 @@ export function recordedConfig(record: CreateRecord, config: NerdctlContainerIns
 
 /** The HostConfig fields a record shows over nerdctl's `shown` ones. */
 export function recordedHostConfig(record: CreateRecord, shown: Record<string, unknown>): Record<string, unknown> {
-  const recorded: Record<string, unknown> = { ...record.HostConfig };
+  // What nerdctl shows of these includes its own defaults (a sysctl, the user's group, tmpfs options): unset is none.
+  const unset = Object.fromEntries(["Sysctls", "Tmpfs", "GroupAdd", "CapAdd", "CapDrop"].map((key) => [key, null]));
+  const recorded: Record<string, unknown> = { ...unset, ...record.HostConfig };
   // nerdctl's restart policy label is the current one (an update changes it); the record only fills in an unset one.
   if ((shown.RestartPolicy as { Name?: string } | undefined)?.Name) delete recorded.RestartPolicy;
   // An empty LogConfig is the default one, which nerdctl names.
