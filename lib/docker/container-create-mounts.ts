@@ -25,7 +25,10 @@ function source(spec: string, value: string): { kind: "bind" | "volume"; value: 
 /** A `-v` entry of HostConfig.Binds: `src:dst[:options]` or an anonymous `dst`. */
 function bind(flags: CreateFlags, spec: string): { target: string; volume?: string } {
   const parts = spec.split(":");
-  if (parts.length === 1) return { target: target(spec, parts[0]!) };
+  if (parts.length === 1) {
+    flags.repeat("volume", [target(spec, parts[0]!)]);
+    return { target: parts[0]! };
+  }
   if (parts.length > 3) throw badParameter(`invalid volume specification: '${spec}'`);
   const from = source(spec, parts[0]!);
   const to = target(spec, parts[1]!);
