@@ -2,7 +2,7 @@ import { checkContainerCreate, checkImagePlatform, nameConflict, planContainerCr
 import type { ContainerCreateResponse } from "../docker/container-create-types.ts";
 import { mustResolveImage, recordForNerdctl, type DockerImage } from "../docker/image-model.ts";
 import { ApiError, noSuch } from "../errors.ts";
-import { createContainer, NameInUse, type ContainerCreateOptions } from "../nerdctl/container-create.ts";
+import { createArgs, createContainer, NameInUse, type ContainerCreateOptions } from "../nerdctl/container-create.ts";
 import { inspectNetworksNative } from "../nerdctl/networks.ts";
 import { listVolumeNames, removeVolumes } from "../nerdctl/volumes.ts";
 import { shortId } from "../reference.ts";
@@ -51,6 +51,8 @@ async function removeMadeVolumes(scope: Scope, before: Set<string>, named: strin
 /** POST /containers/create: the body checked, the image and network looked up, then one `nerdctl create` that never pulls. */
 export async function containerCreate(scope: Scope, input: ContainerCreateInput): Promise<ContainerCreateResponse> {
   const checked = checkContainerCreate(input.body, { name: input.name, platform: input.platform });
+  // Every value is checked before the engine is asked anything: bad input leaves no trace, not even a lookup.
+  createArgs(planContainerCreate(checked, { image: { platform: "", exposedPorts: [] }, imageRecord: checked.image }).options);
   const [images, network] = await Promise.all([
     namespaceImages(scope),
     checked.network.custom === undefined ? undefined : networkName(scope, checked.network.custom),
