@@ -61,15 +61,11 @@ describe("humanDuration", () => {
 });
 
 describe("toContainerInspect of a container made through POST /containers/create", () => {
+  /** What the client sent that inspect shows back unchanged. */
+  const asSent = { Image: "busybox", Entrypoint: ["sh"], Cmd: ["-c", "echo hi"], Tty: true, OpenStdin: true, StdinOnce: true, ExposedPorts: { "80/tcp": {} } };
   const labels = Object.fromEntries(
     recordLabels({
-      Image: "busybox",
-      Entrypoint: ["sh"],
-      Cmd: ["-c", "echo hi"],
-      Tty: true,
-      OpenStdin: true,
-      StdinOnce: true,
-      ExposedPorts: { "80/tcp": {} },
+      ...asSent,
       Healthcheck: { Test: ["CMD-SHELL", "true"] },
       HostConfig: { Binds: ["/srv:/srv"], PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] }, Init: true, NanoCpus: 5e8, CapDrop: ["CAP_NET_RAW"] },
     }).map((word) => word.split(/=(.*)/s).slice(0, 2) as [string, string]),
@@ -108,13 +104,7 @@ describe("toContainerInspect of a container made through POST /containers/create
     expect(inspect.Path).toBe("sh");
     expect(inspect.Args).toEqual(["-c", "echo hi"]);
     expect(inspect.Config).toMatchObject({
-      Image: "busybox",
-      Entrypoint: ["sh"],
-      Cmd: ["-c", "echo hi"],
-      Tty: true,
-      OpenStdin: true,
-      StdinOnce: true,
-      ExposedPorts: { "80/tcp": {} },
+      ...asSent,
       WorkingDir: "/home",
       Env: ["PATH=/bin", "A=1"],
       Labels: { team: "a" },
