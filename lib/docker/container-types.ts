@@ -85,9 +85,15 @@ export interface ContainerConfig {
   Volumes: Record<string, Record<string, never>> | null;
   WorkingDir: string;
   Entrypoint: string[] | null;
-  OnBuild: null;
+  OnBuild: string[] | null;
   Labels: Record<string, string>;
   StopSignal?: string;
+  StopTimeout?: number | null;
+  Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
+  ArgsEscaped?: boolean;
+  Shell?: string[] | null;
+  MacAddress?: string;
+  NetworkDisabled?: boolean;
 }
 
 export interface ContainerInspect {

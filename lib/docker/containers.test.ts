@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
-import { containerName, toChanges, toTopResponse } from "./containers.ts";
+import { recordLabels } from "./container-create-record.ts";
+import { containerName, toChanges, toContainerInspect, toTopResponse } from "./containers.ts";
 import { humanDuration } from "./time.ts";
 
 /** Just the fields containerName reads. */
@@ -56,5 +57,77 @@ describe("humanDuration", () => {
     [800 * 86_400_000, "2 years"],
   ])("%d ms reads %s", (ms, words) => {
     expect(humanDuration(ms)).toBe(words);
+  });
+});
+
+describe("toContainerInspect of a container made through POST /containers/create", () => {
+  /** What the client sent that inspect shows back unchanged. */
+  const asSent = { Image: "busybox", Entrypoint: ["sh"], Cmd: ["-c", "echo hi"], Tty: true, OpenStdin: true, StdinOnce: true, ExposedPorts: { "80/tcp": {} } };
+  const labels = Object.fromEntries(
+    recordLabels({
+      ...asSent,
+      Healthcheck: { Test: ["CMD-SHELL", "true"] },
+      HostConfig: { Binds: ["/srv:/srv"], PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] }, Init: true, NanoCpus: 5e8, CapDrop: ["CAP_NET_RAW"] },
+    }).map((word) => word.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
+  const nerdctl = {
+    Id: "0123456789abcdef".repeat(4),
+    Created: "2026-01-01T00:00:00Z",
+    Path: "/sbin/tini",
+    Args: ["--", "sh", "-c", "echo hi"],
+    State: { Status: "", Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: 0, Error: "", StartedAt: "", FinishedAt: "" },
+    Image: "docker.io/library/busybox:latest",
+    Name: "web",
+    HostConfig: {
+      LogConfig: { driver: "json-file", address: "/run/containerd.sock" },
+      Runtime: "io.containerd.runc.v2",
+      CpuQuota: 50000,
+      CpuPeriod: 100000,
+      CapDrop: ["CAP_NET_RAW"],
+      Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
+      RestartPolicy: { Name: "", MaximumRetryCount: 0 },
+    },
+    Mounts: [],
+    Config: {
+      Hostname: "0123456789ab",
+      AttachStdin: false,
+      Env: ["PATH=/bin", "A=1", "HOSTNAME=0123456789ab"],
+      Image: "docker.io/library/busybox:latest",
+      Labels: { ...labels, "nerdctl/name": "web", team: "a" },
+    },
+    NetworkSettings: null,
+  } as unknown as NerdctlContainerInspect;
+  const image = { Id: "sha256:abc", RepoTags: ["busybox:latest"], Config: { Cmd: ["sh"], WorkingDir: "/home" } };
+
+  it("shows what the client set as it set it, and the process without nerdctl's init", () => {
+    const inspect = toContainerInspect(nerdctl, image);
+    expect(inspect.Path).toBe("sh");
+    expect(inspect.Args).toEqual(["-c", "echo hi"]);
+    expect(inspect.Config).toMatchObject({
+      ...asSent,
+      WorkingDir: "/home",
+      Env: ["PATH=/bin", "A=1"],
+      Labels: { team: "a" },
+      Healthcheck: { Test: ["CMD-SHELL", "true"] },
+    });
+    expect(inspect.HostConfig).toMatchObject({
+      Binds: ["/srv:/srv"],
+      PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] },
+      Init: true,
+      NanoCpus: 5e8,
+      CpuQuota: 0,
+      CpuPeriod: 0,
+      Sysctls: null,
+      LogConfig: { Type: "json-file", Config: {} },
+      Runtime: "runc",
+    });
+  });
+
+  it("leaves a container made otherwise as nerdctl shows it, in Docker's terms", () => {
+    const plain = { ...nerdctl, Config: { ...nerdctl.Config, Labels: { "nerdctl/name": "web" } } } as NerdctlContainerInspect;
+    const inspect = toContainerInspect(plain, image);
+    expect(inspect.Path).toBe("/sbin/tini");
+    expect(inspect.Config.Tty).toBe(false);
+    expect(inspect.HostConfig).toMatchObject({ CpuQuota: 50000, LogConfig: { Type: "json-file", Config: {} }, Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" } });
   });
 });

@@ -11,9 +11,10 @@ import type {
 } from "./container-types.ts";
 import { dockerTime, humanDuration, isZeroTime, unixSeconds } from "./time.ts";
 import { familiarize } from "../reference.ts";
+import { readRecord, recordedCommand, recordedConfig, recordedHostConfig, type CreateRecord } from "./container-create-record.ts";
 
 /** Labels nerdctl and containerd keep for themselves; dockerd shows only the user's and the image's. */
-const INTERNAL_LABEL = /^(nerdctl\/|containerd\.io\/|io\.containerd\.)/;
+const INTERNAL_LABEL = /^(nerdctl\/|nerdctld\/|containerd\.io\/|io\.containerd\.)/;
 
 export function userLabels(labels: Record<string, string> | null | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => !INTERNAL_LABEL.test(key)));
@@ -108,6 +109,13 @@ function endpoints(container: NerdctlContainerInspect): Record<string, EndpointS
   return result;
 }
 
+/** The process as dockerd shows it: nerdctl's init (tini) in front of it is not part of it. */
+function processOf(container: NerdctlContainerInspect, record: CreateRecord | undefined): [string, string[]] {
+  const args = container.Args ?? [];
+  if (record?.HostConfig.Init === true && /\/tini$/.test(container.Path) && args[0] === "--" && args.length > 1) return [args[1]!, args.slice(2)];
+  return [container.Path, args];
+}
+
 function portBindings(container: NerdctlContainerInspect): Record<string, NerdctlPortBinding[] | null> {
   return container.NetworkSettings?.Ports ?? container.HostConfig.PortBindings ?? {};
 }
@@ -140,20 +148,26 @@ function mounts(container: NerdctlContainerInspect): MountPoint[] {
 }
 
 /**
- * nerdctl's HostConfig, less what Docker leaves out rather than printing
- * empty: an unset cgroup namespace mode ("" is not one of Docker's values) and
- * unset numbers (null).
+ * nerdctl's HostConfig in Docker's terms, less what Docker leaves out rather
+ * than printing empty: an unset cgroup namespace mode ("" is not one of
+ * Docker's values) and unset numbers (null). What the client set and nerdctl
+ * keeps nowhere, or in its own terms, is shown from the create record.
  */
-function hostConfig(container: NerdctlContainerInspect): Record<string, unknown> {
-  return Object.fromEntries(
+function hostConfig(container: NerdctlContainerInspect, record: CreateRecord | undefined): Record<string, unknown> {
+  const shown: Record<string, unknown> = Object.fromEntries(
     Object.entries(container.HostConfig).filter(
       ([key, value]) => !(key === "CgroupnsMode" && value === "") && !(key === "MemorySwappiness" && value === null),
     ),
   );
+  const log = (container.HostConfig.LogConfig ?? {}) as { driver?: string; opts?: Record<string, string> | null };
+  shown.LogConfig = { Type: log.driver || "json-file", Config: log.opts ?? {} };
+  if (shown.Runtime === "io.containerd.runc.v2") shown.Runtime = "runc";
+  return record ? { ...shown, ...recordedHostConfig(record, shown) } : shown;
 }
 
 /** The image's entrypoint, when the container's command starts with it, as Docker splits Path/Args. */
-function splitCommand(container: NerdctlContainerInspect, image: NerdctlImageIdentity | undefined) {
+function splitCommand(container: NerdctlContainerInspect, image: NerdctlImageIdentity | undefined, record: CreateRecord | undefined) {
+  if (record) return recordedCommand(record, image);
   const argv = [container.Path, ...(container.Args ?? [])];
   const entrypoint = image?.Config.Entrypoint ?? null;
   if (entrypoint?.length && entrypoint.every((word, i) => argv[i] === word)) {
@@ -189,16 +203,18 @@ export function toContainerSummary(
 export function toContainerInspect(container: NerdctlContainerInspect, image: NerdctlImageIdentity | undefined): ContainerInspect {
   const state = container.State;
   const name = stateName(container);
-  const { entrypoint, cmd } = splitCommand(container, image);
+  const record = readRecord(container.Config.Labels);
+  const { entrypoint, cmd } = splitCommand(container, image, record);
   const networks = endpoints(container);
   const primary = Object.values(networks)[0];
   const ports = portBindings(container);
   const config = container.Config;
+  const [path, args] = processOf(container, record);
   return {
     Id: container.Id,
     Created: container.Created,
-    Path: container.Path,
-    Args: container.Args ?? [],
+    Path: path,
+    Args: args,
     State: {
       Status: name,
       Running: state.Running,
@@ -225,7 +241,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
     ProcessLabel: "",
     AppArmorProfile: container.AppArmorProfile,
     ExecIDs: null,
-    HostConfig: hostConfig(container),
+    HostConfig: hostConfig(container, record),
     GraphDriver: { Name: container.Driver, Data: {} },
     Mounts: mounts(container),
     Config: {
@@ -248,6 +264,8 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
       OnBuild: null,
       Labels: userLabels(config.Labels),
       StopSignal: config.Labels?.["io.containerd.image.config.stop-signal"],
+      ...(config.Healthcheck ? { Healthcheck: config.Healthcheck } : {}),
+      ...(record ? recordedConfig(record, config, image) : {}),
     },
     NetworkSettings: {
       Bridge: "",

@@ -71,7 +71,7 @@ export interface NerdctlContainerInspect {
     StopSignal?: string;
     Tty?: boolean;
     OpenStdin?: boolean;
-    StdinOnce?: boolean;
+    Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number } | null;
   };
   NetworkSettings: {
     Ports?: Record<string, NerdctlPortBinding[] | null> | null;
@@ -88,7 +88,14 @@ export interface NerdctlContainerInspect {
 export interface NerdctlImageIdentity {
   Id: string;
   RepoTags: string[] | null;
-  Config: { Entrypoint?: string[] | null; Cmd?: string[] | null; Labels?: Record<string, string> | null };
+  Config: {
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    Labels?: Record<string, string> | null;
+    ExposedPorts?: Record<string, object> | null;
+    Volumes?: Record<string, object> | null;
+    WorkingDir?: string;
+  };
 }
 
 /** Containers with the images they were made from. */

@@ -34,7 +34,18 @@ export function identityOf(record: NerdctlNativeImage): NerdctlImageIdentity | u
   const id = record.ImageConfigDesc?.digest;
   if (!id) return undefined;
   const config = record.ImageConfig?.config;
-  return { Id: id, RepoTags: [record.Image.Name], Config: { Entrypoint: config?.Entrypoint, Cmd: config?.Cmd, Labels: config?.Labels } };
+  return {
+    Id: id,
+    RepoTags: [record.Image.Name],
+    Config: {
+      Entrypoint: config?.Entrypoint,
+      Cmd: config?.Cmd,
+      Labels: config?.Labels,
+      ExposedPorts: config?.ExposedPorts,
+      Volumes: config?.Volumes,
+      WorkingDir: config?.WorkingDir,
+    },
+  };
 }
 
 /** Layer by layer, newest first, with sizes as the snapshotter counts them. */

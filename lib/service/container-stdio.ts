@@ -1,5 +1,5 @@
 import { notRunning } from "../docker/container-lifecycle.ts";
-import { stateName } from "../docker/containers.ts";
+import { stateName, toContainerInspect } from "../docker/containers.ts";
 import { parseLogsQuery } from "../docker/logs.ts";
 import { outputContentType } from "../docker/stdcopy.ts";
 import { Filters } from "../docker/filters.ts";
@@ -43,11 +43,13 @@ interface StdioConfig {
 }
 
 async function stdioConfig(scope: Scope, container: NerdctlContainerInspect): Promise<StdioConfig> {
+  // What the client asked for at create, as inspect shows it; the terminal as the engine will make it.
+  const { Config, HostConfig } = toContainerInspect(container, undefined);
   return {
     tty: await hasTerminal(scope.nerdctl, container.Id),
-    openStdin: container.Config?.OpenStdin === true,
-    stdinOnce: container.Config?.StdinOnce === true,
-    autoRemove: container.HostConfig?.AutoRemove === true,
+    openStdin: Config.OpenStdin === true,
+    stdinOnce: Config.StdinOnce === true,
+    autoRemove: HostConfig.AutoRemove === true,
   };
 }
 
