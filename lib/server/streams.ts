@@ -106,6 +106,8 @@ export function binaryResponse(source: Readable | AsyncIterable<Uint8Array> | Pi
  */
 export function lateJsonResponse(document: Promise<unknown>): Response {
   const body = (async function* () {
+    // An empty first chunk makes the server send the status and headers now.
+    yield new Uint8Array();
     yield `${JSON.stringify(await document)}\n`;
   })();
   return new Response(pullStream(body, () => {}), { status: 200, headers: { "Content-Type": "application/json" } });
