@@ -17,7 +17,8 @@ export interface NodeUpgradeRuntime {
   node: { req: IncomingMessage; upgrade: UpgradeRuntime };
 }
 
-function upgradeOf(event: H3Event): UpgradeRuntime | undefined {
+/** The raw connection of a request Node delivered on its `upgrade` event; undefined for any other. */
+export function upgradeOf(event: H3Event): UpgradeRuntime | undefined {
   return (event.runtime as Partial<NodeUpgradeRuntime> | undefined)?.node?.upgrade;
 }
 

@@ -5,6 +5,8 @@ import { Filters } from "../docker/filters.ts";
 import { badParameter } from "../errors.ts";
 import { scopeFor, type Scope } from "../service/scope.ts";
 import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useParam } from "./context.ts";
+import type { ConnectionSession } from "../io/connection.ts";
+import { serveConnection, upgradeBody } from "./connection.ts";
 import { clientGone, requestBody } from "./streams.ts";
 
 /** The largest JSON body a route reads (container create, network create, …): far above any real one. */
@@ -19,6 +21,7 @@ export const SMALL_BODY_LIMIT = 64 * 1024;
  */
 export class RouteRequest {
   readonly query: URLSearchParams;
+  #body: Readable | undefined;
 
   constructor(readonly event: H3Event) {
     this.query = event.url.searchParams;
@@ -87,9 +90,9 @@ export class RouteRequest {
     return Filters.parse(this.text("filters"), allowed);
   }
 
-  /** The body as a stream, read only as fast as it is consumed. */
+  /** The body as a stream, read only as fast as it is consumed (an upgrade request's included). */
   body(): Readable {
-    return requestBody(this.event);
+    return (this.#body ??= upgradeBody(this.event) ?? requestBody(this.event));
   }
 
   /**
@@ -119,6 +122,18 @@ export class RouteRequest {
     } catch (error) {
       throw badParameter(`invalid JSON body: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * Takes the client's connection over for an interactive stream (exec,
+   * attach) and runs `session` on it: `101 UPGRADED` announcing
+   * `contentType` and the raw socket when the client asked for an upgrade, a
+   * 200 streaming the output with the request body as input otherwise. Check
+   * everything first: an error thrown before this call is Docker's JSON
+   * error, one after it can only end the stream.
+   */
+  serve(contentType: string, session: ConnectionSession): Promise<string> | Response {
+    return serveConnection(this.event, contentType, () => this.body(), session);
   }
 
   /** Sets the response's status (201 created, 204 no content, …). */
