@@ -2,6 +2,7 @@ import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
 import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
+import type { ExecRegistry } from "./exec-registry.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
 export interface ServiceRoot {
@@ -11,6 +12,8 @@ export interface ServiceRoot {
   facts(): DaemonFacts;
   /** The daemon's events; an app built without them announces to no one. */
   events?: EventBus;
+  /** The daemon's exec instances; an app built without them has no exec endpoints. */
+  execs?: ExecRegistry;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
