@@ -122,6 +122,8 @@ function watchExecStarts(scope: Scope, containerId: string): { started: Promise<
 
 /** POST /exec/{id}/resize: the process's terminal; nothing for a process without one, as with dockerd. */
 export async function execResize(scope: Scope, id: string, size: ConsoleSize): Promise<void> {
-  const instance = await checkedInstance(scope, id);
+  // A process still running says its container is: the check is left out for it, so a new terminal's size arrives quickly.
+  const known = registryOf(scope).get(id, scope.namespace);
+  const instance = known?.running ? known : await checkedInstance(scope, id);
   await instance.resize(size);
 }
