@@ -98,7 +98,12 @@ describe.each(MATRIX)("$title", (cell) => {
   it("docker exec of a command that does not exist", async () => {
     const result = await docker("exec", running, "nosuchcommand");
     expect(result.exitCode).toBe(126);
-    expect(result.stdout).toMatch(/exec: "nosuchcommand": executable file not found in \$PATH/);
+    expect(result.stdout).toMatch(/^OCI runtime exec failed: .*exec: "nosuchcommand": executable file not found in \$PATH: unknown$/);
+    const user = await docker("exec", "-u", "nosuchuser", running, "true");
+    expect(user).toMatchObject({ stdout: "unable to find user nosuchuser: no matching entries in passwd file", exitCode: 126 });
+    const detached = await docker("exec", "-d", running, "nosuchcommand");
+    expect(detached.exitCode).toBe(1);
+    expect(detached.stderr).toMatch(/^Error response from daemon: OCI runtime exec failed: .*executable file not found in \$PATH: unknown$/);
   });
 
   it("docker exec in a stopped container", async () => {

@@ -86,12 +86,15 @@ describe("parseExecStart and parseResize", () => {
     expect(parseExecStart(undefined, true)).toEqual({ detach: false, tty: false });
   });
 
-  it("reads h and w as Go's Atoi does, and refuses what is no terminal size", () => {
-    expect(parseResize("40", "120")).toEqual({ height: 40, width: 120 });
+  it("reads h and w as Go's Atoi does", () => {
+    expect(parseResize("40", "+120")).toEqual({ height: 40, width: 120 });
+    expect(parseResize("-1", "70000")).toEqual({ height: -1, width: 70000 });
     expect(failure(() => parseResize(undefined, "1"))).toEqual({ kind: "invalid-parameter", message: 'strconv.Atoi: parsing "": invalid syntax' });
     expect(failure(() => parseResize("4", "1.5"))).toEqual({ kind: "invalid-parameter", message: 'strconv.Atoi: parsing "1.5": invalid syntax' });
-    expect(failure(() => parseResize("-1", "10")).kind).toBe("invalid-parameter");
-    expect(failure(() => parseResize("10", "70000")).kind).toBe("invalid-parameter");
+    expect(failure(() => parseResize("9223372036854775808", "1"))).toEqual({
+      kind: "invalid-parameter",
+      message: 'strconv.Atoi: parsing "9223372036854775808": value out of range',
+    });
   });
 });
 
@@ -176,14 +179,16 @@ describe("the exec document", () => {
 });
 
 describe("startFailure", () => {
+  const oci = (reason: string) => `OCI runtime exec failed: exec failed: unable to start container process: ${reason}`;
   it.each([
-    ['exec: "nosuch": executable file not found in $PATH', 'exec: "nosuch": executable file not found in $PATH', "invalid-parameter"],
-    ['chdir to cwd ("/x") set in config.json failed: no such file or directory', 'chdir to cwd ("/x") set in config.json failed: no such file or directory', "invalid-parameter"],
-    ["exec: /etc: is a directory", "exec: /etc: is a directory: permission denied", "invalid-parameter"],
-    ["no users found", "no users found", "system"],
-  ])("words and classes %j as dockerd does", (message, shown, kind) => {
+    [oci('exec: "nosuch": executable file not found in $PATH'), "", `${oci('exec: "nosuch": executable file not found in $PATH')}: unknown`, "invalid-parameter"],
+    [oci('chdir to cwd ("/x") set in config.json failed: no such file or directory'), "", `${oci('chdir to cwd ("/x") set in config.json failed: no such file or directory')}: unknown`, "invalid-parameter"],
+    [oci("exec: /etc: is a directory"), "", `${oci("exec: /etc: is a directory")}: unknown: permission denied`, "invalid-parameter"],
+    ["no users found", "nosuch:staff", "unable to find user nosuch: no matching entries in passwd file", "system"],
+    ["no groups found", "nobody:nosuch", "unable to find group nosuch: no matching entries in group file", "system"],
+  ])("words and classes %j as dockerd does", (reason, user, shown, kind) => {
     expect(failure(() => {
-      throw startFailure(message);
+      throw startFailure(reason, user);
     })).toEqual({ kind, message: shown });
   });
 });

@@ -83,9 +83,17 @@ const INVALID_COMMAND = ["executable file not found", "no such file or directory
 /**
  * A process that could not be started, as dockerd words and classes it
  * (setExitCodeFromError): the client's fault (400) when the command, a
- * permission or a directory is wrong, a 500 otherwise.
+ * permission or a directory is wrong, a 500 otherwise. nerdctl's reason is
+ * put in dockerd's words where they differ: a user or group not in the
+ * container (`user` is the exec's, as `name[:group]`), and the gRPC code
+ * dockerd shows after the runtime's errors.
  */
-export function startFailure(message: string): ApiError {
+export function startFailure(reason: string, user: string): ApiError {
+  const [name, group] = user.split(":");
+  let message = reason;
+  if (reason === "no users found") message = `unable to find user ${name}: no matching entries in passwd file`;
+  if (reason === "no groups found") message = `unable to find group ${group}: no matching entries in group file`;
+  if (reason.startsWith("OCI runtime ") && !reason.endsWith(": unknown")) message = `${reason}: unknown`;
   const lower = message.toLowerCase();
   if (lower.includes("permission denied")) return badParameter(message);
   // Go reports running a directory as EISDIR; docker/cli looks for EACCES' words.
@@ -194,15 +202,17 @@ export function parseExecStart(body: unknown, since142: boolean): ExecStartReque
   return request;
 }
 
-/** POST /exec/{id}/resize's h and w, read as Go's strconv.Atoi reads them. */
+/**
+ * POST /exec/{id}/resize's h and w, read as Go's strconv.Atoi reads them:
+ * any 64-bit integer is accepted (a size no terminal can have changes nothing).
+ */
 export function parseResize(height: string | undefined, width: string | undefined): ConsoleSize {
   const integer = (value: string | undefined) => {
     const text = value ?? "";
     if (!/^[+-]?\d+$/.test(text)) throw badParameter(`strconv.Atoi: parsing ${JSON.stringify(text)}: invalid syntax`);
-    const number = Number(text);
-    // A terminal's size is two 16-bit numbers; dockerd would wrap a negative one into a huge size.
-    if (number < 0 || number > 0xffff) throw badParameter(`invalid terminal size: ${text}`);
-    return number;
+    const number = BigInt(text);
+    if (number > 2n ** 63n - 1n || number < -(2n ** 63n)) throw badParameter(`strconv.Atoi: parsing ${JSON.stringify(text)}: value out of range`);
+    return Number(number);
   };
   return { height: integer(height), width: integer(width) };
 }

@@ -240,7 +240,7 @@ describe("POST /exec/{id}/start (a client that does not upgrade)", () => {
       child.exit({ exitCode: 1 });
     };
     const data = Buffer.from(await (await post(`/v1.43/exec/${id}/start`, {})).arrayBuffer());
-    expect(byStream(data)).toEqual({ 1: `${reason.replaceAll('\\"', '"')}\r\n` });
+    expect(byStream(data)).toEqual({ 1: `${reason.replaceAll('\\"', '"')}: unknown\r\n` });
     expect(await inspect(id)).toMatchObject({ Running: false, ExitCode: 126 });
   });
 
@@ -275,6 +275,7 @@ describe("POST /exec/{id}/start (a client that does not upgrade)", () => {
       child.exit({ exitCode: 1 });
     };
     expect(await errorOf(await post(`/v1.43/exec/${id}/start`, { Detach: true }))).toEqual({ status: 400, message: 'exec: "nosuch": executable file not found in $PATH' });
+    expect(await inspect(id)).toMatchObject({ Running: false, ExitCode: 126 });
   });
 
   it("answers 404 for an unknown instance, and for one whose container is gone", async () => {

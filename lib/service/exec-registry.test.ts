@@ -82,6 +82,10 @@ describe("ExecRegistry", () => {
     const running = child();
     instance.started(running.command, running.outcome, () => 5);
     await instance.resize({ height: 40, width: 120 });
+    // No terminal has such sizes: dockerd accepts them, and nothing changes.
+    await instance.resize({ height: -1, width: 70_000 });
+    await instance.resize({ height: 0, width: 0 });
+    expect(running.command.tty && running.command.resize).toHaveBeenCalledTimes(1);
     expect(running.command.tty && running.command.resize).toHaveBeenCalledWith(120, 40);
     running.end({ kind: "exited", exitCode: 0 });
     await instance.ended;

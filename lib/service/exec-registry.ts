@@ -75,8 +75,9 @@ export class ExecInstance {
     if (!this.#hadProcess) throw badParameter("exec process is not started");
     const child = this.#child;
     if (!child) throw notFound(`process does not exist ${this.id}: not found`);
-    // A terminal of no rows or columns cannot be made: such a size changes nothing.
-    if (child.tty && size.width > 0 && size.height > 0) child.resize(size.width, size.height);
+    // A terminal's size is two 16-bit numbers, neither 0: any other changes nothing.
+    const fits = (value: number) => value > 0 && value <= 0xffff;
+    if (child.tty && fits(size.width) && fits(size.height)) child.resize(size.width, size.height);
   }
 
   /** Ends the process's nerdctl (the instance is forgotten, or its client is gone). */

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { DEFAULT_DETACH_KEYS, DetachScanner } from "../docker/exec-detach.ts";
-import type { ConsoleSize } from "../docker/exec.ts";
+import { startFailure, type ConsoleSize } from "../docker/exec.ts";
 import { frame, multiplex, STDERR, STDOUT, type MultiplexSource } from "../docker/stdcopy.ts";
 import type { ClientConnection } from "../io/connection.ts";
 import { whenClientGone } from "../io/signals.ts";
@@ -100,7 +100,7 @@ export async function runAttached(instance: ExecInstance, start: () => Launched,
   }
   // The exit code is recorded by now: the client reads it as soon as the stream closes.
   const result = await outcome;
-  if (result.kind === "not-started") say(`${result.message}\r\n`);
+  if (result.kind === "not-started") say(`${startFailure(result.message, instance.config.requestedUser).message}\r\n`);
 }
 
 /** Nobody reads the output any more: it is read and dropped, so the process never waits on it. */

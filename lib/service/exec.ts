@@ -91,7 +91,7 @@ async function startDetached(scope: Scope, execs: ExecRegistry, instance: ExecIn
     const { streams, outcome } = launch(scope, execs, instance, undefined, false);
     for (const source of streams) source.readable.resume();
     const first = await Promise.race([outcome, watch.started]);
-    if (first?.kind === "not-started") throw startFailure(first.message);
+    if (first?.kind === "not-started") throw startFailure(first.message, instance.config.requestedUser);
   } finally {
     watch.close();
   }
