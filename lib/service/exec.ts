@@ -108,9 +108,10 @@ function watchExecStarts(scope: Scope, containerId: string): { started: Promise<
   }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, DETACHED_START_WAIT_MS)));
+  // An event stream that fails says nothing either way: the start is answered as if it had been seen.
   const seen = (async () => {
     for await (const event of subscription) return void event;
-  })();
+  })().catch(() => {});
   return {
     started: Promise.race([seen, timeout]),
     close: () => {
