@@ -13,6 +13,8 @@ import { createDaemonApp } from "./server/app.ts";
 import { listenOn, type Listening } from "./server/listen.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
+import { ContainerStdio } from "./service/container-stdio.ts";
+import { ExecRegistry } from "./service/exec-registry.ts";
 
 export interface RunningDaemon {
   listeners: Listening[];
@@ -91,7 +93,7 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
 
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
-    services: { nerdctl, facts, events },
+    services: { nerdctl, facts, events, execs: new ExecRegistry(), stdio: new ContainerStdio() },
     daemonVersion: DAEMON_VERSION,
     log: debugLog,
   });

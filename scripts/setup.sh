@@ -53,7 +53,7 @@ bash scripts/install-engine.sh
 # of the engine container image).
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
-  ensure_packages docker.io debootstrap
+  ensure_packages docker.io debootstrap tmux
 fi
 
 say "building the daemon (tsc)"

@@ -29,7 +29,7 @@ export const MATRIX: MatrixCell[] = DOCKER_CLIS.flatMap((cli) =>
  * A docker CLI config that sends the namespace header with every request
  * (`HttpHeaders`, as a user would configure it for a Kubernetes node).
  */
-function configDir(namespace: string): string {
+export function configDir(namespace: string): string {
   const dir = join("/tmp", `nerdctld-e2e-docker-config-${namespace}`);
   mkdirSync(dir, { recursive: true });
   const headers = namespace === "default" ? {} : { "X-Containerd-Namespace": namespace };

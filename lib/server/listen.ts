@@ -89,10 +89,10 @@ async function serveUpgrade(app: H3, req: IncomingMessage, socket: Duplex, head:
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
+  const runtime: NodeUpgradeRuntime = { name: "node", node: { req, upgrade } };
   try {
-    // The docker CLI 20.10 sends an empty Host on a unix socket.
+    // The docker CLI sends an empty Host over a unix socket; a Host that makes no URL ends the connection, not the daemon.
     const request = new Request(`http://${req.headers.host || "localhost"}${req.url ?? "/"}`, { method: req.method, headers });
-    const runtime: NodeUpgradeRuntime = { name: "node", node: { req, upgrade } };
     Object.assign(request, { runtime });
     const response = await app.fetch(request);
     if (upgrade.taken) return;

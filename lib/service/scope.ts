@@ -3,6 +3,7 @@ import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
 import { ContainerStdio } from "./container-stdio.ts";
 import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
+import type { ExecRegistry } from "./exec-registry.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
 export interface ServiceRoot {
@@ -12,6 +13,10 @@ export interface ServiceRoot {
   facts(): DaemonFacts;
   /** The daemon's events; an app built without them announces to no one. */
   events?: EventBus;
+  /** The daemon's exec instances; an app built without them has no exec endpoints. */
+  execs?: ExecRegistry;
+  /** The stdio of the containers the daemon started attached; an app built without starts each on its own. */
+  stdio?: ContainerStdio;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
@@ -24,14 +29,6 @@ export interface Scope extends Omit<ServiceRoot, "events"> {
   stdio: ContainerStdio;
 }
 
-/** What a daemon holds between requests, made with its first request. */
-const held = new WeakMap<ServiceRoot, ContainerStdio>();
-
-function stdioOf(root: ServiceRoot): ContainerStdio {
-  let stdio = held.get(root);
-  if (!stdio) held.set(root, (stdio = new ContainerStdio()));
-  return stdio;
-}
 
 /**
  * The scope of a request: the daemon's namespace, or another one it names
@@ -45,6 +42,6 @@ export function scopeFor(root: ServiceRoot, namespace: string | null | undefined
     nerdctl: checked ? root.nerdctl.withNamespace(checked) : root.nerdctl,
     namespace: inScope,
     events: root.events?.in(inScope) ?? NO_EVENTS,
-    stdio: stdioOf(root),
+    stdio: root.stdio ?? new ContainerStdio(),
   };
 }
