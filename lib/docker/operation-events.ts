@@ -20,8 +20,11 @@ export type OperationEvent =
   | { type: "network"; action: "create"; network: NetworkIdentity }
   /** `network` when the service knows what it removed; otherwise the events name it from what they saw made. */
   | { type: "network"; action: "destroy"; ref: string; network?: NetworkIdentity }
-  /** `container` as the client named it (name, id or id prefix); `signal` for a kill (SIGKILL when absent). */
-  | { type: "container"; action: "kill" | "stop" | "restart"; container: string; signal?: string };
+  /**
+   * `container` as the client named it (name, id or id prefix); `signal` for a kill (SIGKILL when absent).
+   * archive-path and extract-to-dir: a copy out of or into the container's filesystem.
+   */
+  | { type: "container"; action: "kill" | "stop" | "restart" | "archive-path" | "extract-to-dir"; container: string; signal?: string };
 
 /** An image-making operation of nerdctld's: the images containerd reports made while it runs are reported as what it is. */
 export type ImageOperationStart = { kind: "pull"; reference: string } | { kind: "load" } | { kind: "import" };

@@ -17,3 +17,12 @@ export function firstChunk(stream: Readable): Promise<Buffer | null> {
     stream.on("readable", onReadable).once("end", onEnd).once("error", onError);
   });
 }
+
+/** Reads an iterator to its end, dropping what it yields (the rest of a refused request body, so the client gets its answer). */
+export async function drainIterator(source: AsyncIterator<unknown>): Promise<void> {
+  try {
+    while (!(await source.next()).done);
+  } catch {
+    // the client went away: nothing left to read
+  }
+}
