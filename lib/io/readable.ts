@@ -18,11 +18,22 @@ export function firstChunk(stream: Readable): Promise<Buffer | null> {
   });
 }
 
-/** Reads an iterator to its end, dropping what it yields (the rest of a refused request body, so the client gets its answer). */
-export async function drainIterator(source: AsyncIterator<unknown>): Promise<void> {
+/**
+ * Reads an iterator to its end, or until `limit` bytes have gone by, dropping
+ * what it yields (the rest of a refused request body, so the client gets its
+ * answer). True when the iterator ended.
+ */
+export async function drainIterator(source: AsyncIterator<unknown>, limit = Number.POSITIVE_INFINITY): Promise<boolean> {
+  let read = 0;
   try {
-    while (!(await source.next()).done);
+    while (read < limit) {
+      const next = await source.next();
+      if (next.done) return true;
+      read += (next.value as { length?: number } | undefined)?.length ?? 0;
+    }
+    return false;
   } catch {
     // the client went away: nothing left to read
+    return true;
   }
 }

@@ -43,7 +43,7 @@ export interface MountedSnapshot {
 
 /** `ctr snapshots mounts`'s argv: what mounting the snapshot at target would take. */
 export function snapshotMountsArgs(ref: SnapshotRef, target: string): string[] {
-  if (!/^[A-Za-z0-9._-]+$/.test(ref.snapshotter)) throw systemError(`invalid snapshotter name ${JSON.stringify(ref.snapshotter)}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(ref.snapshotter)) throw systemError(`invalid snapshotter name ${JSON.stringify(ref.snapshotter)}`);
   if (!/^[0-9a-f]{64}$/.test(ref.key)) throw systemError(`invalid snapshot key ${JSON.stringify(ref.key)}`);
   return [...(ref.namespace ? [`--namespace=${ref.namespace}`] : []), "snapshots", `--snapshotter=${ref.snapshotter}`, "mounts", target, ref.key];
 }

@@ -40,6 +40,8 @@ import type { Scope } from "./scope.ts";
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
+/** What of a refused body is read before the answer (Go's http server reads this much). */
+const REFUSED_BODY_READ = 256 * 1024;
 /** The most of a container's /etc/passwd read to find its user. */
 const PASSWD_LIMIT = 1024 * 1024;
 
@@ -164,8 +166,9 @@ export async function extractToContainer(scope: Scope, ref: string, path: string
   try {
     await withContainer(scope, ref, path, (filesystem) => extractInto(filesystem, path, options, source), signal);
   } catch (error) {
-    // As dockerd's server reads a refused body before it answers, the client's upload ends cleanly.
-    if (!body.destroyed && !body.readableEnded) void drainIterator(source);
+    // dockerd's server reads up to 256 KiB of a refused body before it answers, so a small upload ends
+    // cleanly on the client's side; the rest of a larger one is read and dropped after the answer.
+    if (!body.destroyed && !body.readableEnded && !(await drainIterator(source, REFUSED_BODY_READ))) void drainIterator(source);
     throw error;
   }
   scope.events.emit({ type: "container", action: "extract-to-dir", container: ref });
