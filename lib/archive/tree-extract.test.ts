@@ -143,13 +143,16 @@ describe("unpackInto", () => {
     expect(await readdir(readonly)).toEqual([]);
   });
 
-  it("calls a broken archive an error of the archive", async () => {
+  it.each([
+    ["a header that is not one", Buffer.alloc(512, 0x41), "archive/tar: invalid tar header"],
+    ["an archive cut short", Buffer.from("x\n"), "unexpected EOF"],
+  ])("words %s as Go's archive/tar does", async (_label, bytes, message) => {
     const root = await ConfinedRoot.open(tree);
     try {
-      const garbage = (async function* () {
-        yield Buffer.alloc(512, 0x41);
+      const source = (async function* () {
+        yield bytes;
       })();
-      await expect(unpackInto(root, "/dest", garbage, { noOverwriteDirNonDir: false })).rejects.toBeInstanceOf(UnpackError);
+      await expect(unpackInto(root, "/dest", source, { noOverwriteDirNonDir: false })).rejects.toEqual(new UnpackError(message));
     } finally {
       await root.close();
     }

@@ -51,6 +51,8 @@ export async function unpackInto(root: ConfinedRoot, dest: string, source: Async
 
 class Unpacker {
   readonly #directories: { path: string; header: TarHeader }[] = [];
+  /** Parents already seen to exist: an archive's entries share them, and only a removal here can take one away. */
+  readonly #existing = new Set<string>();
 
   constructor(
     private readonly root: ConfinedRoot,
@@ -76,8 +78,8 @@ class Unpacker {
         }
       }
     } catch (error) {
-      // A broken archive is dockerd's archive/tar error: a 500, not a refused parameter.
-      if (error instanceof ApiError && error.kind === "invalid-parameter") throw new UnpackError(error.message);
+      // A broken archive is a 500 in Go's archive/tar words, as dockerd reports it, not a refused parameter.
+      if (error instanceof ApiError && error.kind === "invalid-parameter") throw new UnpackError(goTarError(error.message));
       throw error;
     } finally {
       await file?.handle.close().catch(() => {});
@@ -94,7 +96,10 @@ class Unpacker {
     const rel = goRel(this.dest, path);
     if (rel === ".." || rel.startsWith("../")) throw new UnpackError(`${quote(name)} is outside of ${quote(this.dest)}`);
     const isDirectory = header.type === "5";
-    if (path !== this.dest) await this.#impliedParents(goDir(path));
+    if (path !== this.dest && !this.#existing.has(goDir(path))) {
+      await this.#impliedParents(goDir(path));
+      this.#existing.add(goDir(path));
+    }
     const place = await this.root.locate(path, { follow: false, op: "lstat", shown: path });
     try {
       const existing = await this.root.lstat(place).catch((error: unknown) => {
@@ -110,7 +115,10 @@ class Unpacker {
           throw new UnpackError(`cannot overwrite non-directory ${quote(path)} with directory ${quote(this.dest)}`);
         }
         if (wasDirectory && name === ".") return undefined;
-        if (!(wasDirectory && isDirectory)) await this.#remove(place);
+        if (!(wasDirectory && isDirectory)) {
+          await this.#remove(place);
+          this.#existing.clear();
+        }
       }
       return await this.#create(header, place, path, existing !== undefined && (Number(existing.mode) & S_IFMT) === S_IFDIR);
     } finally {
@@ -250,6 +258,13 @@ class Unpacker {
     if (place.dir.origin.readonly) throw new TreeError("unlinkat", place.path, "EROFS");
     await removeEntry(place.dir, place.name, place.path);
   }
+}
+
+/** What Go's archive/tar says of an archive the parser refused. */
+function goTarError(message: string): string {
+  if (message.endsWith("unexpected end of data")) return "unexpected EOF";
+  if (message.includes("is not a valid tar archive")) return "archive/tar: invalid tar header";
+  return message;
 }
 
 function fail(error: unknown, op: string, path: string): never {
