@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { packTar, type TarEntry } from "../lib/archive/tar-writer.ts";
+import { REPO_ROOT } from "./support/daemon.ts";
 import { engineNerdctl, type EngineAccess } from "./support/engine-client.ts";
 import { dockerIn, MATRIX } from "./support/matrix.ts";
 import { seedNamespace } from "./support/seed.ts";
@@ -32,6 +33,30 @@ async function onDaemonHost(script: string): Promise<string> {
         });
   expect(result.exitCode, String(result.stderr)).toBe(0);
   return String(result.stdout);
+}
+
+/**
+ * The daemon's peak resident memory (KiB) while work runs, sampled on its
+ * host every 200 ms, and what it was before.
+ */
+async function daemonMemoryDuring(tag: string, work: () => Promise<void>): Promise<{ before: number; peak: number }> {
+  const out = `/tmp/nerdctld-cp-rss-${tag}`;
+  // "[n]" keeps the pattern from matching this script's own command line.
+  const daemon = `pgrep -f '${join(REPO_ROOT, "dist", "bin", "[n]erdctld.js")}' | head -n 1`;
+  const rss = 'awk "/^VmRSS/ {print \\$2}" /proc/$pid/status';
+  const before = Number(await onDaemonHost(`pid=$(${daemon}); ${rss}`));
+  const sampler = onDaemonHost(
+    `rm -f ${out}.stop; pid=$(${daemon}); peak=0; end=$(( $(date +%s) + 300 ));` +
+      ` while [ ! -e ${out}.stop ] && [ $(date +%s) -lt $end ]; do r=$(${rss}); [ "$r" -gt "$peak" ] && peak=$r; echo $peak > ${out}; sleep 0.2; done`,
+  );
+  try {
+    await work();
+  } finally {
+    await onDaemonHost(`touch ${out}.stop`);
+    await sampler;
+  }
+  const peak = Number(await onDaemonHost(`cat ${out}; rm -f ${out} ${out}.stop`));
+  return { before, peak };
 }
 
 /** An archive as the docker CLI's stdin takes it from a test (ASCII only, so text is bytes). */
@@ -164,12 +189,17 @@ describe.each(MATRIX)("$title", (cell) => {
     await handle.truncate(GIB);
     await handle.close();
     try {
-      const sent = await docker("cp", big, `${running}:/tmp/big`);
-      expect(sent.exitCode, sent.stderr).toBe(0);
+      const memory = await daemonMemoryDuring(tag, async () => {
+        const sent = await docker("cp", big, `${running}:/tmp/big`);
+        expect(sent.exitCode, sent.stderr).toBe(0);
+        const back = await docker("cp", `${running}:/tmp/big`, join(local, "big-back"));
+        expect(back.exitCode, back.stderr).toBe(0);
+      });
+      // Streamed both ways: the daemon holds chunks, never the file.
+      expect(memory.peak).toBeGreaterThan(0);
+      expect(memory.peak - memory.before).toBeLessThan(256 * 1024);
       const expected = await sha256(big);
       expect((await nerdctl("exec", running, "sha256sum", "/tmp/big")).split(" ")[0]).toBe(expected);
-      const back = await docker("cp", `${running}:/tmp/big`, join(local, "big-back"));
-      expect(back.exitCode, back.stderr).toBe(0);
       expect((await stat(join(local, "big-back"))).size).toBe(GIB);
       expect(await sha256(join(local, "big-back"))).toBe(expected);
     } finally {

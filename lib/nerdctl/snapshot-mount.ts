@@ -125,7 +125,10 @@ export async function mountSnapshot(nerdctl: Nerdctl, ref: SnapshotRef, signal?:
   };
   try {
     const described = await nerdctl.runner.run(nerdctl.command(snapshotMountsArgs(ref, target), "ctr"), { signal });
-    if (described.exitCode !== 0) throw systemError(`reading the container's snapshot mounts: ${described.stderr.trim().split("\n").at(-1) ?? ""}`);
+    if (described.exitCode !== 0) {
+      const reason = described.exitCode === 127 ? "ctr (containerd's client) is not installed" : (described.stderr.trim().split("\n").at(-1) ?? "");
+      throw systemError(`reading the container's snapshot mounts: ${reason || `ctr exited with ${described.exitCode}`}`);
+    }
     const specs = parseMountCommands(described.stdout, target);
     holder = nerdctl.runner.spawn(nerdctl.command(HOLDER_ARGS, "unshare"), { signal });
     const pid = await holderPid(holder);
