@@ -132,21 +132,19 @@ export class ConfinedRoot {
     return new ConfinedRoot(new Dir(handle, "/", { id: 0, readonly: false }, false), mounts);
   }
 
-  get root(): Dir {
-    return this.#root;
-  }
-
   async close(): Promise<void> {
     await this.#root.handle.close().catch(() => {});
   }
 
   /** The names of mounts directly under a directory of the tree (they show there even when the tree has no such entry). */
-  mountNamesUnder(path: string): string[] {
+  #mountNamesUnder(path: string): string[] {
     return [...this.#mounts.keys()].filter((mounted) => mounted !== "/" && dirname(mounted) === path).map((mounted) => basename(mounted));
   }
 
   /** Walks a path from the root (a relative one as if absolute). The caller releases the place's dir. */
   async locate(path: string, options: WalkOptions): Promise<Place> {
+    // The kernel refuses a NUL in a path (Node would throw before asking it).
+    if (path.includes("\0")) throw new TreeError(options.op, options.shown, "EINVAL");
     return this.#walk([this.#root], walkComponents(path), options);
   }
 
@@ -258,7 +256,7 @@ export class ConfinedRoot {
   /** The entries of a directory: what it holds, and the mounts laid over it. */
   async names(dir: Dir): Promise<string[]> {
     const held = await readdir(dir.self);
-    const mounted = this.mountNamesUnder(dir.path).filter((name) => !held.includes(name));
+    const mounted = this.#mountNamesUnder(dir.path).filter((name) => !held.includes(name));
     return [...held, ...mounted];
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { archiveEncoding, decodePathStat, encodePathStat, goFileMode, goTimeUTC, passwdOwner, pathErrorMessage } from "./container-archive.ts";
+import { archiveEncoding, encodePathStat, goFileMode, goTimeUTC, passwdOwner, pathErrorMessage } from "./container-archive.ts";
 
 const ns = (iso: string, fraction: bigint) => BigInt(Date.parse(iso)) * 1_000_000n + fraction;
 
@@ -28,7 +28,7 @@ describe("the path-stat header", () => {
     ],
   ])("encodes %s as dockerd does", (_label, stat, header) => {
     expect(encodePathStat(stat)).toBe(header);
-    expect(decodePathStat(header)).toEqual(stat);
+    expect(JSON.parse(Buffer.from(header, "base64").toString())).toEqual(stat);
   });
 
   it.each([

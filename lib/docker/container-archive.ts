@@ -89,11 +89,6 @@ export function encodePathStat(stat: ContainerPathStat): string {
   return Buffer.from(goJson(ordered), "utf8").toString("base64");
 }
 
-/** The header's value read back (what docker cp does with it). */
-export function decodePathStat(value: string): ContainerPathStat {
-  return JSON.parse(Buffer.from(value, "base64").toString("utf8")) as ContainerPathStat;
-}
-
 /** dockerd's 400 for a request without `path` (its words, missing space included). */
 export const emptyPathError = (): ApiError => badParameter("bad parameter: pathcannot be empty");
 

@@ -14,7 +14,7 @@ import type { H3 } from "h3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { packTar } from "../archive/tar-writer.ts";
 import { readTar } from "../archive/tar-reader.ts";
-import { decodePathStat } from "../docker/container-archive.ts";
+import type { ContainerPathStat } from "../docker/container-archive.ts";
 import { Nerdctl } from "../nerdctl/client.ts";
 import { ROUTES_DIR } from "../package-info.ts";
 import type { Command, CommandRunner, InteractiveCommand, RunResult, RunningCommand } from "../runner/types.ts";
@@ -97,6 +97,9 @@ afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+/** The path-stat header read back, as docker cp reads it. */
+const pathStat = (response: Response) => JSON.parse(Buffer.from(response.headers.get("x-docker-container-path-stat")!, "base64").toString()) as ContainerPathStat;
+
 const archive = (path: string, query = "") => `/v1.43/containers/box/archive?path=${encodeURIComponent(path)}${query}`;
 
 async function entries(data: Buffer): Promise<Record<string, string>> {
@@ -113,7 +116,7 @@ describe("HEAD /containers/{id}/archive", () => {
   it("answers the path's stat in X-Docker-Container-Path-Stat, with no body", async () => {
     const response = await send(app, archive("/name"), { method: "HEAD" });
     expect(response.status).toBe(200);
-    const stat = decodePathStat(response.headers.get("x-docker-container-path-stat")!);
+    const stat = pathStat(response);
     expect(stat).toMatchObject({ name: "name", size: 13, mode: 2 ** 27 + 0o777, linkTarget: "/etc/hostname" });
     expect(stat.mtime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     expect(await response.text()).toBe("");
@@ -136,7 +139,7 @@ describe("GET /containers/{id}/archive", () => {
     const response = await send(app, archive("/etc"));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("application/x-tar");
-    expect(decodePathStat(response.headers.get("x-docker-container-path-stat")!)).toMatchObject({ name: "etc", mode: 2 ** 31 + 0o755 });
+    expect(pathStat(response)).toMatchObject({ name: "etc", mode: 2 ** 31 + 0o755 });
     expect(await entries(Buffer.from(await response.arrayBuffer()))).toEqual({ "etc/": "", "etc/hostname": "box\n" });
   });
 
@@ -151,6 +154,7 @@ describe("GET /containers/{id}/archive", () => {
     ["a missing container", "/v1.43/containers/ghost/archive?path=/etc", 404, "No such container: ghost"],
     ["no path", "/v1.43/containers/box/archive", 400, "bad parameter: pathcannot be empty"],
     ["a file used as a directory", archive("/etc/hostname/"), 500, "lstat /etc/hostname/: not a directory"],
+    ["a path with a NUL", archive("/etc\0/x"), 500, "lstat /etc\0/x: invalid argument"],
   ])("answers %s in dockerd's words", async (_label, path, status, message) => {
     const response = await send(app, path);
     expect(response.status).toBe(status);
