@@ -185,7 +185,7 @@ describe("PUT /containers/{id}/archive", () => {
   });
 
   it.each([
-    ["a file as the extraction point", "/etc/hostname", 400, "extraction point is not a directory"],
+    ["a file as the extraction point", "/etc/hostname", 500, "extraction point is not a directory"],
     ["a missing directory", "/nosuch/dir", 404, "Could not find the file /nosuch/dir in container box"],
   ])("refuses %s", async (_label, path, status, message) => {
     const response = await put(path, await tar([{ type: "file", name: "x", content: Buffer.from("x") }]));

@@ -30,7 +30,7 @@ import {
   goTimeUTC,
   type ContainerPathStat,
 } from "../docker/container-archive.ts";
-import { ApiError, badParameter, systemError } from "../errors.ts";
+import { ApiError, systemError } from "../errors.ts";
 import { drainIterator } from "../io/readable.ts";
 import { taskRootfs } from "../host/task-rootfs.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
@@ -174,6 +174,11 @@ export async function extractToContainer(scope: Scope, ref: string, path: string
   scope.events.emit({ type: "container", action: "extract-to-dir", container: ref });
 }
 
+/*
+ * dockerd refuses an extraction point that is not a directory, a read-only
+ * root filesystem and a read-only volume as invalid parameters, then wraps
+ * every error but a missing file as a system error: the client gets a 500.
+ */
 async function extractInto({ container, root }: ContainerFilesystem, path: string, options: ExtractOptions, source: AsyncIterator<Buffer | string>): Promise<void> {
   // Every element followed, the last one too: a link to a directory is extracted into.
   const joined = goJoin("/", path);
@@ -183,13 +188,13 @@ async function extractInto({ container, root }: ContainerFilesystem, path: strin
   const target = await root.locate(absPath, { follow: false, op: "lstat", shown: absPath });
   try {
     const stats = await root.lstat(target);
-    if ((Number(stats.mode) & S_IFMT) !== S_IFDIR) throw badParameter(EXTRACTION_POINT_NOT_DIRECTORY);
+    if ((Number(stats.mode) & S_IFMT) !== S_IFDIR) throw systemError(EXTRACTION_POINT_NOT_DIRECTORY);
   } finally {
     await target.dir.release();
   }
   const volume = (container.Mounts ?? []).find((mount) => isUnder(mount.Destination, absPath));
-  if (volume && !volume.RW) throw badParameter(READ_ONLY_VOLUME);
-  if (!volume && container.HostConfig.ReadonlyRootfs === true) throw badParameter(READ_ONLY_ROOTFS);
+  if (volume && !volume.RW) throw systemError(READ_ONLY_VOLUME);
+  if (!volume && container.HostConfig.ReadonlyRootfs === true) throw systemError(READ_ONLY_ROOTFS);
   const user = container.Config.User;
   const owner = options.copyUIDGID && user ? passwdOwner(await root.readFile("/etc/passwd", PASSWD_LIMIT), user) : undefined;
   await unpackInto(root, absPath, await decompressed(source, "the archive"), { noOverwriteDirNonDir: options.noOverwriteDirNonDir, owner });
