@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { badParameter } from "../errors.ts";
 import { decompressed } from "./decompress.ts";
+import { drainIterator } from "../io/readable.ts";
 import { entryComponents, extractBuildContext } from "./extract.ts";
 
 /** Tar bytes (after gzip) a context may hold by default. */
@@ -78,19 +79,11 @@ export async function receiveBuildContext(body: Readable, options: ReceiveOption
     return dir;
   } catch (error) {
     // Whatever is left of a refused body is read and dropped, so the client gets its answer.
-    if (!body.destroyed && !body.readableEnded) void drain(source);
+    if (!body.destroyed && !body.readableEnded) void drainIterator(source);
     await dir.remove();
     throw error;
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
-  }
-}
-
-async function drain(source: AsyncIterator<unknown>): Promise<void> {
-  try {
-    while (!(await source.next()).done);
-  } catch {
-    // the client went away: nothing left to read
   }
 }
 

@@ -29,6 +29,11 @@ export interface TarHeader {
   mtime: number;
   /** The type flag: "0" or "\0" file, "5" directory, "2" symbolic link, "1" hard link, "x" pax records, … */
   type: string;
+  /** A device's numbers (0 for anything else). */
+  devmajor: number;
+  devminor: number;
+  /** Access time, seconds since the epoch, when a pax record gives it. */
+  atime?: number;
 }
 
 /** A NUL-terminated text field. */
@@ -54,7 +59,7 @@ function numeric(block: Buffer, offset: number, length: number): number {
   return Number.parseInt(text, 8);
 }
 
-/** Owners decide nothing here (extraction ignores them): an unreadable one is 0 rather than a refusal. */
+/** Owners and device numbers: an unreadable one is 0 rather than a refusal (an entry's place does not depend on them). */
 function owner(block: Buffer, offset: number): number {
   try {
     return numeric(block, offset, 8);
@@ -101,6 +106,8 @@ export function decodeHeader(block: Buffer): TarHeader {
     size: numeric(block, 124, 12),
     mtime: numeric(block, 136, 12),
     type: String.fromCharCode(block[156]!),
+    devmajor: owner(block, 329),
+    devminor: owner(block, 337),
   };
 }
 
@@ -145,6 +152,9 @@ export interface HeaderFields {
   uname: string;
   gname: string;
   linkname: string;
+  /** A device's numbers (character and block devices). */
+  devmajor?: number;
+  devminor?: number;
 }
 
 /** length - 1 octal digits and a NUL, as GNU tar and Go's archive/tar write them. */
@@ -169,8 +179,8 @@ export function encodeHeader(header: HeaderFields): Buffer {
   block.write("00", 263, 2, "ascii");
   block.write(header.uname, 265, 32, "utf8");
   block.write(header.gname, 297, 32, "utf8");
-  writeOctal(block, 329, 8, 0);
-  writeOctal(block, 337, 8, 0);
+  writeOctal(block, 329, 8, header.devmajor ?? 0);
+  writeOctal(block, 337, 8, header.devminor ?? 0);
   // The checksum is computed with its own field read as eight spaces.
   block.fill(0x20, 148, 156);
   let sum = 0;

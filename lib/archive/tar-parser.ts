@@ -173,17 +173,27 @@ export class TarParser {
     const size = this.#pax.has("size") ? Number(this.#pax.get("size")) : header.size;
     const mtime = this.#pax.has("mtime") ? Number(this.#pax.get("mtime")) : header.mtime;
     if (!Number.isSafeInteger(size) || size < 0) throw this.#invalid("invalid size");
+    const atime = Number(this.#pax.get("atime"));
     this.#listener.entry({
       ...header,
       name: this.#pax.get("path") ?? this.#longName ?? header.name,
       linkname: this.#pax.get("linkpath") ?? this.#longLink ?? header.linkname,
       size,
       mtime: Number.isFinite(mtime) ? mtime : 0,
+      uid: this.#paxId("uid") ?? header.uid,
+      gid: this.#paxId("gid") ?? header.gid,
+      ...(Number.isFinite(atime) ? { atime } : {}),
     });
     this.#longName = undefined;
     this.#longLink = undefined;
     this.#pax = new Map();
     this.#startBody("entry", size);
+  }
+
+  /** A pax uid or gid (for ids octal cannot hold); undefined when absent or not a number. */
+  #paxId(key: "uid" | "gid"): number | undefined {
+    const value = this.#pax.get(key);
+    return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
   }
 
   #startBody(record: "entry" | "metadata" | "global", size: number): void {

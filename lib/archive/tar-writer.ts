@@ -37,9 +37,26 @@ export interface TarSymlink extends EntryMetadata {
   target: string;
 }
 
-export type TarEntry = TarFile | TarDirectory | TarSymlink;
+/** Another name of a file that came earlier in the archive. */
+export interface TarHardlink extends EntryMetadata {
+  type: "hardlink";
+  /** The earlier entry's name. */
+  target: string;
+}
 
-const TYPE_FLAGS = { file: "0", directory: "5", symlink: "2" } as const;
+export interface TarDevice extends EntryMetadata {
+  type: "char" | "block";
+  major: number;
+  minor: number;
+}
+
+export interface TarFifo extends EntryMetadata {
+  type: "fifo";
+}
+
+export type TarEntry = TarFile | TarDirectory | TarSymlink | TarHardlink | TarDevice | TarFifo;
+
+const TYPE_FLAGS = { file: "0", hardlink: "1", symlink: "2", char: "3", block: "4", directory: "5", fifo: "6" } as const;
 
 function defaultMode(entry: TarEntry): number {
   if (entry.type === "directory") return 0o755;
@@ -76,7 +93,7 @@ function baseName(path: string): string {
 /** The header block(s) of an entry: a pax extended header first when ustar cannot hold a field. */
 export function encodeTarHeader(entry: TarEntry): Buffer {
   const name = entryName(entry);
-  const linkname = entry.type === "symlink" ? entry.target : "";
+  const linkname = entry.type === "symlink" || entry.type === "hardlink" ? entry.target : "";
   const size = entry.type === "file" ? fileSize(entry) : 0;
   const records: string[] = [];
   if (Buffer.byteLength(name) > 100 || !isAscii(name)) records.push(paxRecord("path", name));
@@ -94,6 +111,7 @@ export function encodeTarHeader(entry: TarEntry): Buffer {
     uname: entry.uname ?? "",
     gname: entry.gname ?? "",
     linkname: truncateAscii(linkname, 100),
+    ...(entry.type === "char" || entry.type === "block" ? { devmajor: entry.major, devminor: entry.minor } : {}),
   };
   if (records.length === 0) return encodeHeader(header);
 

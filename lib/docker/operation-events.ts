@@ -20,8 +20,16 @@ export type OperationEvent =
   | { type: "network"; action: "create"; network: NetworkIdentity }
   /** `network` when the service knows what it removed; otherwise the events name it from what they saw made. */
   | { type: "network"; action: "destroy"; ref: string; network?: NetworkIdentity }
-  /** `container` as the client named it (name, id or id prefix); `signal` for a kill (SIGKILL when absent). */
-  | { type: "container"; action: "kill" | "stop" | "restart" | "update" | "attach" | "detach"; container: string; signal?: string }
+  /**
+   * `container` as the client named it (name, id or id prefix); `signal` for a kill (SIGKILL when absent).
+   * archive-path and extract-to-dir: a copy out of or into the container's filesystem.
+   */
+  | {
+      type: "container";
+      action: "kill" | "stop" | "restart" | "update" | "attach" | "detach" | "archive-path" | "extract-to-dir";
+      container: string;
+      signal?: string;
+    }
   | { type: "container"; action: "rename"; container: string; name: string; oldName: string }
   | { type: "container"; action: "resize"; container: string; height: number; width: number };
 

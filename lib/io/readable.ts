@@ -17,3 +17,23 @@ export function firstChunk(stream: Readable): Promise<Buffer | null> {
     stream.on("readable", onReadable).once("end", onEnd).once("error", onError);
   });
 }
+
+/**
+ * Reads an iterator to its end, or until `limit` bytes have gone by, dropping
+ * what it yields (the rest of a refused request body, so the client gets its
+ * answer). True when the iterator ended.
+ */
+export async function drainIterator(source: AsyncIterator<unknown>, limit = Number.POSITIVE_INFINITY): Promise<boolean> {
+  let read = 0;
+  try {
+    while (read < limit) {
+      const next = await source.next();
+      if (next.done) return true;
+      read += (next.value as { length?: number } | undefined)?.length ?? 0;
+    }
+    return false;
+  } catch {
+    // the client went away: nothing left to read
+    return true;
+  }
+}

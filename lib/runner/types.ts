@@ -1,7 +1,11 @@
 import type { Readable, Writable } from "node:stream";
 
-/** The programs nerdctld runs. The real runner maps each to a binary path. */
-export type Program = "nerdctl" | "buildctl" | "containerd" | "runc";
+/**
+ * The programs nerdctld runs. The real runner maps each to a binary path.
+ * ctr, unshare and nsenter mount a container's snapshot where only nerdctld
+ * sees it (container archives of containers without a task).
+ */
+export type Program = "nerdctl" | "buildctl" | "containerd" | "runc" | "ctr" | "unshare" | "nsenter";
 
 /** One invocation: the program and its arguments (never passed through a shell). */
 export interface Command {
