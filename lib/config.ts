@@ -76,6 +76,27 @@ export function defaultHost(env: NodeJS.ProcessEnv = process.env, uid = process.
   return `unix://${env.XDG_RUNTIME_DIR}/nerdctl.sock`;
 }
 
+/** nerdctl's configuration file as nerdctl finds it: NERDCTL_TOML, else its default for the user. */
+export function nerdctlTomlPath(config: Pick<DaemonConfig, "nerdctlToml">, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  if (config.nerdctlToml) return config.nerdctlToml;
+  if (uid === 0) return "/etc/nerdctl/nerdctl.toml";
+  return join(env.XDG_CONFIG_HOME ?? join(env.HOME ?? "/", ".config"), "nerdctl", "nerdctl.toml");
+}
+
+/**
+ * The containerd address a nerdctl.toml names (its top-level `address`), for
+ * containerd's own client (ctr), which reads no nerdctl.toml. Undefined when
+ * the file or the key is absent.
+ */
+export function addressInNerdctlToml(text: string): string | undefined {
+  for (const line of text.split("\n")) {
+    if (/^\s*\[/.test(line)) return undefined;
+    const match = /^\s*address\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)')\s*(?:#.*)?$/.exec(line);
+    if (match) return match[1] !== undefined ? (JSON.parse(`"${match[1]}"`) as string) : match[2];
+  }
+  return undefined;
+}
+
 /** Flags over environment over defaults (nerdctl.toml is nerdctl's to read). */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | "help" | "version" {
   let values;

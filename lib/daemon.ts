@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { installedEngineBin, type DaemonConfig } from "./config.ts";
+import { addressInNerdctlToml, installedEngineBin, nerdctlTomlPath, type DaemonConfig } from "./config.ts";
 import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
@@ -45,10 +46,20 @@ async function needsManagedEngine(config: DaemonConfig): Promise<boolean> {
   return !(await canConnect(config.address ?? DEFAULT_CONTAINERD_SOCKET));
 }
 
+function tomlAddress(config: DaemonConfig): string | undefined {
+  try {
+    return addressInNerdctlToml(readFileSync(nerdctlTomlPath(config), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 function engineEnv(config: DaemonConfig, engine: ManagedEngine | undefined): Record<string, string> {
   const env: Record<string, string> = { ...engine?.env };
   // Flags and environment given to nerdctld beat the managed engine's defaults.
-  if (!engine && config.address) env.CONTAINERD_ADDRESS = config.address;
+  // ctr reads only CONTAINERD_ADDRESS: give it the address nerdctl uses, from nerdctl.toml when nothing else names one.
+  const address = config.address ?? tomlAddress(config);
+  if (!engine && address) env.CONTAINERD_ADDRESS = address;
   // nerdctl runs buildctl and runc itself (for builds and `version`): the installed engine's come first.
   const engineBin = installedEngineBin();
   if (!engine && engineBin) env.PATH = [engineBin, process.env.PATH].filter(Boolean).join(":");
