@@ -1,5 +1,5 @@
 import { constants } from "node:os";
-import { badParameter, conflict, describeValue } from "../errors.ts";
+import { badParameter, conflict, describeValue, systemError } from "../errors.ts";
 import type { StopOptions, UpdateOptions } from "../nerdctl/container-lifecycle.ts";
 
 /*
@@ -57,6 +57,16 @@ export function nameInUse(name: string, holder: string): Error {
   return conflict(
     `Conflict. The container name "/${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`,
   );
+}
+
+/**
+ * A start the runtime refused, as dockerd classes it: a command that cannot
+ * be run is the client's mistake (400; the docker CLI then exits 126 or 127
+ * by the words), anything else the daemon's.
+ */
+export function startRefused(message: string): Error {
+  const text = `failed to create task for container: ${message}`;
+  return /executable file not found|no such file or directory|permission denied|not a directory/i.test(message) ? badParameter(text) : systemError(text);
 }
 
 export const notRunning = (id: string) => conflict(`Container ${id} is not running`);

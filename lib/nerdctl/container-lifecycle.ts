@@ -1,5 +1,6 @@
 import type { InteractiveCommand } from "../runner/types.ts";
 import type { Nerdctl } from "./client.ts";
+import { crashIn } from "./errors.ts";
 import { assertObjectName } from "./validate.ts";
 
 /*
@@ -14,9 +15,16 @@ function checked(ref: string): string {
   return assertObjectName("container", ref);
 }
 
-/** `nerdctl start`: the task runs with its output going to the container's log only. */
-export async function startContainer(nerdctl: Nerdctl, ref: string): Promise<void> {
-  await nerdctl.output(["start", "--", checked(ref)], subject(ref));
+/**
+ * `nerdctl start`: the task runs with its output going to the container's log
+ * only. Resolves to nerdctl's reason when the runtime refused to start it.
+ */
+export async function startContainer(nerdctl: Nerdctl, ref: string): Promise<string | undefined> {
+  const result = await nerdctl.runner.run(nerdctl.command(["start", "--", checked(ref)]));
+  if (result.exitCode === 0) return undefined;
+  const crash = crashIn(result.stderr, subject(ref));
+  if (crash) throw crash;
+  return startFailureMessage(result.stderr) ?? result.stderr.trim();
 }
 
 /**
@@ -39,6 +47,25 @@ export function startAttached(
 ): InteractiveCommand {
   const flags = ["--attach", ...(options.stdin ? ["--interactive"] : []), `--detach-keys=${UNTYPED_DETACH_KEYS}`];
   return nerdctl.runner.interactive(nerdctl.command(["start", ...flags, "--", checked(ref)]), { tty: options.tty });
+}
+
+/**
+ * containerd's own client, for what nerdctl cannot do: start a container
+ * without a terminal with its stdin open to this child, and its end (the
+ * child's input closing) reaching the container as end-of-file. Output is the
+ * child's stdout and stderr; it exits with the container's code. The task a
+ * previous run left is deleted first, as nerdctl's start does.
+ */
+export function startWithInput(nerdctl: Nerdctl, id: string): InteractiveCommand {
+  const namespace = nerdctl.options.namespace ? [`--namespace=${nerdctl.options.namespace}`] : [];
+  return nerdctl.runner.interactive(nerdctl.command([...namespace, "task", "start", "--", checked(id)], "ctr"));
+}
+
+/** Deletes a stopped task the container still has (ctr cannot start a container that has one). */
+export async function deleteStoppedTask(nerdctl: Nerdctl, id: string): Promise<void> {
+  const namespace = nerdctl.options.namespace ? [`--namespace=${nerdctl.options.namespace}`] : [];
+  // Absent is as good as deleted; a running task is refused, and the start that follows says so.
+  await nerdctl.runner.run(nerdctl.command([...namespace, "task", "delete", "--", checked(id)], "ctr"));
 }
 
 export interface StopOptions {
@@ -121,8 +148,12 @@ export async function updateContainer(nerdctl: Nerdctl, ref: string, options: Up
   await nerdctl.output(updateArgs(ref, options), subject(ref));
 }
 
-/** One of nerdctl's own log lines (`time="…" level=fatal msg="…"`). */
-const LOG_LINE = /^time="[^"\n]*" level=[a-z]+ msg="(?:[^"\\\n]|\\.)*"(?: [\w.-]+=(?:"(?:[^"\\\n]|\\.)*"|\S*))*\r?$/;
+/**
+ * One of nerdctl's own log lines: `time="…" level=fatal msg="…"`, or at a
+ * terminal `FATA[0001] …` in colour.
+ */
+const LOG_LINE =
+  /^(?:time="[^"\n]*" level=[a-z]+ msg="(?:[^"\\\n]|\\.)*"(?: [\w.-]+=(?:"(?:[^"\\\n]|\\.)*"|\S*))*|\x1b\[\d+m(?:PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\x1b\[0m\[\d+\] .*)\r?$/;
 
 /**
  * Whether a chunk of an attached start's output is nerdctl talking, not the
@@ -133,4 +164,14 @@ export function isNerdctlLog(chunk: string): boolean {
   const lines = chunk.split("\n");
   if (lines.at(-1) === "") lines.pop();
   return lines.length > 0 && lines.every((line) => LOG_LINE.test(line));
+}
+
+/** What a failed attached start said last: nerdctl's fatal line (either form) or ctr's error. */
+export function startFailureMessage(output: string): string | undefined {
+  const plain = [...output.matchAll(/level=fatal msg="((?:[^"\\\n]|\\.)*)"/g)].at(-1)?.[1];
+  // At a terminal the message runs to the end, its lines padded.
+  const coloured = /\x1b\[\d+mFATA\x1b\[0m\[\d+\] ([\s\S]*)$/.exec(output)?.[1]?.replace(/[ \t]+(\r?\n|$)/g, "$1").replace(/\r/g, "");
+  const message = plain !== undefined ? (JSON.parse(`"${plain}"`) as string) : (coloured ?? /^ctr: (.+)$/m.exec(output)?.[1]);
+  // nerdctl wraps one error as a list: "1 errors:\n…".
+  return message?.replace(/^\d+ errors?:\s*/, "").trim();
 }

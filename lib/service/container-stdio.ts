@@ -1,11 +1,11 @@
-import { notRunning } from "../docker/container-lifecycle.ts";
+import { notRunning, startRefused } from "../docker/container-lifecycle.ts";
 import { stateName, toContainerInspect } from "../docker/containers.ts";
 import { parseLogsQuery } from "../docker/logs.ts";
 import { outputContentType } from "../docker/stdcopy.ts";
 import { Filters } from "../docker/filters.ts";
 import { notModified, systemError } from "../errors.ts";
 import type { ClientConnection } from "../io/connection.ts";
-import { startAttached, startContainer } from "../nerdctl/container-lifecycle.ts";
+import { deleteStoppedTask, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
 import { inspectContainer, removeContainers } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
@@ -19,7 +19,7 @@ import type { Scope } from "./scope.ts";
  * stdio some nerdctl process held from its start, and one client at a time.
  * So nerdctld holds it itself: a container started while clients wait to
  * attach (docker run, docker start -a), or one that keeps its stdin open
- * (docker run -dit), is started attached, and every client reads and types
+ * (docker run -di), is started attached, and every client reads and types
  * through that one child. Other containers are started detached, their output
  * going only to their log; attaching to one of those follows its log.
  */
@@ -37,6 +37,8 @@ const keyOf = (scope: Scope, id: string) => `${scope.namespace ?? ""}/${id}`;
 
 interface StdioConfig {
   tty: boolean;
+  /** The terminal's size the client gave at create ([height, width]), until it sends another. */
+  consoleSize: { columns: number; rows: number };
   openStdin: boolean;
   stdinOnce: boolean;
   autoRemove: boolean;
@@ -45,8 +47,10 @@ interface StdioConfig {
 async function stdioConfig(scope: Scope, container: NerdctlContainerInspect): Promise<StdioConfig> {
   // What the client asked for at create, as inspect shows it; the terminal as the engine will make it.
   const { Config, HostConfig } = toContainerInspect(container, undefined);
+  const [rows, columns] = (HostConfig.ConsoleSize as number[] | null | undefined) ?? [];
   return {
     tty: await hasTerminal(scope.nerdctl, container.Id),
+    consoleSize: rows && columns ? { columns, rows } : DEFAULT_TERMINAL,
     openStdin: Config.OpenStdin === true,
     stdinOnce: Config.StdinOnce === true,
     autoRemove: HostConfig.AutoRemove === true,
@@ -62,11 +66,18 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
   const key = keyOf(scope, container.Id);
   const waiting = scope.stdio.waiting.get(key);
   const baseline = baselineOf(container);
-  if ((waiting && waiting.size > 0) || (config.openStdin && config.tty)) {
-    scope.stdio.waiting.delete(key);
-    await startHeld(scope, container, config, [...(waiting ?? [])]);
-  } else {
-    await startContainer(scope.nerdctl, container.Id);
+  try {
+    if ((waiting && waiting.size > 0) || config.openStdin) {
+      scope.stdio.waiting.delete(key);
+      await startHeld(scope, container, config, [...(waiting ?? [])]);
+    } else {
+      const refused = await startContainer(scope.nerdctl, container.Id);
+      if (refused !== undefined) throw startRefused(refused);
+    }
+  } catch (error) {
+    // As dockerd does: a --rm container that cannot start is removed (docker run waits for that).
+    if (config.autoRemove) await removeContainers(scope.nerdctl, [container.Id], { force: true, volumes: true }).catch(() => {});
+    throw error;
   }
   if (config.autoRemove) removeAfterExit(scope, baseline);
 }
@@ -76,11 +87,7 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   const startedAfter = Date.now();
   const started = new AbortController();
   const startEvent = watchStart(scope, container.Id, started.signal);
-  const child = startAttached(scope.nerdctl, container.Id, {
-    tty: config.tty ? DEFAULT_TERMINAL : undefined,
-    // nerdctl gives a container stdin only through a terminal.
-    stdin: config.tty && config.openStdin,
-  });
+  const child = await attachedChild(scope, container.Id, config);
   const held = new HeldContainer(child, config.stdinOnce);
   for (const attachment of waiting) held.join(attachment);
   scope.stdio.held.set(key, held);
@@ -91,7 +98,20 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   started.abort();
   const ran = first === "started" || (await ranSince(scope, container.Id, startedAfter));
   held.settle(ran);
-  if (!ran) throw systemError(startFailure(held.nerdctlOutput));
+  if (!ran) throw startFailure(held.nerdctlOutput);
+}
+
+/**
+ * The child that starts the container and holds its stdio: nerdctl, which
+ * keeps the container's log too, unless the container takes input without a
+ * terminal, which nerdctl cannot give it.
+ */
+async function attachedChild(scope: Scope, id: string, config: StdioConfig) {
+  if (config.tty || !config.openStdin) {
+    return startAttached(scope.nerdctl, id, { tty: config.tty ? config.consoleSize : undefined, stdin: config.openStdin });
+  }
+  await deleteStoppedTask(scope.nerdctl, id);
+  return startWithInput(scope.nerdctl, id);
 }
 
 /** Resolves when the engine reports the container's task started. */
@@ -119,11 +139,9 @@ async function ranSince(scope: Scope, id: string, since: number): Promise<boolea
   return Number.isFinite(startedAt) && startedAt >= since - 1_000;
 }
 
-/** nerdctl's own words for a failed start (its last fatal log line), else all it printed. */
-function startFailure(output: string): string {
-  const fatal = [...output.matchAll(/level=fatal msg="((?:[^"\\]|\\.)*)"/g)].at(-1)?.[1];
-  const message = fatal ? fatal.replace(/\\(.)/g, "$1") : output.trim();
-  return message || "the container did not start";
+/** The starter's own words for a failed start, else all it printed. */
+function startFailure(output: string): Error {
+  return startRefused(startFailureMessage(output) || output.trim() || "the container did not start");
 }
 
 /** docker run --rm: the daemon removes the container when it exits, whoever is still watching. */

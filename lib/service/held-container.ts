@@ -87,6 +87,8 @@ export class HeldContainer {
   #early: { stream: StreamNumber; chunk: Buffer }[] | undefined = [];
   #earlyText = "";
   #exited = false;
+  #markStarted!: () => void;
+  readonly #started = new Promise<void>((resolve) => (this.#markStarted = resolve));
 
   constructor(
     readonly child: InteractiveCommand,
@@ -106,7 +108,7 @@ export class HeldContainer {
     return this.child.exited;
   }
 
-  /** What nerdctl itself said (a failed start's reason). */
+  /** What the starter said itself, and all that came before the start was confirmed (a failed start's reason). */
   get nerdctlOutput(): string {
     return this.#earlyText;
   }
@@ -119,6 +121,7 @@ export class HeldContainer {
   settle(started: boolean): void {
     const early = this.#early ?? [];
     this.#early = undefined;
+    if (started) this.#markStarted();
     if (started) for (const { stream, chunk } of early) for (const attachment of this.attachments) attachment.send(stream, chunk);
     if (this.#exited) this.#endAll();
   }
@@ -130,16 +133,17 @@ export class HeldContainer {
   join(attachment: Attachment): void {
     this.attachments.add(attachment);
     void attachment.done.then(() => this.attachments.delete(attachment));
-    if (attachment.options.stdin) this.#takeInput(attachment);
+    // Input waits for the start: a starter that reads the end of its input before the task exists cannot pass it on.
+    if (attachment.options.stdin) void this.#started.then(() => this.#takeInput(attachment));
   }
 
   #relay(stream: StreamNumber, source: Readable): void {
     source.on("data", (data: Buffer | string) => {
       const chunk = typeof data === "string" ? Buffer.from(data) : data;
-      if (isNerdctlLog(chunk.toString("utf8"))) {
-        this.#earlyText = (this.#earlyText + chunk.toString("utf8")).slice(-4096);
-        return;
-      }
+      const nerdctlSays = isNerdctlLog(chunk.toString("utf8"));
+      // Before the start is confirmed, all of it may be the starter's reason for a failure.
+      if (nerdctlSays || this.#early) this.#earlyText = (this.#earlyText + chunk.toString("utf8")).slice(-4096);
+      if (nerdctlSays) return;
       if (this.#early) {
         this.#early.push({ stream, chunk });
         return;
