@@ -1,5 +1,5 @@
 import { badParameter, conflict } from "../errors.ts";
-import { crashIn, NerdctlCrash } from "./errors.ts";
+import { crashIn, errorFromStderr, NerdctlCrash } from "./errors.ts";
 import type { RunningCommand } from "../runner/types.ts";
 import { JSON_FORMAT, type Nerdctl } from "./client.ts";
 import type { NerdctlNativeImage } from "./image-types.ts";
@@ -19,13 +19,42 @@ export async function listContainerIds(nerdctl: Nerdctl, options: { all: boolean
 export async function inspectContainers(nerdctl: Nerdctl, ids: string[]): Promise<NerdctlContainerInspect[]> {
   for (const id of ids) assertObjectName("container", id);
   const read = await readListed(nerdctl, "container", ids, (names) => ["container", "inspect", "--", ...names]);
-  return read ? (JSON.parse(read.stdout) as NerdctlContainerInspect[]) : [];
+  return read ? (JSON.parse(read.stdout) as NerdctlContainerInspect[]).map(withRecordedExit) : [];
+}
+
+/** The label holding how a run ended that left no task behind (see recordExit). */
+const EXIT_LABEL = "nerdctld/exit";
+
+/**
+ * A container started by containerd's own client loses its task when it
+ * ends, and nerdctl then calls it never started: the daemon recorded how that
+ * run went, and it stands in for the task until the next start makes one.
+ */
+function withRecordedExit(container: NerdctlContainerInspect): NerdctlContainerInspect {
+  const recorded = container.Config?.Labels?.[EXIT_LABEL];
+  if (!recorded || (container.State?.Status ?? "") !== "") return container;
+  try {
+    const exit = JSON.parse(recorded) as { exitCode: number; startedAt: string; finishedAt: string };
+    const state = { ...container.State, Status: "exited", Running: false, ExitCode: exit.exitCode, StartedAt: exit.startedAt, FinishedAt: exit.finishedAt };
+    return { ...container, State: state };
+  } catch {
+    return container;
+  }
+}
+
+/** Records how a run without a task left behind ended (containerd's client deletes the task it started). */
+export async function recordExit(nerdctl: Nerdctl, id: string, exit: { exitCode: number; startedAt: Date; finishedAt: Date }): Promise<void> {
+  const namespace = nerdctl.options.namespace ? [`--namespace=${nerdctl.options.namespace}`] : [];
+  const value = JSON.stringify({ exitCode: exit.exitCode, startedAt: exit.startedAt.toISOString(), finishedAt: exit.finishedAt.toISOString() });
+  const args = [...namespace, "containers", "label", "--", assertObjectName("container", id), `${EXIT_LABEL}=${value}`];
+  const result = await nerdctl.runner.run(nerdctl.command(args, "ctr"));
+  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, { kind: "container", name: id });
 }
 
 export async function inspectContainer(nerdctl: Nerdctl, ref: string): Promise<NerdctlContainerInspect> {
   assertObjectName("container", ref);
   const [document] = await nerdctl.json<NerdctlContainerInspect[]>(["container", "inspect", "--", ref], { kind: "container", name: ref });
-  return document!;
+  return withRecordedExit(document!);
 }
 
 /**

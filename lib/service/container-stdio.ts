@@ -6,7 +6,7 @@ import { Filters } from "../docker/filters.ts";
 import { notModified, systemError } from "../errors.ts";
 import type { ClientConnection } from "../io/connection.ts";
 import { deleteStoppedTask, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
-import { inspectContainer, removeContainers } from "../nerdctl/containers.ts";
+import { inspectContainer, recordExit, removeContainers } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
 import { baselineOf, watchEnd } from "./container-exit.ts";
@@ -99,7 +99,16 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   const ran = first === "started" || (await ranSince(scope, container.Id, startedAfter));
   held.settle(ran);
   if (!ran) throw startFailure(held.nerdctlOutput);
+  if (taskless(config)) {
+    const startedAt = new Date();
+    void held.exited
+      .then((exit) => recordExit(scope.nerdctl, container.Id, { exitCode: exit.exitCode, startedAt, finishedAt: new Date() }))
+      .catch(() => {});
+  }
 }
+
+/** Whether the container is started by containerd's client, which leaves no task behind when it ends. */
+const taskless = (config: StdioConfig) => !config.tty && config.openStdin;
 
 /**
  * The child that starts the container and holds its stdio: nerdctl, which
@@ -107,7 +116,7 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
  * terminal, which nerdctl cannot give it.
  */
 async function attachedChild(scope: Scope, id: string, config: StdioConfig) {
-  if (config.tty || !config.openStdin) {
+  if (!taskless(config)) {
     return startAttached(scope.nerdctl, id, { tty: config.tty ? config.consoleSize : undefined, stdin: config.openStdin });
   }
   await deleteStoppedTask(scope.nerdctl, id);
