@@ -16,6 +16,8 @@ import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
+import { sweepAutoRemoved } from "./service/auto-remove.ts";
+import { scopeFor } from "./service/scope.ts";
 
 export interface RunningDaemon {
   listeners: Listening[];
@@ -102,12 +104,15 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     env: process.env,
   });
 
+  const services = { nerdctl, facts, events, execs: new ExecRegistry(), stdio: new ContainerStdio() };
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
-    services: { nerdctl, facts, events, execs: new ExecRegistry(), stdio: new ContainerStdio() },
+    services,
     daemonVersion: DAEMON_VERSION,
     log: debugLog,
   });
+  // docker run --rm containers that ended while no daemon was watching.
+  sweepAutoRemoved(scopeFor(services, undefined)).catch((error: unknown) => log(`removing ended --rm containers: ${(error as Error).message}`));
 
   const listeners: Listening[] = [];
   try {

@@ -9,7 +9,8 @@ import { deleteStoppedTask, startAttached, startContainer, startFailureMessage, 
 import { inspectContainer, recordExit, removeContainers } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
-import { baselineOf, watchEnd } from "./container-exit.ts";
+import { removeAfterExit } from "./auto-remove.ts";
+import { baselineOf } from "./container-exit.ts";
 import { Attachment, HeldContainer, type AttachOptions } from "./held-container.ts";
 import { containerLogs } from "./logs.ts";
 import type { Scope } from "./scope.ts";
@@ -153,12 +154,6 @@ function startFailure(output: string): Error {
   return startRefused(startFailureMessage(output) || output.trim() || "the container did not start");
 }
 
-/** docker run --rm: the daemon removes the container when it exits, whoever is still watching. */
-function removeAfterExit(scope: Scope, baseline: ReturnType<typeof baselineOf>): void {
-  void watchEnd(scope, { ...baseline, running: true }, "exit", new AbortController().signal)
-    .then((end) => (end.kind === "exit" ? removeContainers(scope.nerdctl, [baseline.id], { force: true, volumes: true }) : undefined))
-    .catch(() => {});
-}
 
 export interface AttachRequest extends AttachOptions {
   stream: boolean;
