@@ -31,6 +31,8 @@ export function createDaemonApp(options: DaemonAppOptions): H3 {
     onError: (error, event) => {
       const { status, message } = errorResponseOf(error);
       log?.(`${event.req.method} ${event.url.pathname}${event.url.search} -> ${status} ${message}`);
+      // A 304 has no body (HTTP forbids one): dockerd sends none either.
+      if (status === 304) return new Response(null, { status, headers });
       return new Response(`${JSON.stringify({ message })}\n`, {
         status,
         headers: { ...headers, "Content-Type": "application/json" },
