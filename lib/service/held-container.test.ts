@@ -15,7 +15,7 @@ function fakeChild() {
     exited: new Promise<ExitStatus>((resolve) => (exit = resolve)),
     kill: () => {},
   };
-  return { child: child as InteractiveCommand, exit, typed: collect(child.stdin) };
+  return { child: child as InteractiveCommand, exit, typed: collect(child.stdin), out: child.stdout, err: child.stderr };
 }
 
 function collect(stream: PassThrough): { text(): string; ended: Promise<void> } {
@@ -35,17 +35,17 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("a container's held stdio", () => {
   it("holds output back until the start is confirmed, then gives every client the streams it asked for", async () => {
-    const { child, exit } = fakeChild();
+    const { child, exit, out, err } = fakeChild();
     const held = new HeldContainer(child, false);
     const both = client();
     const errOnly = client({ stdout: false });
     held.join(both.attachment);
     held.join(errOnly.attachment);
-    child.stdout.write("early\n");
+    out.write("early\n");
     await tick();
     expect(both.received.text()).toBe("");
     held.settle(true);
-    (child as { stderr: PassThrough }).stderr.write("oops\n");
+    err.write("oops\n");
     await tick();
     exit({ exitCode: 0 });
     await Promise.all([both.attachment.done, errOnly.attachment.done]);
@@ -55,11 +55,11 @@ describe("a container's held stdio", () => {
   });
 
   it("keeps a failed start's words out of the clients' stream and gives them to the start", async () => {
-    const { child, exit } = fakeChild();
+    const { child, exit, err } = fakeChild();
     const held = new HeldContainer(child, false);
     const watcher = client();
     held.join(watcher.attachment);
-    (child as { stderr: PassThrough }).stderr.write('time="t" level=fatal msg="1 errors:\\nno such file"\n');
+    err.write('time="t" level=fatal msg="1 errors:\\nno such file"\n');
     await tick();
     exit({ exitCode: 1 });
     await tick();
