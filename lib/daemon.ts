@@ -16,7 +16,7 @@ import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
-import { sweepAutoRemoved } from "./service/auto-remove.ts";
+import { resumeContainerWatches } from "./service/container-watches.ts";
 import { scopeFor } from "./service/scope.ts";
 
 export interface RunningDaemon {
@@ -111,8 +111,8 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     daemonVersion: DAEMON_VERSION,
     log: debugLog,
   });
-  // docker run --rm containers that ended while no daemon was watching.
-  sweepAutoRemoved(scopeFor(services, undefined)).catch((error: unknown) => log(`removing ended --rm containers: ${(error as Error).message}`));
+  // --rm containers that ended while no daemon was watching, health checks of running ones.
+  resumeContainerWatches(scopeFor(services, undefined)).catch((error: unknown) => log(`resuming container watches: ${(error as Error).message}`));
 
   const listeners: Listening[] = [];
   try {

@@ -54,11 +54,18 @@ export function statusText(container: NerdctlContainerInspect, now: number): str
   const since = (time: string) => humanDuration(Math.max(0, now - Date.parse(time)));
   if (state.Running && state.Paused) return `Up ${since(state.StartedAt)} (Paused)`;
   if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
-  if (state.Running) return `Up ${since(state.StartedAt)}`;
+  if (state.Running) return `Up ${since(state.StartedAt)}${healthSuffix(state.Health?.Status)}`;
   if (stateName(container) === "dead") return "Dead";
   if (isZeroTime(state.StartedAt)) return "Created";
   if (isZeroTime(state.FinishedAt)) return "";
   return `Exited (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+}
+
+/** How `docker ps` shows health after the uptime. */
+function healthSuffix(status: string | undefined): string {
+  if (status === "healthy" || status === "unhealthy") return ` (${status})`;
+  if (status === "starting") return " (health: starting)";
+  return "";
 }
 
 /** Networks the container is on, by name: nerdctl records the names in a label, in interface order. */
@@ -227,6 +234,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
       Error: state.Error,
       StartedAt: dockerTime(state.StartedAt),
       FinishedAt: dockerTime(state.FinishedAt),
+      ...(state.Health ? { Health: { ...state.Health, Log: state.Health.Log ?? [] } } : {}),
     },
     Image: image?.Id ?? "",
     ResolvConfPath: container.ResolvConfPath,

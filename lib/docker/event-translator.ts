@@ -272,7 +272,8 @@ export class EventTranslator {
         const container = this.resolveContainer(operation.container);
         if (!container) return [];
         if (operation.action === "rename") container.name = operation.name;
-        return [makeEvent("container", operation.action, containerActor(container, operationAttributes(operation, container)), time)];
+        const action = operation.action === "health_status" ? `health_status: ${operation.status}` : operation.action;
+        return [makeEvent("container", action, containerActor(container, operationAttributes(operation, container)), time)];
       }
     }
   }

@@ -31,7 +31,9 @@ export type OperationEvent =
       signal?: string;
     }
   | { type: "container"; action: "rename"; container: string; name: string; oldName: string }
-  | { type: "container"; action: "resize"; container: string; height: number; width: number };
+  | { type: "container"; action: "resize"; container: string; height: number; width: number }
+  /** dockerd's `health_status: healthy` (the status is part of the action). */
+  | { type: "container"; action: "health_status"; container: string; status: string };
 
 /** An image-making operation of nerdctld's: the images containerd reports made while it runs are reported as what it is. */
 export type ImageOperationStart = { kind: "pull"; reference: string } | { kind: "load" } | { kind: "import" };

@@ -68,6 +68,11 @@ export async function deleteStoppedTask(nerdctl: Nerdctl, id: string): Promise<v
   await nerdctl.runner.run(nerdctl.command([...namespace, "task", "delete", "--", checked(id)], "ctr"));
 }
 
+/** `nerdctl container healthcheck`: runs the container's check once; nerdctl keeps the result in the container's record. */
+export async function runHealthcheck(nerdctl: Nerdctl, id: string): Promise<void> {
+  await nerdctl.output(["container", "healthcheck", "--", checked(id)], subject(id));
+}
+
 export interface StopOptions {
   /** Seconds before SIGKILL; nerdctl's default (10) when absent. */
   timeout?: number;

@@ -35,6 +35,15 @@ export interface NerdctlContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Kept by `nerdctl container healthcheck`, in Docker's shape. */
+  Health?: NerdctlHealth | null;
+}
+
+export interface NerdctlHealth {
+  /** starting, healthy or unhealthy. */
+  Status: string;
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[] | null;
 }
 
 export interface NerdctlContainerInspect {

@@ -10,6 +10,7 @@ import { inspectContainer, recordExit, removeContainers } from "../nerdctl/conta
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
 import { removeAfterExit } from "./auto-remove.ts";
+import { watchHealth } from "./health.ts";
 import { baselineOf } from "./container-exit.ts";
 import { Attachment, HeldContainer, type AttachOptions } from "./held-container.ts";
 import { containerLogs } from "./logs.ts";
@@ -81,6 +82,7 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
     throw error;
   }
   if (config.autoRemove) removeAfterExit(scope, baseline);
+  watchHealth(scope, container);
 }
 
 async function startHeld(scope: Scope, container: NerdctlContainerInspect, config: StdioConfig, waiting: Attachment[]): Promise<void> {

@@ -1,0 +1,23 @@
+import { stateName, toContainerInspect } from "../docker/containers.ts";
+import { allContainers, removeContainers } from "../nerdctl/containers.ts";
+import { removeAfterExit } from "./auto-remove.ts";
+import { baselineOf } from "./container-exit.ts";
+import { watchHealth } from "./health.ts";
+import type { Scope } from "./scope.ts";
+
+/**
+ * At daemon start, what the daemon watches for containers it did not see
+ * start: --rm containers that ended while no daemon watched are removed, the
+ * running ones removed when they end, and health checks scheduled again.
+ */
+export async function resumeContainerWatches(scope: Scope): Promise<void> {
+  const containers = await allContainers(scope.nerdctl);
+  const autoRemoved = containers.filter((container) => toContainerInspect(container, undefined).HostConfig.AutoRemove === true);
+  const ended = autoRemoved.filter((container) => stateName(container) === "exited" || stateName(container) === "dead");
+  await removeContainers(scope.nerdctl, ended.map((container) => container.Id), { force: true, volumes: true });
+  for (const container of containers) {
+    if (stateName(container) !== "running" && stateName(container) !== "paused") continue;
+    if (autoRemoved.includes(container)) removeAfterExit(scope, baselineOf(container));
+    watchHealth(scope, container);
+  }
+}
