@@ -1,7 +1,8 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { recordLabels } from "./container-create-record.ts";
-import { containerName, toChanges, toContainerInspect, toTopResponse } from "./containers.ts";
+import { containerName, statusText, toChanges, toContainerInspect, toTopResponse } from "./containers.ts";
 import { humanDuration } from "./time.ts";
 
 /** Just the fields containerName reads. */
@@ -129,5 +130,31 @@ describe("toContainerInspect of a container made through POST /containers/create
     expect(inspect.Path).toBe("/sbin/tini");
     expect(inspect.Config.Tty).toBe(false);
     expect(inspect.HostConfig).toMatchObject({ CpuQuota: 50000, LogConfig: { Type: "json-file", Config: {} }, Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" } });
+  });
+});
+
+describe("health", () => {
+  const running = (health: NerdctlContainerInspect["State"]["Health"]) =>
+    ({
+      Id: "f".repeat(64),
+      Name: "h",
+      Config: { Labels: {} },
+      State: { Status: "running", Running: true, Paused: false, Restarting: false, Pid: 1, ExitCode: 0, Error: "", StartedAt: "2026-12-05T00:00:00Z", FinishedAt: "", Health: health },
+    }) as unknown as NerdctlContainerInspect;
+  const now = Date.parse("2026-12-05T00:00:09Z");
+
+  it("follows the uptime in docker ps, as dockerd shows it", () => {
+    expect(statusText(running({ Status: "healthy", FailingStreak: 0, Log: [] }), now)).toBe("Up 9 seconds (healthy)");
+    expect(statusText(running({ Status: "starting", FailingStreak: 0, Log: null }), now)).toBe("Up 9 seconds (health: starting)");
+    expect(statusText(running(undefined), now)).toBe("Up 9 seconds");
+  });
+
+  it("is the State.Health of inspect, with an empty log rather than null", () => {
+    // A recorded inspect of a running container, with the health nerdctl keeps added.
+    const fixture = JSON.parse(readFileSync(new URL("../../fixtures/containers/007-nerdctl-container-inspect----web.json", import.meta.url), "utf8")) as { stdout: string };
+    const [web] = JSON.parse(fixture.stdout) as NerdctlContainerInspect[];
+    const state = toContainerInspect({ ...web!, State: { ...web!.State, Health: { Status: "unhealthy", FailingStreak: 3, Log: null } } }, undefined).State;
+    expect(state.Health).toEqual({ Status: "unhealthy", FailingStreak: 3, Log: [] });
+    expect(toContainerInspect(web!, undefined).State.Health).toBeUndefined();
   });
 });
