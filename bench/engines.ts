@@ -20,6 +20,8 @@ export interface BenchDaemon {
 export interface NerdctldUnderBench extends BenchDaemon {
   /** Plain nerdctl on the same engine, for the nerdctl columns. */
   nerdctl: { path: string; env: Record<string, string> };
+  /** The daemon's --debug log: a line per request and per nerdctl call, with its duration. */
+  logFile: string;
 }
 
 function daemonPid(socketPath: string, what: string): number {
@@ -41,6 +43,7 @@ export async function startNerdctld(): Promise<NerdctldUnderBench> {
       pid: daemonPid(daemon.socketPath, "nerdctld"),
       peakMode: "reset",
       nerdctl: { path: daemon.nerdctl, env: { ...(process.env as Record<string, string>), ...daemon.engineEnv } },
+      logFile: daemon.logFile,
       stop: () => daemon.stop(),
     };
   } catch (error) {

@@ -54,13 +54,13 @@ function ms(value: number): string {
   return value < 10 ? value.toFixed(2) : value < 100 ? value.toFixed(1) : value.toFixed(0);
 }
 
-function ratio(a: number | null, b: number | null): string {
+export function ratio(a: number | null, b: number | null): string {
   if (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "—";
   const r = a / b;
   return `${r < 10 ? r.toFixed(2) : r.toFixed(1)}×`;
 }
 
-function mib(kib: number): string {
+export function mib(kib: number): string {
   return `${(kib / 1024).toFixed(1)} MiB`;
 }
 
@@ -86,7 +86,7 @@ function latencyRatio(a: Latency, b: Latency): string {
   return `${ratio(p(a, "p50"), p(b, "p50"))} / ${ratio(p(a, "p95"), p(b, "p95"))}`;
 }
 
-function escapeCell(text: string): string {
+export function escapeCell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ").slice(0, 160);
 }
 
@@ -116,13 +116,13 @@ function seconds(cell: TransferCell | undefined): number | null {
 }
 
 /** The median of the per-round time ratios: each round's paths ran back to back, so this cancels drift between rounds. */
-function pairedRatio(a: TransferCell | undefined, b: TransferCell | undefined): string {
+export function pairedRatio(a: TransferCell | undefined, b: TransferCell | undefined): string {
   if (a?.kind !== "measured" || b?.kind !== "measured" || !a.rounds || a.rounds.length !== b.rounds?.length) return "—";
   const perRound = a.rounds.map((seconds, round) => seconds / b.rounds![round]!);
   return ratio(median(perRound), 1);
 }
 
-function transferCells(cell: TransferCell): string[] {
+export function transferCells(cell: TransferCell): string[] {
   switch (cell.kind) {
     case "measured": {
       const growth = cell.daemonGrowthKiB === null ? "no daemon" : `${mib(cell.daemonGrowthKiB)}${cell.daemonPeakExact ? "" : " (sampled)"}`;
@@ -138,6 +138,34 @@ function transferCells(cell: TransferCell): string[] {
   }
 }
 
+/** The machine and the programs a report's numbers come from. */
+export function machineSections(machine: Machine, versions: Versions, loadAverage: { start: number; end: number }): string[] {
+  return [
+    "## Machine",
+    "",
+    "| | |",
+    "| --- | --- |",
+    `| CPU | ${machine.cpuModel} |`,
+    `| cores | ${machine.cores} |`,
+    `| memory | ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB |`,
+    `| kernel | ${machine.kernel} |`,
+    `| OS | ${machine.os} |`,
+    `| load average (1 min), start → end | ${loadAverage.start.toFixed(2)} → ${loadAverage.end.toFixed(2)} |`,
+    "",
+    "## Versions",
+    "",
+    "| | |",
+    "| --- | --- |",
+    `| nerdctld | ${versions.nerdctld} |`,
+    `| nerdctl | ${versions.nerdctl} |`,
+    `| containerd (nerdctld's managed engine) | ${versions.containerd} |`,
+    `| dockerd | ${versions.dockerd} |`,
+    `| docker CLI (both daemons) | ${escapeCell(versions.dockerCli)} |`,
+    `| Node.js | ${versions.node} |`,
+    "",
+  ];
+}
+
 export function renderReport(results: BenchResults): string {
   const { machine, versions, settings } = results;
   const lines: string[] = [];
@@ -151,28 +179,7 @@ export function renderReport(results: BenchResults): string {
       "ratios divide nerdctld's number by the other path's: for times and memory below 1× means nerdctld is faster or " +
       "smaller, for requests/s above 1× means nerdctld serves more.",
     "",
-    "## Machine",
-    "",
-    "| | |",
-    "| --- | --- |",
-    `| CPU | ${machine.cpuModel} |`,
-    `| cores | ${machine.cores} |`,
-    `| memory | ${(machine.memoryBytes / 1024 ** 3).toFixed(1)} GiB |`,
-    `| kernel | ${machine.kernel} |`,
-    `| OS | ${machine.os} |`,
-    `| load average (1 min), start → end | ${results.loadAverage.start.toFixed(2)} → ${results.loadAverage.end.toFixed(2)} |`,
-    "",
-    "## Versions",
-    "",
-    "| | |",
-    "| --- | --- |",
-    `| nerdctld | ${versions.nerdctld} |`,
-    `| nerdctl | ${versions.nerdctl} |`,
-    `| containerd (nerdctld's managed engine) | ${versions.containerd} |`,
-    `| dockerd | ${versions.dockerd} |`,
-    `| docker CLI (transfers) | ${escapeCell(versions.dockerCli)} |`,
-    `| Node.js | ${versions.node} |`,
-    "",
+    ...machineSections(machine, versions, results.loadAverage),
     "## 1. Latency, p50 / p95 in ms",
     "",
     `HTTP over the unix socket on one keep-alive connection, ${settings.warmup} warm-up requests, then ` +

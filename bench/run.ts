@@ -2,12 +2,19 @@
  * `npm run bench`: nerdctld against plain nerdctl and Debian's dockerd on this
  * machine, with the same locally made images, in one run; writes RESULTS.md.
  *
- *   --quick            small iteration counts, 1 s throughput, 64 MiB image
- *   --large-size SIZE  the transfer image's random layer: bytes, or 64MiB, 1GiB, … (default 1GiB)
- *   --rounds N         how many times each transfer runs (default 5, quick 3); the median is reported
- *   --out PATH         where the report goes (default bench/RESULTS.md)
+ *   --only WHAT[,WHAT]   what to measure (default everything): `results` (latency, throughput,
+ *                        memory and image transfer: RESULTS.md), `lifecycle` (LIFECYCLE.md), or
+ *                        one part of the lifecycle: `run`, `exec`, `cp`
+ *   --quick              small iteration counts, 1 s throughput, 64 MiB image and file
+ *   --large-size SIZE    the transfer image's random layer: bytes, or 64MiB, 1GiB, … (default 1GiB)
+ *   --rounds N           how many times each transfer runs (default 5, quick 3); the median is reported
+ *   --run-rounds N       rounds of the lifecycle's run commands (default 15, quick 5)
+ *   --stream-rounds N    rounds of its exec and cp commands (default 5, quick 3)
+ *   --big-size SIZE      the file exec and cp move, whole MiB (default 1GiB)
+ *   --out PATH           where the results report goes (default bench/RESULTS.md)
+ *   --lifecycle-out PATH where the lifecycle report goes (default bench/LIFECYCLE.md)
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -16,20 +23,44 @@ import { parseArgs } from "node:util";
 import { writeLargeImage } from "../e2e/support/images.ts";
 import { benchDockerCli, startDockerd, startNerdctld, type BenchDaemon, type NerdctldUnderBench } from "./engines.ts";
 import { measureLatencies, type LatencyBudget } from "./http-latency.ts";
-import { collectVersions, describeMachine } from "./machine.ts";
+import { LIFECYCLE_PARTS, measureLifecycle, type LifecyclePart } from "./lifecycle.ts";
+import { renderLifecycleReport, withFindings } from "./lifecycle-report.ts";
+import { collectVersions, describeMachine, type Versions } from "./machine.ts";
 import { parseSize } from "./size.ts";
 import { renderReport, type BenchSettings, type RssRow, type ThroughputRow } from "./report.ts";
-import { PeakWatcher, readMemory } from "./rss.ts";
+import { PeakWatcher, readMemory, type Memory } from "./rss.ts";
 import { measureThroughput } from "./throughput.ts";
 import { measureTransfers } from "./transfer.ts";
 
-function settingsFrom(quick: boolean, largeSize: string | undefined, rounds: string | undefined): BenchSettings {
+function rounds(text: string | undefined, fallback: number, flag: string): number {
+  const value = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag}: a whole number of at least 1, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+function settingsFrom(quick: boolean, largeSize: string | undefined, transferRounds: string | undefined): BenchSettings {
   const base = quick
     ? { mode: "quick" as const, fastIterations: 30, slowIterations: 5, warmup: 2, timeCapSeconds: 5, clients: 50, throughputSeconds: 1, largeImageBytes: 64 * 1024 ** 2, transferRounds: 3 }
     : { mode: "full" as const, fastIterations: 200, slowIterations: 30, warmup: 5, timeCapSeconds: 30, clients: 50, throughputSeconds: 5, largeImageBytes: 1024 ** 3, transferRounds: 5 };
-  const transferRounds = rounds === undefined ? base.transferRounds : Number(rounds);
-  if (!Number.isInteger(transferRounds) || transferRounds < 1) throw new Error(`--rounds: a whole number of at least 1, not ${JSON.stringify(rounds)}`);
-  return { ...base, transferRounds, ...(largeSize === undefined ? {} : { largeImageBytes: parseSize(largeSize, "--large-size") }) };
+  return {
+    ...base,
+    transferRounds: rounds(transferRounds, base.transferRounds, "--rounds"),
+    ...(largeSize === undefined ? {} : { largeImageBytes: parseSize(largeSize, "--large-size") }),
+  };
+}
+
+const SELECTIONS = ["results", "lifecycle", ...LIFECYCLE_PARTS] as const;
+
+/** What --only picks: the results report or not, and which parts of the lifecycle. */
+function selectionFrom(only: string | undefined): { results: boolean; lifecycle: LifecyclePart[] } {
+  const picked = (only ?? SELECTIONS.slice(0, 2).join(",")).split(",").map((word) => word.trim());
+  for (const word of picked) {
+    if (!(SELECTIONS as readonly string[]).includes(word)) throw new Error(`--only: ${JSON.stringify(word)} is none of ${SELECTIONS.join(", ")}`);
+  }
+  return {
+    results: picked.includes("results"),
+    lifecycle: LIFECYCLE_PARTS.filter((part) => picked.includes("lifecycle") || picked.includes(part)),
+  };
 }
 
 function log(line: string): void {
@@ -59,19 +90,162 @@ class Cleanup {
   }
 }
 
+/** What every measurement runs against. */
+interface Bench {
+  nerdctld: NerdctldUnderBench;
+  dockerd: BenchDaemon | null;
+  dockerdMissing: string;
+  dockerCli: string;
+  versions: Versions;
+  /** A directory for the archives the measurements write. */
+  work: string;
+  command: string;
+  notes: string[];
+}
+
+/** When a report's measurements began, and the machine's load then. */
+function startClock(): { startedAt: string; loadAverage: () => { start: number; end: number }; elapsedSeconds: () => number } {
+  const started = performance.now();
+  const start = loadavg()[0]!;
+  return {
+    startedAt: new Date().toISOString(),
+    loadAverage: () => ({ start, end: loadavg()[0]! }),
+    elapsedSeconds: () => (performance.now() - started) / 1000,
+  };
+}
+
+/** Latency, throughput, memory and image transfer: the text of RESULTS.md. */
+async function measureResults(bench: Bench, settings: BenchSettings, idle: { nerdctld: Memory | null; dockerd: Memory | null }): Promise<string> {
+  const { nerdctld, dockerd, dockerdMissing, dockerCli } = bench;
+  const clock = startClock();
+  const fast: LatencyBudget = { warmup: settings.warmup, iterations: settings.fastIterations, timeCapMs: settings.timeCapSeconds * 1000 };
+  const slow: LatencyBudget = { ...fast, iterations: settings.slowIterations };
+  const latency = await measureLatencies({
+    nerdctldSocket: nerdctld.socketPath,
+    dockerdSocket: dockerd?.socketPath ?? null,
+    dockerdMissing,
+    nerdctl: nerdctld.nerdctl,
+    fast,
+    slow,
+    log,
+  });
+
+  // Throughput, with each daemon's memory watched over the whole phase.
+  const watchers = {
+    nerdctld: new PeakWatcher(nerdctld.pid, nerdctld.peakMode),
+    dockerd: dockerd ? new PeakWatcher(dockerd.pid, dockerd.peakMode) : null,
+  };
+  const throughput: ThroughputRow[] = [];
+  const options = { clients: settings.clients, durationMs: settings.throughputSeconds * 1000, maxRequestsPerClient: 1_000_000 };
+  for (const [label, path] of [["GET /_ping", "/_ping"], ["GET /version", "/v1.41/version"]] as const) {
+    const row: ThroughputRow = {
+      label,
+      nerdctld: await measureThroughput(nerdctld.socketPath, path, options),
+      dockerd: dockerd ? await measureThroughput(dockerd.socketPath, path, options) : { kind: "n/a", why: dockerdMissing },
+    };
+    log(`throughput ${label}: nerdctld ${JSON.stringify(row.nerdctld)}, dockerd ${JSON.stringify(row.dockerd)}`);
+    throughput.push(row);
+  }
+  const rssRow = (daemon: "nerdctld" | "dockerd", pid: number, idleKiB: number, watcher: PeakWatcher): RssRow => {
+    const peak = watcher.stop();
+    return { daemon, pid, idleKiB, loadPeakKiB: peak.peakKiB, exact: peak.exact };
+  };
+  const rss = {
+    nerdctld: rssRow("nerdctld", nerdctld.pid, idle.nerdctld?.rssKiB ?? Number.NaN, watchers.nerdctld),
+    dockerd: dockerd && watchers.dockerd ? rssRow("dockerd", dockerd.pid, idle.dockerd?.rssKiB ?? Number.NaN, watchers.dockerd) : null,
+    dockerdMissing,
+  };
+
+  log(`writing the transfer image (${settings.largeImageBytes} bytes of random layer)`);
+  const image = await writeLargeImage(join(bench.work, "large.tar"), { sizeBytes: settings.largeImageBytes });
+  const transfer = await measureTransfers({
+    archivePath: image.path,
+    reference: image.reference,
+    dockerCli,
+    nerdctld: { dockerHost: nerdctld.dockerHost, socketPath: nerdctld.socketPath, daemon: { pid: nerdctld.pid, mode: nerdctld.peakMode } },
+    nerdctl: nerdctld.nerdctl,
+    dockerd: dockerd ? { dockerHost: dockerd.dockerHost, daemon: { pid: dockerd.pid, mode: dockerd.peakMode } } : null,
+    dockerdMissing,
+    timeoutMs: 10 * 60_000,
+    rounds: settings.transferRounds,
+    log,
+  });
+  await rm(image.path, { force: true });
+
+  return renderReport({
+    command: bench.command,
+    startedAt: clock.startedAt,
+    loadAverage: clock.loadAverage(),
+    elapsedSeconds: clock.elapsedSeconds(),
+    settings,
+    machine: describeMachine(),
+    versions: bench.versions,
+    latency,
+    throughput,
+    rss,
+    transfer,
+    notes: bench.notes,
+  });
+}
+
+/** run, exec and cp as a user runs them: the text of LIFECYCLE.md. */
+async function measureLifecycleReport(
+  bench: Bench,
+  parts: LifecyclePart[],
+  settings: { runRounds: number; transferRounds: number; bigBytes: number },
+): Promise<string> {
+  const { nerdctld, dockerd } = bench;
+  const clock = startClock();
+  const results = await measureLifecycle({
+    parts,
+    dockerCli: bench.dockerCli,
+    nerdctld: { dockerHost: nerdctld.dockerHost, daemon: { pid: nerdctld.pid, mode: nerdctld.peakMode }, logFile: nerdctld.logFile },
+    nerdctl: nerdctld.nerdctl,
+    dockerd: dockerd ? { dockerHost: dockerd.dockerHost, daemon: { pid: dockerd.pid, mode: dockerd.peakMode } } : null,
+    dockerdMissing: bench.dockerdMissing,
+    ...settings,
+    workDir: bench.work,
+    timeoutMs: 10 * 60_000,
+    log,
+  });
+  return renderLifecycleReport({
+    command: bench.command,
+    startedAt: clock.startedAt,
+    loadAverage: clock.loadAverage(),
+    elapsedSeconds: clock.elapsedSeconds(),
+    machine: describeMachine(),
+    versions: bench.versions,
+    dockerCli: bench.dockerCli,
+    runRounds: settings.runRounds,
+    transferRounds: settings.transferRounds,
+    results,
+    notes: bench.notes,
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: "boolean", default: false },
       "large-size": { type: "string" },
       rounds: { type: "string" },
+      only: { type: "string" },
+      "run-rounds": { type: "string" },
+      "stream-rounds": { type: "string" },
+      "big-size": { type: "string" },
       out: { type: "string", default: join(import.meta.dirname, "RESULTS.md") },
+      "lifecycle-out": { type: "string", default: join(import.meta.dirname, "LIFECYCLE.md") },
     },
   });
-  const settings = settingsFrom(values.quick ?? false, values["large-size"], values.rounds);
-  const started = performance.now();
-  const startedAt = new Date().toISOString();
-  const loadAtStart = loadavg()[0]!;
+  const quick = values.quick ?? false;
+  const settings = settingsFrom(quick, values["large-size"], values.rounds);
+  const selection = selectionFrom(values.only);
+  const lifecycleSettings = {
+    runRounds: rounds(values["run-rounds"], quick ? 5 : 15, "--run-rounds"),
+    transferRounds: rounds(values["stream-rounds"], quick ? 3 : 5, "--stream-rounds"),
+    bigBytes: values["big-size"] === undefined ? (quick ? 64 : 1024) * 1024 ** 2 : parseSize(values["big-size"], "--big-size"),
+  };
+  const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const notes: string[] = [];
   const cleanup = new Cleanup();
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -112,84 +286,27 @@ async function main(): Promise<void> {
       nerdctl: nerdctld.nerdctl,
       dockerCli,
     });
-
-    const fast: LatencyBudget = { warmup: settings.warmup, iterations: settings.fastIterations, timeCapMs: settings.timeCapSeconds * 1000 };
-    const slow: LatencyBudget = { ...fast, iterations: settings.slowIterations };
-    const latency = await measureLatencies({
-      nerdctldSocket: nerdctld.socketPath,
-      dockerdSocket: dockerd?.socketPath ?? null,
-      dockerdMissing,
-      nerdctl: nerdctld.nerdctl,
-      fast,
-      slow,
-      log,
-    });
-
-    // Throughput, with each daemon's memory watched over the whole phase.
-    const watchers = {
-      nerdctld: new PeakWatcher(nerdctld.pid, nerdctld.peakMode),
-      dockerd: dockerd ? new PeakWatcher(dockerd.pid, dockerd.peakMode) : null,
-    };
-    const throughput: ThroughputRow[] = [];
-    const options = { clients: settings.clients, durationMs: settings.throughputSeconds * 1000, maxRequestsPerClient: 1_000_000 };
-    for (const [label, path] of [["GET /_ping", "/_ping"], ["GET /version", "/v1.41/version"]] as const) {
-      const row: ThroughputRow = {
-        label,
-        nerdctld: await measureThroughput(nerdctld.socketPath, path, options),
-        dockerd: dockerd ? await measureThroughput(dockerd.socketPath, path, options) : { kind: "n/a", why: dockerdMissing },
-      };
-      log(`throughput ${label}: nerdctld ${JSON.stringify(row.nerdctld)}, dockerd ${JSON.stringify(row.dockerd)}`);
-      throughput.push(row);
-    }
-    const rssRow = (daemon: "nerdctld" | "dockerd", pid: number, idleKiB: number, watcher: PeakWatcher): RssRow => {
-      const peak = watcher.stop();
-      return { daemon, pid, idleKiB, loadPeakKiB: peak.peakKiB, exact: peak.exact };
-    };
-    const rss = {
-      nerdctld: rssRow("nerdctld", nerdctld.pid, idle.nerdctld?.rssKiB ?? Number.NaN, watchers.nerdctld),
-      dockerd: dockerd && watchers.dockerd ? rssRow("dockerd", dockerd.pid, idle.dockerd?.rssKiB ?? Number.NaN, watchers.dockerd) : null,
-      dockerdMissing,
-    };
-
     const work = await mkdtemp(join(tmpdir(), "nerdctld-bench-"));
-    cleanup.add("transfer archive", () => rm(work, { recursive: true, force: true }));
-    log(`writing the transfer image (${settings.largeImageBytes} bytes of random layer)`);
-    const image = await writeLargeImage(join(work, "large.tar"), { sizeBytes: settings.largeImageBytes });
-    const transfer = await measureTransfers({
-      archivePath: image.path,
-      reference: image.reference,
-      dockerCli,
-      nerdctld: { dockerHost: nerdctld.dockerHost, socketPath: nerdctld.socketPath, daemon: { pid: nerdctld.pid, mode: nerdctld.peakMode } },
-      nerdctl: nerdctld.nerdctl,
-      dockerd: dockerd ? { dockerHost: dockerd.dockerHost, daemon: { pid: dockerd.pid, mode: dockerd.peakMode } } : null,
-      dockerdMissing,
-      timeoutMs: 10 * 60_000,
-      rounds: settings.transferRounds,
-      log,
-    });
-    await rm(image.path, { force: true });
-
+    cleanup.add("work directory", () => rm(work, { recursive: true, force: true }));
     notes.push(
       "nerdctld runs as e2e/support/daemon.ts starts it, with --debug (one log line per request to a file).",
       "nerdctld and plain nerdctl share one managed containerd; dockerd 20.10 uses its own containerd and overlay2 store.",
     );
-    const report = renderReport({
-      command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" "),
-      startedAt,
-      loadAverage: { start: loadAtStart, end: loadavg()[0]! },
-      elapsedSeconds: (performance.now() - started) / 1000,
-      settings,
-      machine: describeMachine(),
-      versions,
-      latency,
-      throughput,
-      rss,
-      transfer,
-      notes,
-    });
-    await writeFile(values.out!, report);
-    process.stdout.write(report);
-    log(`wrote ${values.out}`);
+    const bench: Bench = { nerdctld, dockerd, dockerdMissing, dockerCli, versions, work, command, notes };
+
+    if (selection.results) {
+      const report = await measureResults(bench, settings, idle);
+      await writeFile(values.out!, report);
+      process.stdout.write(report);
+      log(`wrote ${values.out}`);
+    }
+    if (selection.lifecycle.length > 0) {
+      const previous = await readFile(values["lifecycle-out"]!, "utf8").catch(() => null);
+      const report = withFindings(await measureLifecycleReport(bench, selection.lifecycle, lifecycleSettings), previous);
+      await writeFile(values["lifecycle-out"]!, report);
+      process.stdout.write(report);
+      log(`wrote ${values["lifecycle-out"]}`);
+    }
   } finally {
     await cleanup.runAll();
   }

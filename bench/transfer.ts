@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { execa } from "execa";
@@ -41,33 +42,44 @@ export interface WatchedDaemon {
   mode: PeakMode;
 }
 
-interface TimedRun {
+/** One command to time, as a user runs it. */
+export interface TimedRun {
   command: string;
   args: string[];
   env: Record<string, string>;
-  /** Count what the command writes to stdout (save); otherwise the archive size is the byte count. */
-  countStdout: boolean;
-  bytes?: number;
+  /**
+   * The bytes moved: what the command writes to stdout, counted as it streams
+   * ("stdout", a save), or a number known beforehand, stdout then going to
+   * /dev/null (a load, an exec's output).
+   */
+  bytes: "stdout" | number;
+  /** A file the command reads as its stdin (a tar for `cp -`); none otherwise. */
+  stdinPath?: string;
   daemon: WatchedDaemon | null;
   timeoutMs: number;
 }
 
 /**
- * Runs one transfer command to its end: wall time from spawn to exit, bytes
- * moved, and the peak memory of the daemon and of the client meanwhile. Saved
- * archives are counted and dropped as they stream, so the benchmark holds no
- * copy and needs no disk for them.
+ * Runs one command to its end: wall time from spawn to exit, bytes moved, and
+ * the peak memory of the daemon and of the client meanwhile. Counted output
+ * is dropped as it streams, so the benchmark holds no copy and needs no disk
+ * for it.
  */
-function timeTransfer(run: TimedRun): Promise<TransferCell> {
+export function timeCommand(run: TimedRun): Promise<TransferCell> {
   return new Promise((resolve) => {
+    const counted = run.bytes === "stdout";
+    // The child gets its own copies of these descriptors at spawn; ours are closed right after.
+    const stdin = run.stdinPath === undefined ? "ignore" : openSync(run.stdinPath, "r");
+    const stdout = counted ? "pipe" : openSync("/dev/null", "w");
     const daemonWatch = run.daemon ? new PeakWatcher(run.daemon.pid, run.daemon.mode) : null;
     const start = performance.now();
-    const child = spawn(run.command, run.args, { env: run.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(run.command, run.args, { env: run.env, stdio: [stdin, stdout, "pipe"] });
+    for (const fd of [stdin, stdout]) if (typeof fd === "number") closeSync(fd);
     const clientWatch = child.pid ? new PeakWatcher(child.pid, "since-start") : null;
-    let counted = 0;
+    let countedBytes = 0;
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (counted += chunk.byteLength));
-    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-2000)));
+    child.stdout?.on("data", (chunk: Buffer) => (countedBytes += chunk.byteLength));
+    child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-2000)));
     const timer = setTimeout(() => child.kill("SIGKILL"), run.timeoutMs);
     // Watchers stop exactly once, whichever of error and close comes first.
     let peaks: { daemon: PeakReport | null; client: PeakReport | null } | undefined;
@@ -88,7 +100,7 @@ function timeTransfer(run: TimedRun): Promise<TransferCell> {
       finish({
         kind: "measured",
         seconds,
-        bytes: run.countStdout ? counted : (run.bytes ?? 0),
+        bytes: typeof run.bytes === "number" ? run.bytes : countedBytes,
         daemonGrowthKiB: daemon ? Math.max(0, daemon.peakKiB - daemon.baselineKiB) : null,
         daemonPeakExact: daemon?.exact ?? false,
         clientPeakKiB: client?.peakKiB ?? 0,
@@ -126,24 +138,29 @@ function tryMessage(body: Buffer): string | null {
   }
 }
 
-export interface TransferPlan {
-  archivePath: string;
-  /** The reference the archive is tagged with, e.g. docker.io/library/nerdctld-large:latest. */
-  reference: string;
+/** The paths a measurement compares nerdctld with, and how each is reached. */
+export interface ComparedPaths {
   /** The docker CLI used against both daemons, so the client side is the same. */
   dockerCli: string;
-  nerdctld: { dockerHost: string; socketPath: string; daemon: WatchedDaemon };
   nerdctl: { path: string; env: Record<string, string> };
   /** null when no dockerd could be had. */
   dockerd: { dockerHost: string; daemon: WatchedDaemon } | null;
   dockerdMissing: string;
   timeoutMs: number;
-  /** Each path's load and save run this many times, the paths taking turns, so that a noisy machine hits all of them alike. */
-  rounds: number;
   log: (line: string) => void;
 }
 
-function dockerEnv(dockerHost: string): Record<string, string> {
+export interface TransferPlan extends ComparedPaths {
+  archivePath: string;
+  /** The reference the archive is tagged with, e.g. docker.io/library/nerdctld-large:latest. */
+  reference: string;
+  nerdctld: { dockerHost: string; socketPath: string; daemon: WatchedDaemon };
+  /** Each path's load and save run this many times, the paths taking turns, so that a noisy machine hits all of them alike. */
+  rounds: number;
+}
+
+/** The environment of a docker CLI aimed at dockerHost. */
+export function dockerEnv(dockerHost: string): Record<string, string> {
   return { ...process.env, DOCKER_HOST: dockerHost, DOCKER_CLI_HINTS: "false" } as Record<string, string>;
 }
 
@@ -167,7 +184,8 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function combineRounds(cells: TransferCell[]): TransferCell {
+/** One cell from the same measurement's rounds: the median time, the largest peaks, every round's time. */
+export function combineRounds(cells: TransferCell[]): TransferCell {
   const measured = cells.filter((cell) => cell.kind === "measured");
   // One failed round fails the cell: a median must not hide it.
   if (measured.length < cells.length || measured.length <= 1) return cells.find((cell) => cell.kind !== "measured") ?? cells[0]!;
@@ -204,9 +222,9 @@ async function measureRound(plan: TransferPlan): Promise<TransferRow[]> {
   await nerdctlRmi();
   if (missing.load !== null) record("nerdctld", "load", { kind: "not-implemented", detail: missing.load });
   else {
-    const cell = await timeTransfer({
+    const cell = await timeCommand({
       command: plan.dockerCli, args: ["load", "--input", plan.archivePath], env: viaNerdctld,
-      countStdout: false, bytes, daemon: plan.nerdctld.daemon, timeoutMs: plan.timeoutMs,
+      bytes, daemon: plan.nerdctld.daemon, timeoutMs: plan.timeoutMs,
     });
     record("nerdctld", "load", cell);
     await nerdctlRmi();
@@ -217,22 +235,22 @@ async function measureRound(plan: TransferPlan): Promise<TransferRow[]> {
   const plain = { path: TRANSFER_PATHS[1], env: plan.nerdctl.env };
   for (const { path, env } of [tuned, plain]) {
     await nerdctlRmi();
-    record(path, "load", await timeTransfer({
+    record(path, "load", await timeCommand({
       command: plan.nerdctl.path, args: ["load", "--input", plan.archivePath], env,
-      countStdout: false, bytes, daemon: null, timeoutMs: plan.timeoutMs,
+      bytes, daemon: null, timeoutMs: plan.timeoutMs,
     }));
   }
   for (const { path, env } of [plain, tuned]) {
-    record(path, "save", await timeTransfer({
+    record(path, "save", await timeCommand({
       command: plan.nerdctl.path, args: ["save", plan.reference], env,
-      countStdout: true, daemon: null, timeoutMs: plan.timeoutMs,
+      bytes: "stdout", daemon: null, timeoutMs: plan.timeoutMs,
     }));
   }
   if (missing.save !== null) record("nerdctld", "save", { kind: "not-implemented", detail: missing.save });
   else {
-    record("nerdctld", "save", await timeTransfer({
+    record("nerdctld", "save", await timeCommand({
       command: plan.dockerCli, args: ["save", plan.reference], env: viaNerdctld,
-      countStdout: true, daemon: plan.nerdctld.daemon, timeoutMs: plan.timeoutMs,
+      bytes: "stdout", daemon: plan.nerdctld.daemon, timeoutMs: plan.timeoutMs,
     }));
   }
   await nerdctlRmi();
@@ -246,13 +264,13 @@ async function measureRound(plan: TransferPlan): Promise<TransferRow[]> {
   const dockerdRmi = () => execa(plan.dockerCli, ["rmi", "--force", plan.reference], { env: viaDockerd, reject: false });
   await dockerdRmi();
   try {
-    record("dockerd", "load", await timeTransfer({
+    record("dockerd", "load", await timeCommand({
       command: plan.dockerCli, args: ["load", "--input", plan.archivePath], env: viaDockerd,
-      countStdout: false, bytes, daemon: plan.dockerd.daemon, timeoutMs: plan.timeoutMs,
+      bytes, daemon: plan.dockerd.daemon, timeoutMs: plan.timeoutMs,
     }));
-    record("dockerd", "save", await timeTransfer({
+    record("dockerd", "save", await timeCommand({
       command: plan.dockerCli, args: ["save", plan.reference], env: viaDockerd,
-      countStdout: true, daemon: plan.dockerd.daemon, timeoutMs: plan.timeoutMs,
+      bytes: "stdout", daemon: plan.dockerd.daemon, timeoutMs: plan.timeoutMs,
     }));
   } finally {
     await dockerdRmi();

@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, link } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile, link } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConfinedRoot, TreeError, walkComponents } from "./confined-root.ts";
 import { followSymlinkInScope, statPath } from "./path-stat.ts";
 import { readTar } from "./tar-reader.ts";
@@ -167,5 +167,25 @@ describe("archivePath", () => {
       await root.close();
     }
     expect(await readFile(join(outside, "secret"), "utf8")).toBe("host secret\n");
+  });
+
+  it("pads a file that shrank while it is read with zeros, never with what memory held", async () => {
+    await writeFile(join(tree, "shrinks"), Buffer.alloc(300 * 1024, "x"));
+    // Memory as an unzeroed allocation may hold it: anything but zeros.
+    const allocUnsafe = vi.spyOn(Buffer, "allocUnsafe").mockImplementation((size: number) => Buffer.alloc(size, 0xaa));
+    const root = await ConfinedRoot.open(tree);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of archivePath(root, "/shrinks", false)) {
+        chunks.push(chunk);
+        if (chunks.length === 1) await truncate(join(tree, "shrinks"), 100 * 1024);
+      }
+      const body: Buffer[] = [];
+      for await (const event of readTar(Readable.from([Buffer.concat(chunks)]), { subject: "test" })) if (event.kind === "data") body.push(event.piece);
+      expect(Buffer.concat(body).equals(Buffer.concat([Buffer.alloc(100 * 1024, "x"), Buffer.alloc(200 * 1024)]))).toBe(true);
+    } finally {
+      allocUnsafe.mockRestore();
+      await root.close();
+    }
   });
 });

@@ -11,6 +11,7 @@
 import type { BigIntStats } from "node:fs";
 import { constants } from "node:fs";
 import { open, readlink, type FileHandle } from "node:fs/promises";
+import { heapHeadroomDuringTransfer } from "../io/heap.ts";
 import type { ConfinedRoot, Dir, Place } from "./confined-root.ts";
 import { goBase, goSplit } from "./go-paths.ts";
 import { packTar, type TarEntry } from "./tar-writer.ts";
@@ -28,7 +29,12 @@ const S_IFIFO = 0o010000;
 
 /** The archive of absPath, a path dockerd's stat found to be a directory (isDir) or not. */
 export async function* archivePath(root: ConfinedRoot, absPath: string, isDir: boolean): AsyncGenerator<Buffer, void, undefined> {
-  yield* packTar(archiveEntries(root, absPath, isDir));
+  const endTransfer = heapHeadroomDuringTransfer();
+  try {
+    yield* packTar(archiveEntries(root, absPath, isDir));
+  } finally {
+    endTransfer();
+  }
 }
 
 async function* archiveEntries(root: ConfinedRoot, absPath: string, isDir: boolean): AsyncGenerator<TarEntry> {
@@ -164,13 +170,15 @@ async function* exactly(handle: FileHandle, size: number): AsyncGenerator<Uint8A
     let left = size;
     let ended = false;
     while (left > 0) {
-      const buffer = Buffer.alloc(Math.min(READ_CHUNK, left));
+      // Not zeroed first: every byte is read into, or zeroed below when the file came up short.
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
       let filled = 0;
       while (!ended && filled < buffer.length) {
         const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
         if (bytesRead === 0) ended = true;
         filled += bytesRead;
       }
+      buffer.fill(0, filled);
       left -= buffer.length;
       yield buffer;
     }

@@ -47,6 +47,12 @@ async function expectOutsideUntouched(): Promise<void> {
   expect((await readdir(work)).sort()).toEqual(["outside", "tree"]);
 }
 
+async function tarBytes(entries: TarEntry[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of packTar(entries.map(owned))) parts.push(part);
+  return Buffer.concat(parts);
+}
+
 const file = (name: string, content = "x", extra: Partial<TarEntry> = {}): TarEntry => ({ type: "file", name, content: Buffer.from(content), ...extra }) as TarEntry;
 
 describe("unpackInto", () => {
@@ -125,6 +131,40 @@ describe("unpackInto", () => {
     const parent = await stat(join(tree, "dest", "a", "b"));
     expect([parent.isDirectory(), parent.mode & 0o777]).toEqual([true, 0o755]);
     expect((await stat(join(tree, "dest", "a", "b", "c"))).uid).toBe(uid);
+  });
+
+  it("writes a file of several MiB coming in small pieces whole, and the entries after it", async () => {
+    const content = Buffer.alloc(5 * 1024 * 1024 + 123);
+    for (let i = 0; i < content.length; i += 4096) content.writeUInt32BE(i, i);
+    const root = await ConfinedRoot.open(tree);
+    try {
+      const archive = await tarBytes([file("before", "b"), { type: "file", name: "big", content }, file("after", "a")]);
+      // Pieces as a request delivers them, 16 KiB at a time.
+      const source = (async function* () {
+        for (let at = 0; at < archive.length; at += 16 * 1024) yield archive.subarray(at, at + 16 * 1024);
+      })();
+      await unpackInto(root, "/dest", source, { noOverwriteDirNonDir: false });
+    } finally {
+      await root.close();
+    }
+    expect((await readFile(join(tree, "dest", "big"))).equals(content)).toBe(true);
+    expect(await readFile(join(tree, "dest", "before"), "utf8")).toBe("b");
+    expect(await readFile(join(tree, "dest", "after"), "utf8")).toBe("a");
+  });
+
+  it("stops cleanly when the archive ends inside a large file", async () => {
+    const content = Buffer.alloc(5 * 1024 * 1024, 1);
+    const root = await ConfinedRoot.open(tree);
+    try {
+      const archive = await tarBytes([{ type: "file", name: "cut", content }]);
+      const source = (async function* () {
+        for (let at = 0; at < 3 * 1024 * 1024; at += 64 * 1024) yield archive.subarray(at, at + 64 * 1024);
+      })();
+      await expect(unpackInto(root, "/dest", source, { noOverwriteDirNonDir: false })).rejects.toEqual(new UnpackError("unexpected EOF"));
+    } finally {
+      await root.close();
+    }
+    expect((await stat(join(tree, "dest", "cut"))).size).toBeLessThanOrEqual(3 * 1024 * 1024);
   });
 
   it("keeps mounts: read-only ones refuse writes, mount points are not replaced", async () => {

@@ -13,6 +13,8 @@ import { constants } from "node:fs";
 import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, rmdir, symlink, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { promisify } from "node:util";
 import { ApiError } from "../errors.ts";
+import { GatheredFileWriter } from "../io/file-writer.ts";
+import { heapHeadroomDuringTransfer } from "../io/heap.ts";
 import { Dir, O_PATH, TreeError, treeError, type ConfinedRoot, type Place } from "./confined-root.ts";
 import { goClean, goDir, goJoin, goRel } from "./go-paths.ts";
 import type { TarHeader } from "./tar-format.ts";
@@ -40,13 +42,19 @@ const quote = (value: string) => JSON.stringify(value);
 
 interface OpenFile {
   handle: FileHandle;
+  writer: GatheredFileWriter;
   header: TarHeader;
   path: string;
 }
 
 /** Unpacks the (decompressed) archive into dest, a directory path inside root already resolved. */
 export async function unpackInto(root: ConfinedRoot, dest: string, source: AsyncIterable<Buffer>, options: UnpackOptions): Promise<void> {
-  await new Unpacker(root, goClean(dest), options).run(source);
+  const endTransfer = heapHeadroomDuringTransfer();
+  try {
+    await new Unpacker(root, goClean(dest), options).run(source);
+  } finally {
+    endTransfer();
+  }
 }
 
 class Unpacker {
@@ -66,13 +74,15 @@ class Unpacker {
       for await (const event of readTar(source, { subject: "the archive" })) {
         if (event.kind === "entry") file = await this.#entry(event.header);
         else if (event.kind === "data") {
-          if (file) for (let written = 0; written < event.piece.length; ) written += (await file.handle.write(event.piece, written)).bytesWritten;
+          if (file) await file.writer.write(event.piece);
         } else if (file) {
           const done = file;
           file = undefined;
           try {
+            await done.writer.flush();
             await this.#metadata(done.header, done.path, { handle: done.handle });
           } finally {
+            await done.writer.settled();
             await done.handle.close();
           }
         }
@@ -82,6 +92,7 @@ class Unpacker {
       if (error instanceof ApiError && error.kind === "invalid-parameter") throw new UnpackError(goTarError(error.message));
       throw error;
     } finally {
+      await file?.writer.settled();
       await file?.handle.close().catch(() => {});
     }
     for (const { path, header } of this.#directories) {
@@ -148,7 +159,7 @@ class Unpacker {
         const handle = await open(entry, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600).catch((error: unknown) =>
           fail(error, "open", path),
         );
-        return { handle, header, path };
+        return { handle, writer: new GatheredFileWriter(handle), header, path };
       }
       case "1":
         await this.#hardlink(header, dir, name, path);

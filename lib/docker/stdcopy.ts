@@ -4,12 +4,18 @@ import { PassThrough, type Readable } from "node:stream";
 export const STDOUT = 1;
 export const STDERR = 2;
 
-/** One frame: [stream, 0, 0, 0, length as big-endian uint32] then the bytes. */
+/** A frame's header: [stream, 0, 0, 0, length as big-endian uint32]; the bytes follow it. */
+function frameHeader(stream: typeof STDOUT | typeof STDERR, length: number): Buffer {
+  // From Node's shared pool: one allocation per frame would cost more than the header.
+  const header = Buffer.allocUnsafe(8);
+  header.writeUInt32BE(stream * 2 ** 24, 0);
+  header.writeUInt32BE(length, 4);
+  return header;
+}
+
+/** One frame: its header, then the bytes. */
 export function frame(stream: typeof STDOUT | typeof STDERR, chunk: Uint8Array): Buffer {
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(chunk.length, 4);
-  return Buffer.concat([header, chunk]);
+  return Buffer.concat([frameHeader(stream, chunk.length), chunk]);
 }
 
 /** Splits a multiplexed stream back into frames (for tests and clients of our own). */
@@ -37,9 +43,12 @@ export interface MultiplexSource {
 /**
  * Merges a child's stdout and stderr into one stream: stdcopy frames, or the
  * bytes as they are for a container with a terminal. When the client reads
- * slowly, both sources pause (back-pressure reaches the child).
+ * slowly, both sources pause (back-pressure reaches the child). `split`
+ * frames leave as two chunks, the header and the bytes as read, for a
+ * reader that gathers its writes (an exec's relay): a GiB of output is then
+ * not copied once more, nor allocated twice.
  */
-export function multiplex(sources: MultiplexSource[], framed: boolean): Readable {
+export function multiplex(sources: MultiplexSource[], framed: boolean, options: { split?: boolean } = {}): Readable {
   const out = new PassThrough();
   let open = sources.length;
   const pauseAll = () => sources.forEach((source) => source.readable.pause());
@@ -48,7 +57,8 @@ export function multiplex(sources: MultiplexSource[], framed: boolean): Readable
     source.readable.on("data", (data: Buffer | string) => {
       const chunk = typeof data === "string" ? Buffer.from(data) : data;
       if (!source.wanted || chunk.length === 0) return;
-      if (!out.write(framed ? frame(source.stream, chunk) : chunk)) {
+      if (framed && options.split) out.write(frameHeader(source.stream, chunk.length));
+      if (!out.write(framed && !options.split ? frame(source.stream, chunk) : chunk)) {
         pauseAll();
         out.once("drain", resumeAll);
       }

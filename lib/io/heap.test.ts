@@ -1,8 +1,8 @@
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const setFlagsFromString = vi.fn<(flags: string) => void>();
 vi.mock("node:v8", () => ({ setFlagsFromString }));
-const { heapHeadroomDuringTransfer } = await import("./heap.ts");
+const { FlowHeadroom, heapHeadroomDuringTransfer } = await import("./heap.ts");
 
 describe("heapHeadroomDuringTransfer", () => {
   beforeEach(() => setFlagsFromString.mockClear());
@@ -25,5 +25,41 @@ describe("heapHeadroomDuringTransfer", () => {
     expect(setFlagsFromString).toHaveBeenCalledTimes(1);
     endSecond();
     expect(setFlagsFromString).toHaveBeenLastCalledWith("--heap-growing-percent=0");
+  });
+});
+
+describe("FlowHeadroom", () => {
+  beforeEach(() => {
+    setFlagsFromString.mockClear();
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it("holds the headroom while bytes flow, and gives it back after a quiet second", () => {
+    const headroom = new FlowHeadroom();
+    headroom.flowing();
+    for (let i = 0; i < 30; i++) {
+      vi.advanceTimersByTime(100);
+      headroom.flowing();
+    }
+    expect(setFlagsFromString.mock.calls).toEqual([["--heap-growing-percent=300"]]);
+    vi.advanceTimersByTime(2000);
+    expect(setFlagsFromString).toHaveBeenLastCalledWith("--heap-growing-percent=0");
+    // Bytes again: taken again.
+    headroom.flowing();
+    expect(setFlagsFromString).toHaveBeenCalledTimes(3);
+    expect(setFlagsFromString).toHaveBeenLastCalledWith("--heap-growing-percent=300");
+    headroom.end();
+    expect(setFlagsFromString).toHaveBeenLastCalledWith("--heap-growing-percent=0");
+  });
+
+  it("gives nothing back at an end without flow, nor twice", () => {
+    const headroom = new FlowHeadroom();
+    headroom.end();
+    headroom.flowing();
+    headroom.end();
+    headroom.end();
+    vi.advanceTimersByTime(5000);
+    expect(setFlagsFromString.mock.calls).toEqual([["--heap-growing-percent=300"], ["--heap-growing-percent=0"]]);
   });
 });

@@ -28,3 +28,34 @@ export function heapHeadroomDuringTransfer(): () => void {
     if (--transfers === 0) setFlagsFromString("--heap-growing-percent=0");
   };
 }
+
+/** How long a stream may be quiet before its headroom is given back. */
+const QUIET_MS = 1000;
+
+/**
+ * Headroom for a stream that may stay open for hours but is busy only at
+ * times (an exec's output, a terminal session): taken while bytes flow,
+ * given back once the stream has been quiet for a second, and at its end.
+ */
+export class FlowHeadroom {
+  #release: (() => void) | undefined;
+  #lastFlow = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  /** Bytes went by. */
+  flowing(): void {
+    this.#lastFlow = Date.now();
+    if (this.#release) return;
+    this.#release = heapHeadroomDuringTransfer();
+    this.#timer = setInterval(() => {
+      if (Date.now() - this.#lastFlow >= QUIET_MS) this.end();
+    }, QUIET_MS).unref();
+  }
+
+  /** The stream ended (or went quiet): the headroom is given back until bytes flow again. */
+  end(): void {
+    clearInterval(this.#timer);
+    this.#release?.();
+    this.#release = undefined;
+  }
+}

@@ -1,7 +1,7 @@
 import { PassThrough, Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
-import { pipeInto } from "./pipe.ts";
+import { pipeInto, relayInto } from "./pipe.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 
 /** Waits until check() holds, or fails after timeoutMs. */
@@ -100,5 +100,94 @@ describe("pipeInto", () => {
     source.destroy(new Error("aborted"));
     await expect(piping).rejects.toThrow("aborted");
     expect(target.destroyed).toBe(true);
+  });
+});
+
+/** A target recording the chunk count of each write it gets. */
+function countingTarget(highWaterMark = 16 * 1024 * 1024): { target: Writable; writes: number[]; data: () => Buffer } {
+  const writes: number[] = [];
+  const data: Buffer[] = [];
+  const target = new Writable({
+    highWaterMark,
+    writev(chunks, done) {
+      writes.push(chunks.length);
+      for (const { chunk } of chunks) data.push(chunk as Buffer);
+      setImmediate(done);
+    },
+  });
+  return { target, writes, data: () => Buffer.concat(data) };
+}
+
+describe("WriteBatcher, a turn at a time", () => {
+  it("sends the writes of one turn together, at its end and with no timer", async () => {
+    const { target, writes } = countingTarget();
+    const batcher = new WriteBatcher(target, "turn");
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      for (let i = 0; i < 5; i++) batcher.write(Buffer.from("x"));
+      expect(writes).toEqual([]);
+      await new Promise((resolve) => setImmediate(resolve));
+      batcher.write(Buffer.from("y"));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(writes).toEqual([5, 1]);
+  });
+
+  it("does not leave the target corked after an empty write", async () => {
+    const { target, writes } = countingTarget();
+    const batcher = new WriteBatcher(target, "turn");
+    batcher.write(Buffer.alloc(0));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(target.writableCorked).toBe(0);
+    target.write(Buffer.from("z"));
+    await until(() => writes.length > 0);
+  });
+});
+
+describe("relayInto", () => {
+  it("relays everything, a turn's chunks in one write, and leaves the target open", async () => {
+    const source = new PassThrough();
+    const { target, writes, data } = countingTarget();
+    relayInto(source, target);
+    // A frame's header and body, as multiplex hands them on.
+    source.write(Buffer.from([1, 0, 0, 0, 0, 0, 0, 5]));
+    source.write(Buffer.from("hello"));
+    await until(() => writes.length === 1);
+    source.end(Buffer.from("!"));
+    await until(() => data().length === 14);
+    expect(writes).toEqual([2, 1]);
+    expect(target.writableEnded).toBe(false);
+  });
+
+  it("pauses the source while the target is full", async () => {
+    let release = () => {};
+    const target = new Writable({
+      highWaterMark: 1024,
+      write(_chunk, _encoding, done) {
+        release = done;
+      },
+    });
+    const source = new PassThrough({ highWaterMark: 1024 });
+    relayInto(source, target);
+    for (let i = 0; i < 8; i++) source.write(Buffer.alloc(1024));
+    await until(() => source.isPaused());
+    expect(source.readableLength).toBeGreaterThan(0);
+    release();
+    await until(() => !source.isPaused());
+  });
+
+  it("stops relaying when told, and drops what the source still produces", async () => {
+    const source = new PassThrough();
+    const { target, data } = countingTarget();
+    const stop = relayInto(source, target);
+    source.write(Buffer.from("before"));
+    await until(() => data().length === 6);
+    stop();
+    source.write(Buffer.from("after"));
+    source.end();
+    await until(() => source.readableEnded);
+    expect(data().toString()).toBe("before");
   });
 });

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from "node:stream";
-import { heapHeadroomDuringTransfer } from "./heap.ts";
+import { FlowHeadroom, heapHeadroomDuringTransfer } from "./heap.ts";
 import { WriteBatcher } from "./write-batcher.ts";
 
 /**
@@ -66,4 +66,40 @@ export function pipeInto(source: Readable, target: Writable): Promise<void> {
     target.on("drain", onDrain);
     source.on("data", onData);
   });
+}
+
+/**
+ * Relays source into target as it comes, for a stream that target outlives
+ * (a process's output into a client's connection): writes of one turn of
+ * the event loop leave together, nothing waits for a later one; source is
+ * paused while target is full, and target is left open at source's end. Heap
+ * headroom is held while bytes flow. The returned function stops relaying:
+ * what source still produces is then read and dropped.
+ */
+export function relayInto(source: Readable, target: Writable): () => void {
+  const batcher = new WriteBatcher(target, "turn");
+  const headroom = new FlowHeadroom();
+  let stopped = false;
+  const onDrain = () => source.resume();
+  const onData = (chunk: Buffer | string) => {
+    headroom.flowing();
+    if (batcher.write(typeof chunk === "string" ? Buffer.from(chunk) : chunk)) return;
+    batcher.flush();
+    source.pause();
+    target.once("drain", onDrain);
+  };
+  const onEnd = () => {
+    batcher.flush();
+    headroom.end();
+  };
+  source.on("data", onData);
+  source.once("end", onEnd).once("close", onEnd);
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    onEnd();
+    source.off("data", onData).off("end", onEnd).off("close", onEnd);
+    target.off("drain", onDrain);
+    source.resume();
+  };
 }

@@ -1,9 +1,10 @@
-import type { Readable, Writable } from "node:stream";
+import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { DEFAULT_DETACH_KEYS, DetachScanner } from "../docker/exec-detach.ts";
 import { startFailure, type ConsoleSize } from "../docker/exec.ts";
 import { frame, multiplex, STDERR, STDOUT, type MultiplexSource } from "../docker/stdcopy.ts";
 import type { ClientConnection } from "../io/connection.ts";
+import { relayInto } from "../io/pipe.ts";
 import { whenClientGone } from "../io/signals.ts";
 import { ExecTrailer, startExec, type ExecOutcome } from "../nerdctl/exec.ts";
 import type { InteractiveCommand } from "../runner/types.ts";
@@ -81,32 +82,26 @@ export async function runAttached(instance: ExecInstance, start: () => Launched,
     return;
   }
   const { child, streams, outcome } = launched;
-  const output = multiplex(streams, !rawOutput);
-  output.pipe(connection.output, { end: false });
+  const output = multiplex(streams, !rawOutput, { split: true });
+  const stopRelay = relayInto(output, connection.output);
   let detach = () => {};
   const detached = new Promise<"detached">((resolve) => (detach = () => resolve("detached")));
   const stopInput = instance.config.openStdin ? relay(connection.input, child, instance.config.detachKeys, detach) : () => {};
   const stopWatching = whenClientGone(connection.gone, () => {
     child.kill();
-    drain(output, connection.output);
+    stopRelay();
   });
   const ended = Promise.all([finished(output), instance.ended]).then(() => "ended" as const);
   const how = await Promise.race([ended, detached]);
   stopInput();
   stopWatching();
   if (how === "detached") {
-    drain(output, connection.output);
+    stopRelay();
     return;
   }
   // The exit code is recorded by now: the client reads it as soon as the stream closes.
   const result = await outcome;
   if (result.kind === "not-started") say(`${startFailure(result.message, instance.config.requestedUser).message}\r\n`);
-}
-
-/** Nobody reads the output any more: it is read and dropped, so the process never waits on it. */
-function drain(output: Readable, from: Writable): void {
-  output.unpipe(from);
-  output.resume();
 }
 
 /**
