@@ -167,3 +167,9 @@ export function recordedHostConfig(record: CreateRecord, shown: Record<string, u
   if (recorded.NanoCpus) Object.assign(recorded, { CpuQuota: 0, CpuPeriod: 0 });
   return recorded;
 }
+
+/** Whether the container was made with a terminal, as its create record says; undefined for one made otherwise. */
+export function recordedTerminal(labels: Record<string, string> | null | undefined): boolean | undefined {
+  const tty = readRecord(labels)?.Config.Tty;
+  return tty === undefined ? undefined : tty === true;
+}

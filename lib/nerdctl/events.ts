@@ -52,7 +52,8 @@ export function parseEventLine(line: string): NerdctlEvent | undefined {
 /** One container by full id (a container just created); undefined when it is already gone. */
 export async function inspectContainerById(nerdctl: Nerdctl, id: string): Promise<NerdctlContainerInspect | undefined> {
   if (!/^[0-9a-f]{64}$/.test(id)) return undefined;
-  const result = await nerdctl.runner.run(nerdctl.command(["container", "inspect", "--", id]));
+  // Shared: the attach and start of the same docker run ask the same at the same moment.
+  const result = await nerdctl.runner.run(nerdctl.command(["container", "inspect", "--", id]), { shared: true });
   if (result.exitCode !== 0) return undefined;
   try {
     return (JSON.parse(result.stdout) as NerdctlContainerInspect[])[0];

@@ -1,4 +1,5 @@
 import { notRunning, startRefused } from "../docker/container-lifecycle.ts";
+import { recordedTerminal } from "../docker/container-create-record.ts";
 import { stateName, toContainerInspect } from "../docker/containers.ts";
 import { parseLogsQuery } from "../docker/logs.ts";
 import { outputContentType } from "../docker/stdcopy.ts";
@@ -46,12 +47,17 @@ interface StdioConfig {
   autoRemove: boolean;
 }
 
+/** Whether the container has a terminal: its create record says, else the engine's spec (one more call). */
+async function hasTerminalOf(scope: Scope, container: NerdctlContainerInspect): Promise<boolean> {
+  return recordedTerminal(container.Config?.Labels) ?? (await hasTerminal(scope.nerdctl, container.Id));
+}
+
 async function stdioConfig(scope: Scope, container: NerdctlContainerInspect): Promise<StdioConfig> {
   // What the client asked for at create, as inspect shows it; the terminal as the engine will make it.
   const { Config, HostConfig } = toContainerInspect(container, undefined);
   const [rows, columns] = (HostConfig.ConsoleSize as number[] | null | undefined) ?? [];
   return {
-    tty: await hasTerminal(scope.nerdctl, container.Id),
+    tty: await hasTerminalOf(scope, container),
     consoleSize: rows && columns ? { columns, rows } : DEFAULT_TERMINAL,
     openStdin: Config.OpenStdin === true,
     stdinOnce: Config.StdinOnce === true,
@@ -174,7 +180,7 @@ export interface PreparedAttach {
  */
 export async function containerAttach(scope: Scope, ref: string, request: AttachRequest, since142: boolean): Promise<PreparedAttach> {
   const container = await inspectContainer(scope.nerdctl, ref);
-  const tty = await hasTerminal(scope.nerdctl, container.Id);
+  const tty = await hasTerminalOf(scope, container);
   const key = keyOf(scope, container.Id);
   return {
     contentType: outputContentType(!tty, since142),
