@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { recordLabels } from "./container-create-record.ts";
-import { containerName, toChanges, toContainerInspect, toTopResponse } from "./containers.ts";
+import { containerName, stateName, statusText, toChanges, toContainerInspect, toContainerSummary, toTopResponse } from "./containers.ts";
 import { humanDuration } from "./time.ts";
 
 /** Just the fields containerName reads. */
@@ -22,6 +22,49 @@ describe("containerName", () => {
   it("keeps nerdctl's name, and falls back to the short id", () => {
     expect(containerName(container("web", pod))).toBe("web");
     expect(containerName(container("", {}))).toBe("0123456789ab");
+  });
+});
+
+describe("a container's state as dockerd shows it", () => {
+  const now = Date.parse("2026-01-01T00:01:00Z");
+  const startedAt = "2026-01-01T00:00:00Z";
+  /** nerdctl's State as `nerdctl inspect` reports each case (from its dockercompat rules). */
+  function withState(state: Partial<NerdctlContainerInspect["State"]>): NerdctlContainerInspect {
+    return {
+      Id: "0123456789abcdef".repeat(4),
+      Name: "web",
+      Image: "docker.io/library/busybox:latest",
+      Config: { Image: "docker.io/library/busybox:latest", Labels: {} },
+      HostConfig: {},
+      Mounts: [],
+      State: { Status: "running", Running: true, Paused: false, Restarting: false, Pid: 42, ExitCode: 0, Error: "", StartedAt: startedAt, FinishedAt: "", ...state },
+    } as unknown as NerdctlContainerInspect;
+  }
+
+  it.each([
+    ["a running container", {}, "running", "Up About a minute", { Running: true, Paused: false, Restarting: false }],
+    // nerdctl marks Restarting on any container its restart policy (or nerdctl update) wants running.
+    ["a running container with a restart policy", { Restarting: true }, "running", "Up About a minute", { Running: true, Paused: false, Restarting: false }],
+    ["a paused container", { Status: "paused", Running: false, Paused: true }, "paused", "Up About a minute (Paused)", { Running: true, Paused: true, Restarting: false }],
+    [
+      "a container its policy is about to start again",
+      { Status: "restarting", Running: false, Restarting: true, ExitCode: 3, FinishedAt: "2026-01-01T00:00:30Z" },
+      "restarting",
+      "Restarting (3) 30 seconds ago",
+      { Running: true, Paused: false, Restarting: true },
+    ],
+    [
+      "an exited container",
+      { Status: "exited", Running: false, ExitCode: 7, FinishedAt: "2026-01-01T00:00:30Z" },
+      "exited",
+      "Exited (7) 30 seconds ago",
+      { Running: false, Paused: false, Restarting: false },
+    ],
+  ] as const)("%s", (_, state, name, status, flags) => {
+    const container = withState(state);
+    expect(stateName(container)).toBe(name);
+    expect(statusText(container, now)).toBe(status);
+    expect(toContainerInspect(container, undefined).State).toMatchObject({ Status: name, ...flags });
   });
 });
 
@@ -103,6 +146,8 @@ describe("toContainerInspect of a container made through POST /containers/create
     const inspect = toContainerInspect(nerdctl, image);
     expect(inspect.Path).toBe("sh");
     expect(inspect.Args).toEqual(["-c", "echo hi"]);
+    // docker ps shows the image as the client named it too, as dockerd does.
+    expect(toContainerSummary(nerdctl, image, 0).Image).toBe("busybox");
     expect(inspect.Config).toMatchObject({
       ...asSent,
       WorkingDir: "/home",
@@ -128,6 +173,8 @@ describe("toContainerInspect of a container made through POST /containers/create
     const inspect = toContainerInspect(plain, image);
     expect(inspect.Path).toBe("/sbin/tini");
     expect(inspect.Config.Tty).toBe(false);
+    expect(inspect.Config.Image).toBe("busybox:latest");
+    expect(toContainerSummary(plain, image, 0).Image).toBe("busybox:latest");
     expect(inspect.HostConfig).toMatchObject({ CpuQuota: 50000, LogConfig: { Type: "json-file", Config: {} }, Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" } });
   });
 });

@@ -37,11 +37,16 @@ export function containerName(container: NerdctlContainerInspect): string {
   return container.Id.slice(0, 12);
 }
 
-/** Docker's one-word state. nerdctl leaves Status empty for a container never started. */
+/**
+ * Docker's one-word state. nerdctl leaves Status empty for a container never
+ * started. Its Restarting flag only says a restart policy wants the container
+ * running (it is set while it runs): a container is restarting when its task
+ * has stopped and the policy will start it again, which nerdctl's Status says.
+ */
 export function stateName(container: NerdctlContainerInspect): ContainerStateName {
   const state = container.State;
   if (state.Paused) return "paused";
-  if (state.Restarting) return "restarting";
+  if (state.Status === "restarting") return "restarting";
   if (state.Running) return "running";
   if (state.Status === "" || state.Status === "created") return "created";
   if (state.Status === "dead") return "dead";
@@ -52,13 +57,25 @@ export function stateName(container: NerdctlContainerInspect): ContainerStateNam
 export function statusText(container: NerdctlContainerInspect, now: number): string {
   const state = container.State;
   const since = (time: string) => humanDuration(Math.max(0, now - Date.parse(time)));
-  if (state.Running && state.Paused) return `Up ${since(state.StartedAt)} (Paused)`;
-  if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
-  if (state.Running) return `Up ${since(state.StartedAt)}`;
-  if (stateName(container) === "dead") return "Dead";
+  const name = stateName(container);
+  if (name === "paused") return `Up ${since(state.StartedAt)} (Paused)`;
+  if (name === "restarting") return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+  if (name === "running") return `Up ${since(state.StartedAt)}`;
+  if (name === "dead") return "Dead";
   if (isZeroTime(state.StartedAt)) return "Created";
   if (isZeroTime(state.FinishedAt)) return "";
   return `Exited (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+}
+
+/**
+ * The image as dockerd shows it (Config.Image, ps, events): as the client
+ * named it at create (its record in the labels), else the engine's name for
+ * it in its familiar form; empty when neither is known.
+ */
+export function configuredImage(labels: Record<string, string> | null | undefined, engineImage: string): string {
+  const recorded = readRecord(labels)?.Config.Image;
+  if (typeof recorded === "string" && recorded) return recorded;
+  return engineImage ? familiarize(engineImage) : "";
 }
 
 /** Networks the container is on, by name: nerdctl records the names in a label, in interface order. */
@@ -186,7 +203,7 @@ export function toContainerSummary(
   return {
     Id: container.Id,
     Names: [`/${containerName(container)}`],
-    Image: familiarize(container.Config.Image || container.Image),
+    Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
     ImageID: image?.Id ?? "",
     Command: [container.Path, ...(container.Args ?? [])].join(" "),
     Created: unixSeconds(container.Created),
@@ -217,9 +234,10 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
     Args: args,
     State: {
       Status: name,
-      Running: state.Running,
-      Paused: state.Paused,
-      Restarting: state.Restarting,
+      // dockerd's task is running while it is paused, and counts as running while it restarts.
+      Running: name === "running" || name === "paused" || name === "restarting",
+      Paused: name === "paused",
+      Restarting: name === "restarting",
       OOMKilled: false,
       Dead: name === "dead",
       Pid: state.Pid,
@@ -257,7 +275,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
       StdinOnce: false,
       Env: config.Env ?? [],
       Cmd: cmd,
-      Image: familiarize(config.Image || container.Image),
+      Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
       Volumes: null,
       WorkingDir: config.WorkingDir ?? "",
       Entrypoint: entrypoint,
