@@ -68,6 +68,44 @@ describe("a container's state as dockerd shows it", () => {
   });
 });
 
+describe("a container's health as dockerd shows it", () => {
+  const now = Date.parse("2026-01-01T00:00:05Z");
+  function withHealth(state: Partial<NerdctlContainerInspect["State"]>, healthcheck: { Test: string[] } | undefined): NerdctlContainerInspect {
+    return {
+      Id: "0123456789abcdef".repeat(4),
+      Name: "web",
+      Image: "docker.io/library/busybox:latest",
+      Config: { Image: "docker.io/library/busybox:latest", Labels: {}, Healthcheck: healthcheck },
+      HostConfig: {},
+      Mounts: [],
+      State: { Status: "running", Running: true, Paused: false, Restarting: false, Pid: 42, ExitCode: 0, Error: "", StartedAt: "2026-01-01T00:00:00Z", FinishedAt: "", ...state },
+    } as unknown as NerdctlContainerInspect;
+  }
+  const check = { Test: ["CMD-SHELL", "true"] };
+  const result = { Start: "2026-01-01T00:00:01Z", End: "2026-01-01T00:00:02Z", ExitCode: 0, Output: "" };
+
+  it("shows the results nerdctl recorded, and says so in the status", () => {
+    const container = withHealth({ Health: { Status: "healthy", FailingStreak: 0, Log: [result] } }, check);
+    expect(toContainerInspect(container, undefined).State.Health).toEqual({ Status: "healthy", FailingStreak: 0, Log: [result] });
+    expect(statusText(container, now)).toBe("Up 5 seconds (healthy)");
+    const failing = withHealth({ Health: { Status: "unhealthy", FailingStreak: 3, Log: null } }, check);
+    expect(statusText(failing, now)).toBe("Up 5 seconds (unhealthy)");
+  });
+
+  it("is starting while a container with a check runs and no check has reported", () => {
+    const container = withHealth({}, check);
+    expect(toContainerInspect(container, undefined).State.Health).toEqual({ Status: "starting", FailingStreak: 0, Log: [] });
+    expect(statusText(container, now)).toBe("Up 5 seconds (health: starting)");
+  });
+
+  it("is absent without a check, with NONE, and for a container that has not run", () => {
+    expect(toContainerInspect(withHealth({}, undefined), undefined).State.Health).toBeUndefined();
+    expect(toContainerInspect(withHealth({}, { Test: ["NONE"] }), undefined).State.Health).toBeUndefined();
+    expect(toContainerInspect(withHealth({ Status: "", Running: false, StartedAt: "" }, check), undefined).State.Health).toBeUndefined();
+    expect(statusText(withHealth({}, undefined), now)).toBe("Up 5 seconds");
+  });
+});
+
 describe("toTopResponse", () => {
   it("cuts rows at the titles' columns, keeping spaces in the command", () => {
     const table = "UID    PID    CMD\nroot   42     sleep 3600\n";

@@ -1,5 +1,6 @@
 import type { NerdctlContainerInspect, NerdctlImageIdentity, NerdctlPortBinding } from "../nerdctl/container-types.ts";
 import type {
+  ContainerHealth,
   ContainerInspect,
   ContainerStateName,
   ContainerSummary,
@@ -53,14 +54,34 @@ export function stateName(container: NerdctlContainerInspect): ContainerStateNam
   return "exited";
 }
 
-/** The STATUS column, worded as dockerd words it: "Up 5 minutes", "Exited (0) 2 hours ago", "Created". */
+/**
+ * State.Health as dockerd keeps it for a container with a health check: the
+ * results nerdctl recorded, else "starting" while it runs and no check has
+ * reported yet. None for a container without one (or with `NONE`).
+ */
+export function healthOf(container: NerdctlContainerInspect): ContainerHealth | undefined {
+  const recorded = container.State.Health;
+  if (recorded?.Status) {
+    const status = (["none", "starting", "healthy", "unhealthy"] as const).find((known) => known === recorded.Status) ?? "starting";
+    return { Status: status, FailingStreak: recorded.FailingStreak ?? 0, Log: recorded.Log ?? [] };
+  }
+  const test = container.Config.Healthcheck?.Test;
+  if (!test?.length || test[0] === "NONE" || stateName(container) !== "running") return undefined;
+  return { Status: "starting", FailingStreak: 0, Log: [] };
+}
+
+/** The STATUS column, worded as dockerd words it: "Up 5 minutes", "Exited (0) 2 hours ago", "Created", "Up 1 second (healthy)". */
 export function statusText(container: NerdctlContainerInspect, now: number): string {
   const state = container.State;
   const since = (time: string) => humanDuration(Math.max(0, now - Date.parse(time)));
   const name = stateName(container);
   if (name === "paused") return `Up ${since(state.StartedAt)} (Paused)`;
   if (name === "restarting") return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
-  if (name === "running") return `Up ${since(state.StartedAt)}`;
+  if (name === "running") {
+    const health = healthOf(container)?.Status;
+    if (health === "starting") return `Up ${since(state.StartedAt)} (health: starting)`;
+    return health && health !== "none" ? `Up ${since(state.StartedAt)} (${health})` : `Up ${since(state.StartedAt)}`;
+  }
   if (name === "dead") return "Dead";
   if (isZeroTime(state.StartedAt)) return "Created";
   if (isZeroTime(state.FinishedAt)) return "";
@@ -227,6 +248,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
   const ports = portBindings(container);
   const config = container.Config;
   const [path, args] = processOf(container, record);
+  const health = healthOf(container);
   return {
     Id: container.Id,
     Created: container.Created,
@@ -245,6 +267,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
       Error: state.Error,
       StartedAt: dockerTime(state.StartedAt),
       FinishedAt: dockerTime(state.FinishedAt),
+      ...(health ? { Health: health } : {}),
     },
     Image: image?.Id ?? "",
     ResolvConfPath: container.ResolvConfPath,

@@ -35,6 +35,14 @@ export interface NerdctlContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** The health check's results, once `nerdctl container healthcheck` (or its timer) has run one. */
+  Health?: NerdctlHealth | null;
+}
+
+export interface NerdctlHealth {
+  Status: string;
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[] | null;
 }
 
 export interface NerdctlContainerInspect {
