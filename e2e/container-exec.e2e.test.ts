@@ -1,28 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { engineNerdctl } from "./support/engine-client.ts";
-import { configDir, dockerIn, MATRIX } from "./support/matrix.ts";
+import { dockerIn, MATRIX, terminalIn } from "./support/matrix.ts";
 import { seedNamespace } from "./support/seed.ts";
-import { Terminal } from "./support/terminal.ts";
 
 const dockerHost = inject("dockerHost");
-
-/**
- * Types a command again until the terminal shows what it should: a resize
- * travels from the terminal to the process's own one (CLI, daemon, nerdctl,
- * the runtime) while the next line is typed.
- */
-async function retype(tty: Terminal, command: string, expected: RegExp): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    await tty.line(command);
-    try {
-      await tty.waitFor(expected, 1_000);
-      return;
-    } catch (error) {
-      if (attempt === 10) throw error;
-    }
-  }
-}
 
 describe.each(MATRIX)("$title", (cell) => {
   const docker = (...args: string[]) => dockerIn(cell, dockerHost, args);
@@ -37,13 +19,7 @@ describe.each(MATRIX)("$title", (cell) => {
     return result.stdout.trim();
   };
 
-  /** The docker CLI of this cell in a terminal of its own, as a person runs it. */
-  const terminal = (...args: string[]) =>
-    Terminal.open([cell.cliPath, ...args], {
-      columns: 100,
-      rows: 30,
-      env: { DOCKER_HOST: dockerHost, DOCKER_CONFIG: configDir(cell.namespace), DOCKER_CLI_HINTS: "false" },
-    });
+  const terminal = (...args: string[]) => terminalIn(cell, dockerHost, args);
 
   beforeAll(async () => {
     await seedNamespace(cell.namespace);
@@ -126,9 +102,9 @@ describe.each(MATRIX)("$title", (cell) => {
       await tty.line("echo TERM=$TERM");
       await tty.waitFor(/^TERM=xterm$/m);
       // docker 20.10 sizes the terminal by a resize once the exec has started; docker 28 gives the size with the start.
-      await retype(tty, "stty size", /^30 100$/m);
+      await tty.retype("stty size", /^30 100$/m);
       await tty.resize(120, 40);
-      await retype(tty, "stty size", /^40 120$/m);
+      await tty.retype("stty size", /^40 120$/m);
       await tty.line("exit 3");
       expect(await tty.exited()).toBe(3);
     } finally {

@@ -13,20 +13,21 @@ export interface CliResult {
   exitCode: number;
 }
 
-/** Runs a docker CLI against the daemon under test, with a clean config dir. */
+/** Runs a docker CLI against the daemon under test, with a clean config dir; killed after timeoutMs (exit code -1). */
 export async function docker(
   cli: string,
   dockerHost: string,
   args: string[],
   input?: string,
   env: Record<string, string> = {},
+  timeoutMs = 120_000,
 ): Promise<CliResult> {
   const result = await execa(cli, args, {
     env: { DOCKER_HOST: dockerHost, DOCKER_CONFIG: "/tmp/nerdctld-e2e-docker-config", DOCKER_CLI_HINTS: "false", ...env },
     extendEnv: true,
     reject: false,
     input,
-    timeout: 120_000,
+    timeout: timeoutMs,
   });
   return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
 }

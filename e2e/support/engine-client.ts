@@ -4,6 +4,7 @@
  * EngineAccess (how to reach the engine) rather than the provider object.
  */
 import { execa } from "execa";
+import { dockerCliEnv } from "./dockerd.ts";
 
 /** How to run nerdctl against the provider's engine: plain data. */
 export type EngineAccess =
@@ -63,7 +64,7 @@ export function engineNerdctlCommand(
     file: access.docker,
     // -i only with input: without it docker exec leaves nerdctl's stdin closed, as the host provider does.
     args: ["exec", ...(options.input === undefined ? [] : ["--interactive"]), ...envFlags, access.containerId, ...containerTimeoutPrefix(), access.nerdctl, ...nerdctlArgs],
-    env: { DOCKER_HOST: access.dockerHost, DOCKER_CONFIG: "/tmp/nerdctld-e2e-docker-config", DOCKER_CLI_HINTS: "false" },
+    env: dockerCliEnv(access.dockerHost),
   };
 }
 
@@ -88,4 +89,38 @@ export async function engineNerdctl(args: string[], options: NerdctlOptions = {}
   // Imported here, not at the top: the global setup imports this module too, outside any test worker.
   const { inject } = await import("vitest");
   return runEngineNerdctl(inject("engine"), args, options);
+}
+
+/** Runs a shell script on the engine's host (this host, or inside the engine container); never throws on a non-zero exit. */
+export async function runEngineShell(access: EngineAccess, script: string): Promise<NerdctlResult> {
+  const [file, args, env] =
+    access.kind === "host"
+      ? ["/bin/sh", ["-c", script], {}]
+      : [access.docker, ["exec", access.containerId, "/bin/sh", "-c", script], dockerCliEnv(access.dockerHost)];
+  const result = await execa(file, args, { env, reject: false, timeout: TIMEOUT_MS, stdin: "ignore" });
+  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
+}
+
+/** A shell script on the engine's host of this e2e run (from a test file). */
+export async function engineShell(script: string): Promise<NerdctlResult> {
+  const { inject } = await import("vitest");
+  return runEngineShell(inject("engine"), script);
+}
+
+/**
+ * Where this process reaches the ports the engine publishes: the loopback on
+ * the host provider; the engine container's address on its Docker network
+ * otherwise (its published ports are the container's own, not the host's).
+ */
+export async function publishedPortAddress(): Promise<string> {
+  const { inject } = await import("vitest");
+  const access = inject("engine");
+  if (access.kind === "host") return "127.0.0.1";
+  const result = await execa(access.docker, ["inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", access.containerId], {
+    env: dockerCliEnv(access.dockerHost),
+    reject: false,
+  });
+  const address = String(result.stdout).trim().split(" ")[0];
+  if (result.exitCode !== 0 || !address) throw new Error(`no address of the engine container: ${String(result.stderr)}`);
+  return address;
 }

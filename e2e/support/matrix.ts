@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { execa, type ResultPromise } from "execa";
 import { DOCKER_CLIS, docker, type CliResult } from "./docker-cli.ts";
+import { Terminal } from "./terminal.ts";
 
 /** The containerd namespaces every command is tried in: nerdctl's default and Kubernetes'. */
 export const NAMESPACES = ["default", "k8s.io"] as const;
@@ -37,7 +39,22 @@ export function configDir(namespace: string): string {
   return dir;
 }
 
-/** Runs the cell's docker CLI in the cell's namespace against the daemon. */
-export function dockerIn(cell: MatrixCell, dockerHost: string, args: string[], input?: string): Promise<CliResult> {
-  return docker(cell.cliPath, dockerHost, args, input, { DOCKER_CONFIG: configDir(cell.namespace) });
+/** Runs the cell's docker CLI in the cell's namespace against the daemon (killed after timeoutMs). */
+export function dockerIn(cell: MatrixCell, dockerHost: string, args: string[], input?: string, timeoutMs?: number): Promise<CliResult> {
+  return docker(cell.cliPath, dockerHost, args, input, { DOCKER_CONFIG: configDir(cell.namespace) }, timeoutMs);
+}
+
+/** The environment the cell's docker CLI runs with. */
+function cellEnv(cell: MatrixCell, dockerHost: string): Record<string, string> {
+  return { DOCKER_HOST: dockerHost, DOCKER_CONFIG: configDir(cell.namespace), DOCKER_CLI_HINTS: "false" };
+}
+
+/** The cell's docker CLI left running (docker attach, logs -f), its output read as it comes; the caller kills it. */
+export function dockerChild(cell: MatrixCell, dockerHost: string, args: string[]): ResultPromise<{ reject: false; stdin: "ignore" }> {
+  return execa(cell.cliPath, args, { env: cellEnv(cell, dockerHost), extendEnv: true, reject: false, stdin: "ignore" });
+}
+
+/** The cell's docker CLI in a terminal of its own (100×30), as a person runs it. */
+export function terminalIn(cell: MatrixCell, dockerHost: string, args: string[]): Promise<Terminal> {
+  return Terminal.open([cell.cliPath, ...args], { columns: 100, rows: 30, env: cellEnv(cell, dockerHost) });
 }

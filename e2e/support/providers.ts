@@ -116,6 +116,16 @@ class EngineContainer extends GenericContainer {
     Object.assign(this.hostConfig, { CgroupnsMode: "host" });
     return this;
   }
+
+  /**
+   * /proc/sys writable (docker's `--security-opt systempaths=unconfined`): the
+   * CNI portmap plugin sets the bridge's route_localnet there to publish ports;
+   * the network sysctls it writes are the container's own network namespace's.
+   */
+  withWritableProcSys(): this {
+    Object.assign(this.hostConfig, { ReadonlyPaths: [], MaskedPaths: [] });
+    return this;
+  }
 }
 
 async function mountedUnder(dir: string): Promise<string[]> {
@@ -201,6 +211,7 @@ async function startTestcontainersProvider(): Promise<EngineProvider> {
       .withDroppedCapabilities("SYS_RESOURCE")
       .withSecurityOpt("seccomp=unconfined", "apparmor=unconfined")
       .withHostCgroupns()
+      .withWritableProcSys()
       .withBindMounts([
         { source: "/sys/fs/cgroup", target: "/sys/fs/cgroup", mode: "rw" },
         { source: engineHome, target: CONTAINER_ENGINE_HOME, mode: "ro" },

@@ -5,7 +5,20 @@ import { engineNerdctl } from "./engine-client.ts";
  * and containers web (running), done (exited), fresh (created) — so every
  * cell of the matrix runs against the same scenario. Idempotent.
  */
-export async function seedNamespace(namespace: string): Promise<void> {
+export function seedNamespace(namespace: string): Promise<void> {
+  // Cells of one file that share a namespace may run at once: they share one seeding.
+  let seeding = seeded.get(namespace);
+  if (!seeding) {
+    seeding = seed(namespace);
+    seeded.set(namespace, seeding);
+    seeding.catch(() => seeded.delete(namespace));
+  }
+  return seeding;
+}
+
+const seeded = new Map<string, Promise<void>>();
+
+async function seed(namespace: string): Promise<void> {
   if (namespace === "default") return;
   const must = async (args: string[], options: { namespace?: string } = {}) => {
     const result = await engineNerdctl(args, options);

@@ -75,6 +75,23 @@ export class Terminal {
     }
   }
 
+  /**
+   * Types a command again until the screen shows what it should: a resize
+   * travels from the terminal to the process's own one (CLI, daemon, nerdctl,
+   * the runtime) while the next line is typed.
+   */
+  async retype(command: string, expected: RegExp, attempts = 10): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await this.line(command);
+      try {
+        await this.waitFor(expected, 1_000);
+        return;
+      } catch (error) {
+        if (attempt === attempts) throw error;
+      }
+    }
+  }
+
   /** Resizes the window (as a person resizing their terminal: the command gets SIGWINCH). */
   async resize(columns: number, rows: number): Promise<void> {
     await this.tmux(["resize-window", "-t", SESSION, "-x", String(columns), "-y", String(rows)]);

@@ -146,7 +146,6 @@ export function recordedConfig(record: CreateRecord, config: NerdctlContainerIns
     ExposedPorts: mergedSet(image?.Config.ExposedPorts, recorded.ExposedPorts as Record<string, object> | null) ?? undefined,
     Volumes: mergedSet(image?.Config.Volumes, recorded.Volumes as Record<string, object> | null),
     WorkingDir: (typeof recorded.WorkingDir === "string" && recorded.WorkingDir) || image?.Config.WorkingDir || "",
-    ...(typeof recorded.Image === "string" ? { Image: recorded.Image } : {}),
     ...(typeof recorded.StopSignal === "string" && recorded.StopSignal ? { StopSignal: recorded.StopSignal } : {}),
     OnBuild: strSlice(recorded.OnBuild),
     ...optional,

@@ -66,7 +66,13 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
-  Health?: { Status: string; FailingStreak: number; Log: { Start: string; End: string; ExitCode: number; Output: string }[] };
+  Health?: ContainerHealth;
+}
+
+export interface ContainerHealth {
+  Status: "none" | "starting" | "healthy" | "unhealthy";
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
 }
 
 export interface ContainerConfig {

@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { recordLabels } from "./container-create-record.ts";
-import { containerName, statusText, toChanges, toContainerInspect, toTopResponse } from "./containers.ts";
+import { containerName, stateName, statusText, toChanges, toContainerInspect, toContainerSummary, toTopResponse } from "./containers.ts";
 import { humanDuration } from "./time.ts";
 
 /** Just the fields containerName reads. */
@@ -23,6 +22,87 @@ describe("containerName", () => {
   it("keeps nerdctl's name, and falls back to the short id", () => {
     expect(containerName(container("web", pod))).toBe("web");
     expect(containerName(container("", {}))).toBe("0123456789ab");
+  });
+});
+
+describe("a container's state as dockerd shows it", () => {
+  const now = Date.parse("2026-01-01T00:01:00Z");
+  const startedAt = "2026-01-01T00:00:00Z";
+  /** nerdctl's State as `nerdctl inspect` reports each case (from its dockercompat rules). */
+  function withState(state: Partial<NerdctlContainerInspect["State"]>): NerdctlContainerInspect {
+    return {
+      Id: "0123456789abcdef".repeat(4),
+      Name: "web",
+      Image: "docker.io/library/busybox:latest",
+      Config: { Image: "docker.io/library/busybox:latest", Labels: {} },
+      HostConfig: {},
+      Mounts: [],
+      State: { Status: "running", Running: true, Paused: false, Restarting: false, Pid: 42, ExitCode: 0, Error: "", StartedAt: startedAt, FinishedAt: "", ...state },
+    } as unknown as NerdctlContainerInspect;
+  }
+
+  it.each([
+    ["a running container", {}, "running", "Up About a minute", { Running: true, Paused: false, Restarting: false }],
+    // nerdctl marks Restarting on any container its restart policy (or nerdctl update) wants running.
+    ["a running container with a restart policy", { Restarting: true }, "running", "Up About a minute", { Running: true, Paused: false, Restarting: false }],
+    ["a paused container", { Status: "paused", Running: false, Paused: true }, "paused", "Up About a minute (Paused)", { Running: true, Paused: true, Restarting: false }],
+    [
+      "a container its policy is about to start again",
+      { Status: "restarting", Running: false, Restarting: true, ExitCode: 3, FinishedAt: "2026-01-01T00:00:30Z" },
+      "restarting",
+      "Restarting (3) 30 seconds ago",
+      { Running: true, Paused: false, Restarting: true },
+    ],
+    [
+      "an exited container",
+      { Status: "exited", Running: false, ExitCode: 7, FinishedAt: "2026-01-01T00:00:30Z" },
+      "exited",
+      "Exited (7) 30 seconds ago",
+      { Running: false, Paused: false, Restarting: false },
+    ],
+  ] as const)("%s", (_, state, name, status, flags) => {
+    const container = withState(state);
+    expect(stateName(container)).toBe(name);
+    expect(statusText(container, now)).toBe(status);
+    expect(toContainerInspect(container, undefined).State).toMatchObject({ Status: name, ...flags });
+  });
+});
+
+describe("a container's health as dockerd shows it", () => {
+  const now = Date.parse("2026-01-01T00:00:05Z");
+  function withHealth(state: Partial<NerdctlContainerInspect["State"]>, healthcheck: { Test: string[] } | undefined): NerdctlContainerInspect {
+    return {
+      Id: "0123456789abcdef".repeat(4),
+      Name: "web",
+      Image: "docker.io/library/busybox:latest",
+      Config: { Image: "docker.io/library/busybox:latest", Labels: {}, Healthcheck: healthcheck },
+      HostConfig: {},
+      Mounts: [],
+      State: { Status: "running", Running: true, Paused: false, Restarting: false, Pid: 42, ExitCode: 0, Error: "", StartedAt: "2026-01-01T00:00:00Z", FinishedAt: "", ...state },
+    } as unknown as NerdctlContainerInspect;
+  }
+  const check = { Test: ["CMD-SHELL", "true"] };
+  const result = { Start: "2026-01-01T00:00:01Z", End: "2026-01-01T00:00:02Z", ExitCode: 0, Output: "" };
+
+  it("shows the results nerdctl recorded, and says so in the status", () => {
+    const container = withHealth({ Health: { Status: "healthy", FailingStreak: 0, Log: [result] } }, check);
+    expect(toContainerInspect(container, undefined).State.Health).toEqual({ Status: "healthy", FailingStreak: 0, Log: [result] });
+    expect(statusText(container, now)).toBe("Up 5 seconds (healthy)");
+    const failing = withHealth({ Health: { Status: "unhealthy", FailingStreak: 3, Log: null } }, check);
+    expect(statusText(failing, now)).toBe("Up 5 seconds (unhealthy)");
+  });
+
+  it("is starting while a container with a check runs and no check has reported", () => {
+    const container = withHealth({}, check);
+    expect(toContainerInspect(container, undefined).State.Health).toEqual({ Status: "starting", FailingStreak: 0, Log: [] });
+    expect(statusText(container, now)).toBe("Up 5 seconds (health: starting)");
+  });
+
+  it("is absent without a check, with NONE, and for a container that has not run", () => {
+    expect(toContainerInspect(withHealth({}, undefined), undefined).State.Health).toBeUndefined();
+    expect(toContainerInspect(withHealth({}, { Test: ["NONE"] }), undefined).State.Health).toBeUndefined();
+    expect(toContainerInspect(withHealth({ Status: "", Running: false, StartedAt: "" }, check), undefined).State.Health).toBeUndefined();
+    expect(statusText(withHealth({}, undefined), now)).toBe("Up 5 seconds");
   });
 });
 
@@ -104,6 +184,8 @@ describe("toContainerInspect of a container made through POST /containers/create
     const inspect = toContainerInspect(nerdctl, image);
     expect(inspect.Path).toBe("sh");
     expect(inspect.Args).toEqual(["-c", "echo hi"]);
+    // docker ps shows the image as the client named it too, as dockerd does.
+    expect(toContainerSummary(nerdctl, image, 0).Image).toBe("busybox");
     expect(inspect.Config).toMatchObject({
       ...asSent,
       WorkingDir: "/home",
@@ -129,32 +211,8 @@ describe("toContainerInspect of a container made through POST /containers/create
     const inspect = toContainerInspect(plain, image);
     expect(inspect.Path).toBe("/sbin/tini");
     expect(inspect.Config.Tty).toBe(false);
+    expect(inspect.Config.Image).toBe("busybox:latest");
+    expect(toContainerSummary(plain, image, 0).Image).toBe("busybox:latest");
     expect(inspect.HostConfig).toMatchObject({ CpuQuota: 50000, LogConfig: { Type: "json-file", Config: {} }, Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" } });
-  });
-});
-
-describe("health", () => {
-  const running = (health: NerdctlContainerInspect["State"]["Health"]) =>
-    ({
-      Id: "f".repeat(64),
-      Name: "h",
-      Config: { Labels: {} },
-      State: { Status: "running", Running: true, Paused: false, Restarting: false, Pid: 1, ExitCode: 0, Error: "", StartedAt: "2026-12-05T00:00:00Z", FinishedAt: "", Health: health },
-    }) as unknown as NerdctlContainerInspect;
-  const now = Date.parse("2026-12-05T00:00:09Z");
-
-  it("follows the uptime in docker ps, as dockerd shows it", () => {
-    expect(statusText(running({ Status: "healthy", FailingStreak: 0, Log: [] }), now)).toBe("Up 9 seconds (healthy)");
-    expect(statusText(running({ Status: "starting", FailingStreak: 0, Log: null }), now)).toBe("Up 9 seconds (health: starting)");
-    expect(statusText(running(undefined), now)).toBe("Up 9 seconds");
-  });
-
-  it("is the State.Health of inspect, with an empty log rather than null", () => {
-    // A recorded inspect of a running container, with the health nerdctl keeps added.
-    const fixture = JSON.parse(readFileSync(new URL("../../fixtures/containers/007-nerdctl-container-inspect----web.json", import.meta.url), "utf8")) as { stdout: string };
-    const [web] = JSON.parse(fixture.stdout) as NerdctlContainerInspect[];
-    const state = toContainerInspect({ ...web!, State: { ...web!.State, Health: { Status: "unhealthy", FailingStreak: 3, Log: null } } }, undefined).State;
-    expect(state.Health).toEqual({ Status: "unhealthy", FailingStreak: 3, Log: [] });
-    expect(toContainerInspect(web!, undefined).State.Health).toBeUndefined();
   });
 });

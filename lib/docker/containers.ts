@@ -1,5 +1,6 @@
 import type { NerdctlContainerInspect, NerdctlImageIdentity, NerdctlPortBinding } from "../nerdctl/container-types.ts";
 import type {
+  ContainerHealth,
   ContainerInspect,
   ContainerStateName,
   ContainerSummary,
@@ -37,35 +38,65 @@ export function containerName(container: NerdctlContainerInspect): string {
   return container.Id.slice(0, 12);
 }
 
-/** Docker's one-word state. nerdctl leaves Status empty for a container never started. */
+/**
+ * Docker's one-word state. nerdctl leaves Status empty for a container never
+ * started. Its Restarting flag only says a restart policy wants the container
+ * running (it is set while it runs): a container is restarting when its task
+ * has stopped and the policy will start it again, which nerdctl's Status says.
+ */
 export function stateName(container: NerdctlContainerInspect): ContainerStateName {
   const state = container.State;
   if (state.Paused) return "paused";
-  if (state.Restarting) return "restarting";
+  if (state.Status === "restarting") return "restarting";
   if (state.Running) return "running";
   if (state.Status === "" || state.Status === "created") return "created";
   if (state.Status === "dead") return "dead";
   return "exited";
 }
 
-/** The STATUS column, worded as dockerd words it: "Up 5 minutes", "Exited (0) 2 hours ago", "Created". */
+/**
+ * State.Health as dockerd keeps it for a container with a health check: the
+ * results nerdctl recorded, else "starting" while it runs and no check has
+ * reported yet. None for a container without one (or with `NONE`).
+ */
+export function healthOf(container: NerdctlContainerInspect): ContainerHealth | undefined {
+  const recorded = container.State.Health;
+  if (recorded?.Status) {
+    const status = (["none", "starting", "healthy", "unhealthy"] as const).find((known) => known === recorded.Status) ?? "starting";
+    return { Status: status, FailingStreak: recorded.FailingStreak ?? 0, Log: recorded.Log ?? [] };
+  }
+  const test = container.Config.Healthcheck?.Test;
+  if (!test?.length || test[0] === "NONE" || stateName(container) !== "running") return undefined;
+  return { Status: "starting", FailingStreak: 0, Log: [] };
+}
+
+/** The STATUS column, worded as dockerd words it: "Up 5 minutes", "Exited (0) 2 hours ago", "Created", "Up 1 second (healthy)". */
 export function statusText(container: NerdctlContainerInspect, now: number): string {
   const state = container.State;
   const since = (time: string) => humanDuration(Math.max(0, now - Date.parse(time)));
-  if (state.Running && state.Paused) return `Up ${since(state.StartedAt)} (Paused)`;
-  if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
-  if (state.Running) return `Up ${since(state.StartedAt)}${healthSuffix(state.Health?.Status)}`;
-  if (stateName(container) === "dead") return "Dead";
+  const name = stateName(container);
+  if (name === "paused") return `Up ${since(state.StartedAt)} (Paused)`;
+  if (name === "restarting") return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
+  if (name === "running") {
+    const health = healthOf(container)?.Status;
+    if (health === "starting") return `Up ${since(state.StartedAt)} (health: starting)`;
+    return health && health !== "none" ? `Up ${since(state.StartedAt)} (${health})` : `Up ${since(state.StartedAt)}`;
+  }
+  if (name === "dead") return "Dead";
   if (isZeroTime(state.StartedAt)) return "Created";
   if (isZeroTime(state.FinishedAt)) return "";
   return `Exited (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
 }
 
-/** How `docker ps` shows health after the uptime. */
-function healthSuffix(status: string | undefined): string {
-  if (status === "healthy" || status === "unhealthy") return ` (${status})`;
-  if (status === "starting") return " (health: starting)";
-  return "";
+/**
+ * The image as dockerd shows it (Config.Image, ps, events): as the client
+ * named it at create (its record in the labels), else the engine's name for
+ * it in its familiar form; empty when neither is known.
+ */
+export function configuredImage(labels: Record<string, string> | null | undefined, engineImage: string): string {
+  const recorded = readRecord(labels)?.Config.Image;
+  if (typeof recorded === "string" && recorded) return recorded;
+  return engineImage ? familiarize(engineImage) : "";
 }
 
 /** Networks the container is on, by name: nerdctl records the names in a label, in interface order. */
@@ -193,7 +224,7 @@ export function toContainerSummary(
   return {
     Id: container.Id,
     Names: [`/${containerName(container)}`],
-    Image: familiarize(container.Config.Image || container.Image),
+    Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
     ImageID: image?.Id ?? "",
     Command: [container.Path, ...(container.Args ?? [])].join(" "),
     Created: unixSeconds(container.Created),
@@ -217,6 +248,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
   const ports = portBindings(container);
   const config = container.Config;
   const [path, args] = processOf(container, record);
+  const health = healthOf(container);
   return {
     Id: container.Id,
     Created: container.Created,
@@ -224,9 +256,10 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
     Args: args,
     State: {
       Status: name,
-      Running: state.Running,
-      Paused: state.Paused,
-      Restarting: state.Restarting,
+      // dockerd's task is running while it is paused, and counts as running while it restarts.
+      Running: name === "running" || name === "paused" || name === "restarting",
+      Paused: name === "paused",
+      Restarting: name === "restarting",
       OOMKilled: false,
       Dead: name === "dead",
       Pid: state.Pid,
@@ -234,7 +267,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
       Error: state.Error,
       StartedAt: dockerTime(state.StartedAt),
       FinishedAt: dockerTime(state.FinishedAt),
-      ...(state.Health ? { Health: { ...state.Health, Log: state.Health.Log ?? [] } } : {}),
+      ...(health ? { Health: health } : {}),
     },
     Image: image?.Id ?? "",
     ResolvConfPath: container.ResolvConfPath,
@@ -265,7 +298,7 @@ export function toContainerInspect(container: NerdctlContainerInspect, image: Ne
       StdinOnce: false,
       Env: config.Env ?? [],
       Cmd: cmd,
-      Image: familiarize(config.Image || container.Image),
+      Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
       Volumes: null,
       WorkingDir: config.WorkingDir ?? "",
       Entrypoint: entrypoint,

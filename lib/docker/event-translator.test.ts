@@ -7,6 +7,8 @@ import { inspectAllRecords } from "../nerdctl/images.ts";
 import { commandKey, type Fixture } from "../runner/fixture.ts";
 import { ReplayRunner } from "../runner/replay.ts";
 import { FIXTURES_DIR } from "../testing/replay-app.ts";
+import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
+import { recordLabels } from "./container-create-record.ts";
 import { EventTranslator, type ImageOperation } from "./event-translator.ts";
 import { encodeEvent, timestampNano, type DockerEvent } from "./events.ts";
 import { groupImages } from "./image-model.ts";
@@ -129,6 +131,39 @@ describe("containerd's events as Docker's", () => {
     expect((await remove("docker.io/library/second:1")).map(summary)).toEqual([`image untag ${id}`]);
     expect((await remove("docker.io/library/busybox:latest")).map(summary)).toEqual([`image untag ${id}`, `image delete ${id}`]);
     expect(await remove("docker.io/library/busybox:latest")).toEqual([expect.objectContaining({ Action: "untag" })]);
+  });
+});
+
+describe("the image a container's events name", () => {
+  const id = "a".repeat(64);
+  const engineImage = "docker.io/library/busybox:latest";
+  /** A container made through POST /containers/create with `Image: busybox`, its record in its labels. */
+  const labels = { ...Object.fromEntries(recordLabels({ Image: "busybox" }).map((word) => word.split(/=(.*)/s).slice(0, 2) as [string, string])), "nerdctl/name": "web", team: "a" };
+  const created = { Id: id, Name: "web", Image: engineImage, Config: { Image: engineImage, Labels: labels } } as unknown as NerdctlContainerInspect;
+  const event = (topic: string, payload: object): NerdctlEvent => ({
+    Timestamp: "2026-01-01T00:00:00.000000001Z",
+    ID: "",
+    Namespace: "default",
+    Topic: topic,
+    Status: "",
+    Event: JSON.stringify(payload),
+  });
+
+  it("is the one the client named at create, as dockerd's Config.Image, through the container's later updates", async () => {
+    const translator = new EventTranslator({ container: async () => created, imageId: async () => undefined });
+    const made = await translator.translate(event("/containers/create", { id, image: engineImage }));
+    expect(made.map((one) => one.Actor.Attributes)).toEqual([{ image: "busybox", name: "web", team: "a" }]);
+    // containerd reports every label change (the restart monitor's, nerdctl update's) with the engine's image name.
+    await translator.translate(event("/containers/update", { id, image: engineImage, labels }));
+    const started = await translator.translate(event("/tasks/start", { container_id: id }));
+    expect(started.map((one) => one.Actor.Attributes.image)).toEqual(["busybox"]);
+  });
+
+  it("is the engine's, familiar, for a container made otherwise", async () => {
+    const plain = { ...created, Config: { Image: engineImage, Labels: { "nerdctl/name": "web" } } } as unknown as NerdctlContainerInspect;
+    const translator = new EventTranslator({ container: async () => plain, imageId: async () => undefined });
+    const made = await translator.translate(event("/containers/create", { id, image: engineImage }));
+    expect(made.map((one) => one.Actor.Attributes.image)).toEqual(["busybox:latest"]);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import type { NerdctlEvent } from "../nerdctl/events.ts";
 import { familiarize, familiarName, familiarString, tagNameOnly } from "../reference.ts";
-import { userLabels } from "./containers.ts";
+import { configuredImage, userLabels } from "./containers.ts";
 import { makeEvent, nowNano, timestampNano, type DockerEvent, type EventActor } from "./events.ts";
 import { recordReference } from "./image-model.ts";
 import { signalNumber, type ImageOperationStart, type NetworkIdentity, type OperationEvent } from "./operation-events.ts";
@@ -45,7 +45,7 @@ function eventPayload(event: NerdctlEvent): Record<string, unknown> {
 export interface ContainerIdentity {
   id: string;
   name: string;
-  /** As the user named it (`busybox:latest`). */
+  /** As the user named it (`busybox`, as given to docker run). */
   image: string;
   /** The user's labels (nerdctl's own left out). */
   labels: Record<string, string>;
@@ -55,7 +55,7 @@ function containerIdentity(container: NerdctlContainerInspect): ContainerIdentit
   return {
     id: container.Id,
     name: container.Name,
-    image: familiarize(container.Config.Image || container.Image),
+    image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
     labels: userLabels(container.Config.Labels),
   };
 }
@@ -155,7 +155,7 @@ export class EventTranslator {
         const updated: ContainerIdentity = {
           id,
           name: name ?? known?.name ?? "",
-          image: text("image") ? familiarize(text("image")) : (known?.image ?? ""),
+          image: configuredImage(labels, text("image")) || (known?.image ?? ""),
           labels: userLabels(labels),
         };
         this.containers.set(id, updated);

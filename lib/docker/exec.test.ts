@@ -106,9 +106,13 @@ describe("assertCanExec", () => {
   it.each([
     [{ Running: false, Status: "exited" }, `Container ${ID} is not running`],
     [{ Running: false, Paused: true, Status: "paused" }, "Container web is paused, unpause the container before exec"],
-    [{ Restarting: true }, `Container ${ID} is restarting, wait until the container is running`],
+    [{ Running: false, Restarting: true, Status: "restarting" }, `Container ${ID} is restarting, wait until the container is running`],
   ])("refuses %j with dockerd's 409", (state, message) => {
     expect(failure(() => assertCanExec(container(state), "web"))).toEqual({ kind: "conflict", message });
+  });
+
+  it("lets through a running container whose restart policy nerdctl marks with Restarting", () => {
+    expect(() => assertCanExec(container({ Restarting: true }), "web")).not.toThrow();
   });
 });
 

@@ -1,5 +1,6 @@
 import { badParameter, conflict, describeValue, systemError, type ApiError } from "../errors.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
+import { stateName } from "./containers.ts";
 import { parseDetachKeys } from "./exec-detach.ts";
 
 /*
@@ -222,10 +223,10 @@ export function parseResize(height: string | undefined, width: string | undefine
  * words: the paused one names the container as the client did, the others by id.
  */
 export function assertCanExec(container: NerdctlContainerInspect, ref: string): void {
-  const state = container.State;
-  if (state.Paused) throw conflict(`Container ${ref} is paused, unpause the container before exec`);
-  if (state.Restarting) throw conflict(`Container ${container.Id} is restarting, wait until the container is running`);
-  if (!state.Running) throw conflict(`Container ${container.Id} is not running`);
+  const state = stateName(container);
+  if (state === "paused") throw conflict(`Container ${ref} is paused, unpause the container before exec`);
+  if (state === "restarting") throw conflict(`Container ${container.Id} is restarting, wait until the container is running`);
+  if (state !== "running") throw conflict(`Container ${container.Id} is not running`);
 }
 
 /** The same checks when an existing instance is started or resized: dockerd names the container by id in all of them. */

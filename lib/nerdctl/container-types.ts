@@ -35,12 +35,11 @@ export interface NerdctlContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
-  /** Kept by `nerdctl container healthcheck`, in Docker's shape. */
+  /** The health check's results, once `nerdctl container healthcheck` (or its timer) has run one. */
   Health?: NerdctlHealth | null;
 }
 
 export interface NerdctlHealth {
-  /** starting, healthy or unhealthy. */
   Status: string;
   FailingStreak: number;
   Log: { Start: string; End: string; ExitCode: number; Output: string }[] | null;
