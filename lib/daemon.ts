@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect } from "node:net";
 import { addressInNerdctlToml, installedEngineBin, nerdctlTomlPath, type DaemonConfig } from "./config.ts";
 import type { DaemonFacts } from "./docker/system.ts";
@@ -56,6 +57,19 @@ function tomlAddress(config: DaemonConfig): string | undefined {
   }
 }
 
+/**
+ * `docker run --init` runs a tini the engine mounts into the container: it
+ * must be a static one (a dynamic one cannot start in busybox or distroless
+ * images), which Debian ships as tini-static and Docker as docker-init.
+ */
+function staticInit(path: string): string | undefined {
+  for (const name of ["docker-init", "tini-static"]) {
+    const found = path.split(":").map((dir) => join(dir, name)).find((file) => existsSync(file));
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function engineEnv(config: DaemonConfig, engine: ManagedEngine | undefined): Record<string, string> {
   const env: Record<string, string> = { ...engine?.env };
   // Flags and environment given to nerdctld beat the managed engine's defaults.
@@ -85,11 +99,15 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     log(`managed engine: containerd ${engine.layout.containerd.socket}, buildkitd ${engine.layout.buildkitd.address}`);
   }
 
+  const env = engineEnv(config, engine);
   const runner = new RealRunner({
     binaries: { nerdctl: config.nerdctl, buildctl: config.buildctl },
-    env: engineEnv(config, engine),
+    env,
   });
-  const nerdctl = new Nerdctl(new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner), { namespace: config.namespace });
+  const nerdctl = new Nerdctl(new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner), {
+    namespace: config.namespace,
+    initBinary: staticInit(env.PATH ?? process.env.PATH ?? ""),
+  });
   // The daemon's namespace's engine events run as long as the daemon, listened to or not (dockerd buffers for `since` too).
   const events = new EventHub(nerdctl, { defaultNamespace: config.namespace ?? "default", log: debugLog });
   events.start();

@@ -51,6 +51,7 @@ describe("lifecycle parameters", () => {
     const options = parseUpdate({ Memory: 64 << 20, NanoCpus: 1.5e9, PidsLimit: 50, CpusetCpus: "0-1", RestartPolicy: { Name: "always" }, KernelMemory: 0, Devices: [] });
     expect(options).toEqual({ memory: 64 << 20, cpus: 1.5, pidsLimit: 50, cpusetCpus: "0-1", restart: "always" });
     expect(updateArgs("web", options)).toEqual(["update", "--cpus=1.5", "--cpuset-cpus=0-1", `--memory=${64 << 20}`, "--pids-limit=50", "--restart=always", "--", "web"]);
+    expect(parseUpdate({ Memory: 1, RestartPolicy: { Name: "", MaximumRetryCount: 0 } })).toEqual({ memory: 1 });
     expect(() => parseUpdate({ Ulimits: [{ Name: "nofile", Soft: 1, Hard: 2 }] })).toThrow("Ulimits cannot be updated on this engine");
     expect(kindOf(() => parseUpdate({ CpusetCpus: "0 --privileged" }))).toBe("invalid-parameter");
     expect(kindOf(() => parseUpdate({ Memory: -1 }))).toBe("invalid-parameter");

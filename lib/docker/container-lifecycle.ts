@@ -144,7 +144,9 @@ export function parseUpdate(body: unknown): UpdateOptions {
   for (const [field, value] of Object.entries(body as Record<string, unknown>)) {
     const apply = UPDATABLE[field];
     if (apply) {
-      if (field === "RestartPolicy" ? value !== null && value !== undefined : !isUnset(value)) apply(value, options);
+      // A restart policy without a name leaves the policy as it is (docker update sends one always).
+      const unset = field === "RestartPolicy" ? !(value as { Name?: string } | null)?.Name : isUnset(value);
+      if (!unset) apply(value, options);
     } else if (!isUnset(value)) {
       throw badParameter(`${field} cannot be updated on this engine`);
     }

@@ -5,6 +5,11 @@ import type { Command, CommandRunner, Program, RunOptions } from "../runner/type
 export interface NerdctlOptions {
   /** containerd namespace; when unset, nerdctl's own configuration decides. */
   namespace?: string;
+  /**
+   * What `--init` runs as the container's PID 1 (a path, or a name on PATH);
+   * unset is nerdctl's own choice, a `tini` looked up on PATH.
+   */
+  initBinary?: string;
 }
 
 /**

@@ -150,7 +150,9 @@ const NAME_TAKEN = /name "([^"]+)" is already used by ID "([0-9a-f]+)"/;
 
 /** Creates the container; returns its full id. */
 export async function createContainer(nerdctl: Nerdctl, options: ContainerCreateOptions): Promise<string> {
-  const args = createArgs(options);
+  const init = options.switches.includes("init") && nerdctl.options.initBinary ? [`--init-binary=${nerdctl.options.initBinary}`] : [];
+  const [verb, ...rest] = createArgs(options);
+  const args = [verb!, ...init, ...rest];
   let stdout: string;
   try {
     stdout = await nerdctl.output(args);

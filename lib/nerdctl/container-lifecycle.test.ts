@@ -1,14 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { isNerdctlLog, startFailureMessage } from "./container-lifecycle.ts";
+import { separateNerdctlLogs, startFailureMessage } from "./container-lifecycle.ts";
 
 describe("an attached start's own words", () => {
   it("tells nerdctl's log lines from the container's output, in both of logrus's forms", () => {
-    expect(isNerdctlLog('time="2026-12-05T03:19:38Z" level=fatal msg="1 errors:\\n"\n')).toBe(true);
-    expect(isNerdctlLog('time="2026-12-05T03:19:38Z" level=warning msg="x" error="y z"\n')).toBe(true);
-    expect(isNerdctlLog("\x1b[31mFATA\x1b[0m[0001] 1 errors:                                    \n")).toBe(true);
-    expect(isNerdctlLog("hello\n")).toBe(false);
-    expect(isNerdctlLog('time="x" level=info msg="a"\nand the container\n')).toBe(false);
-    expect(isNerdctlLog("")).toBe(false);
+    const split = (text: string) => {
+      const { output, said } = separateNerdctlLogs(Buffer.from(text, "latin1"));
+      return [output.toString("latin1"), said];
+    };
+    expect(split('time="2026-12-05T03:19:38Z" level=fatal msg="1 errors:\\n"\n')).toEqual(["", 'time="2026-12-05T03:19:38Z" level=fatal msg="1 errors:\\n"\n']);
+    expect(split('time="t" level=warning msg="x" error="y z"\n')[0]).toBe("");
+    expect(split("exit\r\n\x1b[31mFATA\x1b[0m[0001] 1 errors:        \n")).toEqual(["exit\r\n", "\x1b[31mFATA\x1b[0m[0001] 1 errors:        \n"]);
+    expect(split("hello\n")).toEqual(["hello\n", ""]);
+    expect(split("level= is just text\n\xff\xfe")).toEqual(["level= is just text\n\xff\xfe", ""]);
   });
 
   it("finds why a start failed, whichever starter said it", () => {

@@ -161,14 +161,20 @@ const LOG_LINE =
   /^(?:time="[^"\n]*" level=[a-z]+ msg="(?:[^"\\\n]|\\.)*"(?: [\w.-]+=(?:"(?:[^"\\\n]|\\.)*"|\S*))*|\x1b\[\d+m(?:PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\x1b\[0m\[\d+\] .*)\r?$/;
 
 /**
- * Whether a chunk of an attached start's output is nerdctl talking, not the
- * container: its logs share the child's stderr (or terminal) with the
- * container's output, e.g. the line it prints when the container exits non-zero.
+ * Splits a chunk of an attached start's output into the container's and
+ * nerdctl's own log lines: nerdctl logs on the child's stderr (or terminal),
+ * shared with the container's output, e.g. the line it prints when the
+ * container exits non-zero. Bytes are kept as they are (latin1 both ways).
  */
-export function isNerdctlLog(chunk: string): boolean {
-  const lines = chunk.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  return lines.length > 0 && lines.every((line) => LOG_LINE.test(line));
+export function separateNerdctlLogs(chunk: Buffer): { output: Buffer; said: string } {
+  if (!chunk.includes("level=") && !chunk.includes("\x1b[")) return { output: chunk, said: "" };
+  const kept: string[] = [];
+  const said: string[] = [];
+  for (const line of chunk.toString("latin1").split(/(?<=\n)/)) {
+    if (LOG_LINE.test(line.replace(/\n$/, ""))) said.push(line);
+    else kept.push(line);
+  }
+  return { output: said.length === 0 ? chunk : Buffer.from(kept.join(""), "latin1"), said: Buffer.from(said.join(""), "latin1").toString("utf8") };
 }
 
 /** What a failed attached start said last: nerdctl's fatal line (either form) or ctr's error. */

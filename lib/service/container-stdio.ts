@@ -98,6 +98,9 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   const startEvent = watchStart(scope, container.Id, started.signal);
   const child = await attachedChild(scope, container.Id, config);
   const held = new HeldContainer(child, config.stdinOnce);
+  if (taskless(config)) {
+    held.beforeEnd = (exit) => recordExit(scope.nerdctl, container.Id, { exitCode: exit.exitCode, startedAt: new Date(startedAfter), finishedAt: new Date() });
+  }
   for (const attachment of waiting) held.join(attachment);
   scope.stdio.held.set(key, held);
   void held.exited.then(() => {
@@ -108,12 +111,6 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   const ran = first === "started" || (await ranSince(scope, container.Id, startedAfter));
   held.settle(ran);
   if (!ran) throw startFailure(held.nerdctlOutput);
-  if (taskless(config)) {
-    const startedAt = new Date();
-    void held.exited
-      .then((exit) => recordExit(scope.nerdctl, container.Id, { exitCode: exit.exitCode, startedAt, finishedAt: new Date() }))
-      .catch(() => {});
-  }
 }
 
 /** Whether the container is started by containerd's client, which leaves no task behind when it ends. */
@@ -207,7 +204,8 @@ export async function containerAttach(scope: Scope, ref: string, request: Attach
 /** The container's log, from its start (`logs`) or from now, followed while it runs when `follow`. */
 async function replayLog(scope: Scope, container: NerdctlContainerInspect, request: AttachRequest, attachment: Attachment, follow: boolean): Promise<void> {
   if (!request.stdout && !request.stderr) return attachment.end();
-  const since = request.logs ? undefined : String(Date.now() / 1000);
+  // RFC 3339: a fraction of a Unix time would be read as nanoseconds.
+  const since = request.logs ? undefined : new Date().toISOString();
   const query = parseLogsQuery({ stdout: request.stdout, stderr: request.stderr, follow, timestamps: false, since, until: undefined, tail: undefined });
   const logs = await containerLogs(scope, container.Id, query, attachment.connection.gone);
   logs.stream.pipe(attachment.connection.output);

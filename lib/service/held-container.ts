@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { DEFAULT_DETACH_KEYS, DetachScanner } from "../docker/exec-detach.ts";
 import { frame, STDERR, STDOUT } from "../docker/stdcopy.ts";
 import type { ClientConnection } from "../io/connection.ts";
-import { isNerdctlLog } from "../nerdctl/container-lifecycle.ts";
+import { separateNerdctlLogs } from "../nerdctl/container-lifecycle.ts";
 import type { ExitStatus, InteractiveCommand } from "../runner/types.ts";
 
 /*
@@ -89,6 +89,8 @@ export class HeldContainer {
   #exited = false;
   #markStarted!: () => void;
   readonly #started = new Promise<void>((resolve) => (this.#markStarted = resolve));
+  #markSettled!: (started: boolean) => void;
+  readonly #settled = new Promise<boolean>((resolve) => (this.#markSettled = resolve));
 
   constructor(
     readonly child: InteractiveCommand,
@@ -97,8 +99,15 @@ export class HeldContainer {
   ) {
     this.#relay(STDOUT, child.stdout);
     if (!child.tty) this.#relay(STDERR, child.stderr);
-    void child.exited.then(() => this.#ended());
+    void child.exited.then(async (status) => {
+      // What must be true before the clients learn of the end (their next call reads it), for a run that started.
+      if (await this.#settled) await this.beforeEnd?.(status).catch(() => {});
+      this.#ended();
+    });
   }
+
+  /** Runs when the child has exited, before any client's stream ends. */
+  beforeEnd?: (status: ExitStatus) => Promise<void>;
 
   get tty(): boolean {
     return this.child.tty;
@@ -122,6 +131,7 @@ export class HeldContainer {
     const early = this.#early ?? [];
     this.#early = undefined;
     if (started) this.#markStarted();
+    this.#markSettled(started);
     if (started) for (const { stream, chunk } of early) for (const attachment of this.attachments) attachment.send(stream, chunk);
     if (this.#exited) this.#endAll();
   }
@@ -139,11 +149,11 @@ export class HeldContainer {
 
   #relay(stream: StreamNumber, source: Readable): void {
     source.on("data", (data: Buffer | string) => {
-      const chunk = typeof data === "string" ? Buffer.from(data) : data;
-      const nerdctlSays = isNerdctlLog(chunk.toString("utf8"));
+      const { output: chunk, said } = separateNerdctlLogs(typeof data === "string" ? Buffer.from(data) : data);
       // Before the start is confirmed, all of it may be the starter's reason for a failure.
-      if (nerdctlSays || this.#early) this.#earlyText = (this.#earlyText + chunk.toString("utf8")).slice(-4096);
-      if (nerdctlSays) return;
+      const told = said + (this.#early ? chunk.toString("utf8") : "");
+      if (told) this.#earlyText = (this.#earlyText + told).slice(-4096);
+      if (chunk.length === 0) return;
       if (this.#early) {
         this.#early.push({ stream, chunk });
         return;
