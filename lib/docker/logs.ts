@@ -1,3 +1,4 @@
+import { timestampNano } from "./events.ts";
 import { badParameter } from "../errors.ts";
 import type { LogsOptions } from "../nerdctl/logs.ts";
 
@@ -41,4 +42,25 @@ export function parseLogsQuery(query: LogsQuery): LogsRequest {
     stderr: query.stderr,
     options: { follow: query.follow, timestamps: query.timestamps, since, until, tail },
   };
+}
+
+/** A `since` bound in nanoseconds when it is finer than a second, which nerdctl cuts to the second; undefined otherwise. */
+export function subSecondSince(since: string | undefined): bigint | undefined {
+  if (since === undefined) return undefined;
+  const unix = /^(\d+)\.(\d{1,9})$/.exec(since);
+  const nano = unix ? BigInt(unix[1]!) * 1_000_000_000n + BigInt(unix[2]!.padEnd(9, "0")) : timestampNano(since);
+  return nano !== undefined && nano % 1_000_000_000n !== 0n ? nano : undefined;
+}
+
+/**
+ * A log line as nerdctl prints it with timestamps (`<RFC 3339> <text>`), kept
+ * when it is not before `since`, its timestamp left on only when the client
+ * asked for timestamps. Undefined: the line is dropped.
+ */
+export function lineSince(line: string, since: bigint, keepTimestamp: boolean): string | undefined {
+  const space = line.indexOf(" ");
+  const time = space > 0 ? timestampNano(line.slice(0, space)) : undefined;
+  if (time === undefined) return line;
+  if (time < since) return undefined;
+  return keepTimestamp ? line : line.slice(space + 1);
 }
