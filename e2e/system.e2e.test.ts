@@ -122,10 +122,10 @@ describe("raw API", () => {
   });
 
   it("an operation not implemented yet is a Docker-style 501 naming it", async () => {
-    const response = await raw("POST", "/v1.43/containers/web/start");
+    const response = await raw("POST", "/v1.43/plugins/pull?remote=x");
     expect(response.status).toBe(501);
     expect(JSON.parse(response.body)).toEqual({
-      message: "POST /containers/web/start is not implemented by nerdctld (Docker API operation POST /containers/{id}/start)",
+      message: "POST /plugins/pull is not implemented by nerdctld (Docker API operation POST /plugins/pull)",
     });
   });
 

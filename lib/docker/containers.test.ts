@@ -184,6 +184,8 @@ describe("toContainerInspect of a container made through POST /containers/create
     const inspect = toContainerInspect(nerdctl, image);
     expect(inspect.Path).toBe("sh");
     expect(inspect.Args).toEqual(["-c", "echo hi"]);
+    // Whichever static tini the daemon gave --init.
+    expect(toContainerInspect({ ...nerdctl, Path: "/sbin/docker-init" }, image).Path).toBe("sh");
     // docker ps shows the image as the client named it too, as dockerd does.
     expect(toContainerSummary(nerdctl, image, 0).Image).toBe("busybox");
     expect(inspect.Config).toMatchObject({

@@ -147,10 +147,10 @@ function endpoints(container: NerdctlContainerInspect): Record<string, EndpointS
   return result;
 }
 
-/** The process as dockerd shows it: nerdctl's init (tini) in front of it is not part of it. */
+/** The process as dockerd shows it: the init in front of it (tini, mounted under /sbin) is not part of it. */
 function processOf(container: NerdctlContainerInspect, record: CreateRecord | undefined): [string, string[]] {
   const args = container.Args ?? [];
-  if (record?.HostConfig.Init === true && /\/tini$/.test(container.Path) && args[0] === "--" && args.length > 1) return [args[1]!, args.slice(2)];
+  if (record?.HostConfig.Init === true && /^\/sbin\/[^/]+$/.test(container.Path) && args[0] === "--" && args.length > 1) return [args[1]!, args.slice(2)];
   return [container.Path, args];
 }
 
