@@ -86,6 +86,7 @@ describe.each(MATRIX)("$title", (cell) => {
       Binds: expect.arrayContaining([`${volume}:/data`, `/tmp/nerdctld-e2e-create-${tag}:/hostdata`]),
       AutoRemove: false,
     });
+    expect(host.Binds).toHaveLength(2);
     const mounts = await inspect<{ Type: string; Name?: string; Destination: string }[]>(id, ".Mounts");
     expect(mounts).toEqual(
       expect.arrayContaining([
