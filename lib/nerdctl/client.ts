@@ -32,6 +32,11 @@ export class Nerdctl {
     return { program, args: ["--namespace", this.options.namespace, ...args] };
   }
 
+  /** containerd's own client in the same namespace, for what nerdctl cannot do. */
+  ctrCommand(args: readonly string[]): Command {
+    return this.command([...(this.options.namespace ? [`--namespace=${this.options.namespace}`] : []), ...args], "ctr");
+  }
+
   /** Runs and returns stdout; a non-zero exit becomes the matching Docker error. */
   async output(args: readonly string[], subject: ErrorSubject = {}, options?: RunOptions): Promise<string> {
     const result = await this.runner.run(this.command(args), options);

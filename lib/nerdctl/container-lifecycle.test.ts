@@ -23,3 +23,15 @@ describe("an attached start's own words", () => {
     expect(startFailureMessage("just output\n")).toBeUndefined();
   });
 });
+
+describe("containerd's own client", () => {
+  it("runs in the namespace nerdctl runs in", async () => {
+    const { Nerdctl } = await import("./client.ts");
+    const runner = {} as ConstructorParameters<typeof Nerdctl>[0];
+    expect(new Nerdctl(runner, { namespace: "k8s.io" }).ctrCommand(["task", "start", "--", "abc"])).toEqual({
+      program: "ctr",
+      args: ["--namespace=k8s.io", "task", "start", "--", "abc"],
+    });
+    expect(new Nerdctl(runner).ctrCommand(["task", "delete", "--", "abc"]).args).toEqual(["task", "delete", "--", "abc"]);
+  });
+});

@@ -57,15 +57,13 @@ export function startAttached(
  * previous run left is deleted first, as nerdctl's start does.
  */
 export function startWithInput(nerdctl: Nerdctl, id: string): InteractiveCommand {
-  const namespace = nerdctl.options.namespace ? [`--namespace=${nerdctl.options.namespace}`] : [];
-  return nerdctl.runner.interactive(nerdctl.command([...namespace, "task", "start", "--", checked(id)], "ctr"));
+  return nerdctl.runner.interactive(nerdctl.ctrCommand(["task", "start", "--", checked(id)]));
 }
 
 /** Deletes a stopped task the container still has (ctr cannot start a container that has one). */
 export async function deleteStoppedTask(nerdctl: Nerdctl, id: string): Promise<void> {
-  const namespace = nerdctl.options.namespace ? [`--namespace=${nerdctl.options.namespace}`] : [];
   // Absent is as good as deleted; a running task is refused, and the start that follows says so.
-  await nerdctl.runner.run(nerdctl.command([...namespace, "task", "delete", "--", checked(id)], "ctr"));
+  await nerdctl.runner.run(nerdctl.ctrCommand(["task", "delete", "--", checked(id)]));
 }
 
 /** `nerdctl container healthcheck`: runs the container's check once; nerdctl keeps the result in the container's record. */

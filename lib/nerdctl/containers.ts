@@ -44,10 +44,9 @@ function withRecordedExit(container: NerdctlContainerInspect): NerdctlContainerI
 
 /** Records how a run without a task left behind ended (containerd's client deletes the task it started). */
 export async function recordExit(nerdctl: Nerdctl, id: string, exit: { exitCode: number; startedAt: Date; finishedAt: Date }): Promise<void> {
-  const namespace = nerdctl.options.namespace ? [`--namespace=${nerdctl.options.namespace}`] : [];
   const value = JSON.stringify({ exitCode: exit.exitCode, startedAt: exit.startedAt.toISOString(), finishedAt: exit.finishedAt.toISOString() });
-  const args = [...namespace, "containers", "label", "--", assertObjectName("container", id), `${EXIT_LABEL}=${value}`];
-  const result = await nerdctl.runner.run(nerdctl.command(args, "ctr"));
+  const args = ["containers", "label", "--", assertObjectName("container", id), `${EXIT_LABEL}=${value}`];
+  const result = await nerdctl.runner.run(nerdctl.ctrCommand(args));
   if (result.exitCode !== 0) throw errorFromStderr(result.stderr, { kind: "container", name: id });
 }
 
