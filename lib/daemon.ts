@@ -16,6 +16,7 @@ import { listenOn, type Listening } from "./server/listen.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
+import { StateHub } from "./service/state/state-hub.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
 import { resumeContainerWatches } from "./service/container-watches.ts";
 import { scopeFor } from "./service/scope.ts";
@@ -122,7 +123,8 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     env: process.env,
   });
 
-  const services = { nerdctl, facts, events, execs: new ExecRegistry(), stdio: new ContainerStdio() };
+  const state = new StateHub(nerdctl, events, config.namespace ?? "default");
+  const services = { nerdctl, facts, events, state, execs: new ExecRegistry(), stdio: new ContainerStdio() };
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
     services,

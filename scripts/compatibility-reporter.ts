@@ -9,8 +9,8 @@ const CELL_TITLE = /^'?matrix (\S+) (\S+?)'?$/;
 
 /**
  * Reads the e2e matrix suites back (describe "matrix <client> <namespace>",
- * one test per docker command) and prints and writes the compatibility matrix:
- * command × client × namespace → pass/fail.
+ * one test per command or scenario) and prints and writes the compatibility
+ * matrix: command × client × namespace → pass/fail, one table per kind of client.
  */
 export default class CompatibilityReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -37,20 +37,32 @@ export default class CompatibilityReporter implements Reporter {
       }
     }
     if (results.size === 0) return;
-    const ordered = [...columns].sort();
     const lines = [
       "# Compatibility matrix",
       "",
-      "Written by the e2e run (`npm test`): each docker command, run by each docker CLI against nerdctld, in each containerd namespace.",
-      "",
-      `| command | ${ordered.join(" | ")} |`,
-      `| --- | ${ordered.map(() => "---").join(" | ")} |`,
-      ...[...results.keys()].sort().map((command) => {
-        const row = results.get(command)!;
-        return `| \`${command}\` | ${ordered.map((column) => row.get(column) ?? "—").join(" | ")} |`;
-      }),
-      "",
+      "Written by the e2e run (`npm test`): what each client does against nerdctld, in each containerd namespace.",
     ];
+    // One table per kind of client (docker CLIs, each library): their scenarios are not the same commands.
+    const families = new Map<string, string[]>();
+    for (const column of [...columns].sort()) {
+      const family = column.replace(/-[\d.]+ \/ .*$/, "");
+      families.set(family, [...(families.get(family) ?? []), column]);
+    }
+    for (const [family, familyColumns] of families) {
+      const rows = [...results.keys()].filter((command) => familyColumns.some((column) => results.get(command)!.has(column)));
+      lines.push(
+        "",
+        `## ${family}`,
+        "",
+        `| ${family === "docker" ? "command" : "scenario"} | ${familyColumns.join(" | ")} |`,
+        `| --- | ${familyColumns.map(() => "---").join(" | ")} |`,
+        ...rows.sort().map((command) => {
+          const row = results.get(command)!;
+          return `| \`${command}\` | ${familyColumns.map((column) => row.get(column) ?? "—").join(" | ")} |`;
+        }),
+      );
+    }
+    lines.push("");
     const text = lines.join("\n");
     process.stdout.write(`\n${text}\n`);
     // The committed report is the whole matrix: a run of some suites only prints its part.

@@ -35,8 +35,8 @@ export function parseLogsQuery(query: LogsQuery): LogsRequest {
   if (!query.stdout && !query.stderr) throw badParameter("Bad parameters: you must choose at least one stream");
   const since = timeBound("since", query.since);
   const until = timeBound("until", query.until);
-  const tail = query.tail === "" || query.tail === "all" ? undefined : query.tail;
-  if (tail !== undefined && !/^\d+$/.test(tail)) throw badParameter(`invalid tail: ${JSON.stringify(tail.slice(0, 40))}`);
+  // As dockerd: a tail that is not a count of lines ("all", "-1" as Testcontainers sends, anything else) is all of them.
+  const tail = query.tail !== undefined && /^\d+$/.test(query.tail) ? query.tail : undefined;
   return {
     stdout: query.stdout,
     stderr: query.stderr,

@@ -69,3 +69,18 @@ export async function imageIdOf(nerdctl: Nerdctl, record: string): Promise<strin
   const id = result.stdout.trim().split("\n")[0] ?? "";
   return result.exitCode === 0 && /^sha256:[0-9a-f]{64}$/.test(id) ? id : undefined;
 }
+
+/** The container an engine event is about (a container's own topic, or its task's); undefined for any other. */
+export function containerOfEvent(event: NerdctlEvent): string | undefined {
+  const key = event.Topic.startsWith("/containers/") ? "id" : event.Topic.startsWith("/tasks/") ? "container_id" : undefined;
+  if (!key) return undefined;
+  try {
+    const value = (JSON.parse(event.Event) as Record<string, unknown> | null)?.[key];
+    return typeof value === "string" && /^[0-9a-f]{64}$/.test(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an engine event changes the namespace's images (a name made, moved or removed). */
+export const changesImages = (event: NerdctlEvent): boolean => event.Topic.startsWith("/images/");

@@ -1,5 +1,6 @@
 import { removeContainers } from "../nerdctl/containers.ts";
 import { watchEnd, type ExitBaseline } from "./container-exit.ts";
+import { changingContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -11,6 +12,6 @@ import type { Scope } from "./scope.ts";
 /** Removes the container at its next exit, whoever is still watching. */
 export function removeAfterExit(scope: Scope, baseline: ExitBaseline): void {
   void watchEnd(scope, { ...baseline, running: true }, "exit", new AbortController().signal)
-    .then((end) => (end.kind === "exit" ? removeContainers(scope.nerdctl, [baseline.id], { force: true, volumes: true }) : undefined))
+    .then((end) => (end.kind === "exit" ? changingContainer(scope, baseline.id, () => removeContainers(scope.nerdctl, [baseline.id], { force: true, volumes: true })) : undefined))
     .catch(() => {});
 }

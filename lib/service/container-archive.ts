@@ -34,8 +34,8 @@ import { ApiError, systemError } from "../errors.ts";
 import { drainIterator } from "../io/readable.ts";
 import { taskRootfs } from "../host/task-rootfs.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
-import { inspectContainer } from "../nerdctl/containers.ts";
 import { mountSnapshot } from "../nerdctl/snapshot-mount.ts";
+import { findContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 const S_IFMT = 0o170000;
@@ -60,7 +60,7 @@ function mountPoints(container: NerdctlContainerInspect): MountPoint[] {
 
 /** The container's filesystem, opened: its task's root, or its snapshot mounted for the time of the call. */
 async function openContainer(scope: Scope, ref: string, signal?: AbortSignal): Promise<ContainerFilesystem> {
-  const container = await inspectContainer(scope.nerdctl, ref);
+  const container = await findContainer(scope, ref);
   const mounts = mountPoints(container);
   const rootfs = await taskRootfs(container.Id);
   if (rootfs) {

@@ -66,6 +66,7 @@ export async function containerCreate(scope: Scope, input: ContainerCreateInput)
   const before = makesVolumes(plan.options, image) ? new Set(await listVolumeNames(scope.nerdctl)) : undefined;
   try {
     const id = await createContainer(scope.nerdctl, plan.options);
+    scope.state.containerChanged(id);
     return { Id: id, Warnings: plan.warnings };
   } catch (error) {
     if (before) await removeMadeVolumes(scope, before, plan.volumes);

@@ -13,8 +13,9 @@ import {
   type StopOptions,
   type UpdateOptions,
 } from "../nerdctl/container-lifecycle.ts";
-import { inspectContainer, removeContainers } from "../nerdctl/containers.ts";
+import { removeContainers } from "../nerdctl/containers.ts";
 import { baselineOf, watchEnd } from "./container-exit.ts";
+import { changingContainer, findContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -25,7 +26,7 @@ import type { Scope } from "./scope.ts";
  */
 
 async function current(scope: Scope, ref: string) {
-  const container = await inspectContainer(scope.nerdctl, ref);
+  const container = await findContainer(scope, ref);
   return { container, id: container.Id, name: containerName(container), state: stateName(container) };
 }
 
@@ -33,14 +34,14 @@ async function current(scope: Scope, ref: string) {
 export async function containerStop(scope: Scope, ref: string, options: StopOptions): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state !== "running" && state !== "paused" && state !== "restarting") throw notModified(`Container ${id} is not running`);
-  await stopContainer(scope.nerdctl, id, options);
+  await changingContainer(scope, id, () => stopContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "stop", container: id });
 }
 
 /** POST /containers/{id}/restart: stops it if running, then starts it. */
 export async function containerRestart(scope: Scope, ref: string, options: StopOptions): Promise<void> {
   const { id } = await current(scope, ref);
-  await restartContainer(scope.nerdctl, id, options);
+  await changingContainer(scope, id, () => restartContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "restart", container: id });
 }
 
@@ -48,7 +49,7 @@ export async function containerRestart(scope: Scope, ref: string, options: StopO
 export async function containerKill(scope: Scope, ref: string, signal: string): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state !== "running" && state !== "paused" && state !== "restarting") throw cannotKill(ref, id);
-  await killContainer(scope.nerdctl, id, signal);
+  await changingContainer(scope, id, () => killContainer(scope.nerdctl, id, signal));
   scope.events.emit({ type: "container", action: "kill", container: id, signal });
 }
 
@@ -56,32 +57,32 @@ export async function containerPause(scope: Scope, ref: string): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state === "paused") throw conflict(`Container ${id} is already paused`);
   if (state !== "running") throw notRunning(id);
-  await pauseContainer(scope.nerdctl, id);
+  await changingContainer(scope, id, () => pauseContainer(scope.nerdctl, id));
 }
 
 export async function containerUnpause(scope: Scope, ref: string): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state !== "paused") throw conflict(`Container ${id} is not paused`);
-  await unpauseContainer(scope.nerdctl, id);
+  await changingContainer(scope, id, () => unpauseContainer(scope.nerdctl, id));
 }
 
 /** POST /containers/{id}/rename: 409 in dockerd's words when another container has the name. */
 export async function containerRename(scope: Scope, ref: string, name: string): Promise<void> {
   const { id, name: oldName } = await current(scope, ref);
   if (oldName === name) throw conflict(`Renaming a container with the same name as its current name`);
-  const holder = await inspectContainer(scope.nerdctl, name).catch((error: unknown) => {
+  const holder = await findContainer(scope, name).catch((error: unknown) => {
     if (isKind(error, "not-found")) return undefined;
     throw error;
   });
   if (holder && holder.Id !== id) throw nameInUse(name, holder.Id);
-  await renameContainer(scope.nerdctl, id, name);
+  await changingContainer(scope, id, () => renameContainer(scope.nerdctl, id, name));
   scope.events.emit({ type: "container", action: "rename", container: id, name, oldName });
 }
 
 /** POST /containers/{id}/update: the resources and restart policy nerdctl can change. */
 export async function containerUpdate(scope: Scope, ref: string, options: UpdateOptions): Promise<{ Warnings: string[] }> {
   const { id } = await current(scope, ref);
-  if (Object.keys(options).length > 0) await updateContainer(scope.nerdctl, id, options);
+  if (Object.keys(options).length > 0) await changingContainer(scope, id, () => updateContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "update", container: id });
   return { Warnings: [] };
 }
@@ -90,7 +91,7 @@ export async function containerUpdate(scope: Scope, ref: string, options: Update
 export async function containerRemove(scope: Scope, ref: string, options: { force: boolean; volumes: boolean }): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (!options.force && (state === "running" || state === "paused" || state === "restarting")) throw cannotRemove(state, id);
-  await removeContainers(scope.nerdctl, [id], options);
+  await changingContainer(scope, id, () => removeContainers(scope.nerdctl, [id], options));
 }
 
 /**

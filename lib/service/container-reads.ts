@@ -3,7 +3,9 @@ import { selectContainers } from "../docker/container-selection.ts";
 import type { ContainerInspect, ContainerSummary, ContainerTopResponse, FilesystemChange } from "../docker/container-types.ts";
 import { toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
 import type { Filters } from "../docker/filters.ts";
-import { changes, containerSizes, containerSnapshot, exportContainer, imageIdentities, inspectContainer, top } from "../nerdctl/containers.ts";
+import type { ContainerSnapshot } from "../nerdctl/container-types.ts";
+import { changes, containerSizes, containerSnapshot, exportContainer, top } from "../nerdctl/containers.ts";
+import { findContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -20,23 +22,30 @@ export interface ContainerListQuery {
   filters: Filters;
 }
 
-/** GET /containers/json: three engine calls (four with sizes) whatever the number of containers. */
+/**
+ * GET /containers/json: from the namespace's state, with no engine call but
+ * sizes (`size`); while it is not kept, three calls whatever the number of
+ * containers.
+ */
 export async function containerList(scope: Scope, query: ContainerListQuery): Promise<ContainerSummary[]> {
   // A limit asks for the most recently created containers, running or not.
   const all = query.all || query.limit > 0;
+  const [snapshot, sizes] = await Promise.all([listed(scope, query, all), query.size ? containerSizes(scope.nerdctl) : undefined]);
+  return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes }, Date.now());
+}
+
+async function listed(scope: Scope, query: ContainerListQuery, all: boolean): Promise<ContainerSnapshot> {
+  const containers = await scope.state.containers.all();
+  if (containers) return { containers, images: await scope.state.images.of(containers.map((container) => container.Image)) };
   // before/since may name a stopped container, and a status filter may ask for stopped ones.
   const wide = all || query.filters.has("before") || query.filters.has("since") || query.filters.has("status");
-  const [snapshot, sizes] = await Promise.all([
-    containerSnapshot(scope.nerdctl, { all: wide }),
-    query.size ? containerSizes(scope.nerdctl) : undefined,
-  ]);
-  return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes }, Date.now());
+  return containerSnapshot(scope.nerdctl, { all: wide });
 }
 
 /** GET /containers/{id}/json: the container and the image it was made from. */
 export async function containerInspect(scope: Scope, ref: string): Promise<ContainerInspect> {
-  const container = await inspectContainer(scope.nerdctl, ref);
-  const images = await imageIdentities(scope.nerdctl, [container.Image]);
+  const container = await findContainer(scope, ref);
+  const images = await scope.state.images.of([container.Image]);
   return toContainerInspect(container, images.get(container.Image));
 }
 
@@ -53,7 +62,7 @@ export async function containerChanges(scope: Scope, ref: string): Promise<Files
 /** GET /containers/{id}/export: the container's filesystem as a tar, streamed until the child ends or `signal` aborts. */
 export async function containerExport(scope: Scope, ref: string, signal: AbortSignal): Promise<{ tar: Readable; stop(): void }> {
   // Asked first, so a missing container is a 404 rather than a broken tar.
-  await inspectContainer(scope.nerdctl, ref);
+  await findContainer(scope, ref);
   const child = exportContainer(scope.nerdctl, ref, signal);
   return { tar: child.stdout, stop: () => child.kill() };
 }

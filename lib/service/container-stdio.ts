@@ -8,6 +8,7 @@ import { notModified, systemError } from "../errors.ts";
 import type { ClientConnection } from "../io/connection.ts";
 import { deleteStoppedTask, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
 import { inspectContainer, recordExit, removeContainers } from "../nerdctl/containers.ts";
+import { changingContainer, findContainer } from "./container-lookup.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
 import { removeAfterExit } from "./auto-remove.ts";
@@ -67,7 +68,7 @@ async function stdioConfig(scope: Scope, container: NerdctlContainerInspect): Pr
 
 /** POST /containers/{id}/start: 304 when it runs already. */
 export async function containerStart(scope: Scope, ref: string): Promise<void> {
-  const container = await inspectContainer(scope.nerdctl, ref);
+  const container = await findContainer(scope, ref);
   const state = stateName(container);
   if (state === "running" || state === "paused" || state === "restarting") throw notModified(`Container ${container.Id} is already running`);
   const config = await stdioConfig(scope, container);
@@ -75,16 +76,20 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
   const waiting = scope.stdio.waiting.get(key);
   const baseline = baselineOf(container);
   try {
-    if ((waiting && waiting.size > 0) || config.openStdin) {
-      scope.stdio.waiting.delete(key);
-      await startHeld(scope, container, config, [...(waiting ?? [])]);
-    } else {
-      const refused = await startContainer(scope.nerdctl, container.Id);
-      if (refused !== undefined) throw startRefused(refused);
-    }
+    await changingContainer(scope, container.Id, async () => {
+      if ((waiting && waiting.size > 0) || config.openStdin) {
+        scope.stdio.waiting.delete(key);
+        await startHeld(scope, container, config, [...(waiting ?? [])]);
+      } else {
+        const refused = await startContainer(scope.nerdctl, container.Id);
+        if (refused !== undefined) throw startRefused(refused);
+      }
+    });
   } catch (error) {
     // As dockerd does: a --rm container that cannot start is removed (docker run waits for that).
-    if (config.autoRemove) await removeContainers(scope.nerdctl, [container.Id], { force: true, volumes: true }).catch(() => {});
+    if (config.autoRemove) {
+      await changingContainer(scope, container.Id, () => removeContainers(scope.nerdctl, [container.Id], { force: true, volumes: true })).catch(() => {});
+    }
     throw error;
   }
   if (config.autoRemove) removeAfterExit(scope, baseline);
@@ -99,7 +104,10 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   const child = await attachedChild(scope, container.Id, config);
   const held = new HeldContainer(child, config.stdinOnce);
   if (taskless(config)) {
-    held.beforeEnd = (exit) => recordExit(scope.nerdctl, container.Id, { exitCode: exit.exitCode, startedAt: new Date(startedAfter), finishedAt: new Date() });
+    held.beforeEnd = (exit) =>
+      changingContainer(scope, container.Id, () =>
+        recordExit(scope.nerdctl, container.Id, { exitCode: exit.exitCode, startedAt: new Date(startedAfter), finishedAt: new Date() }),
+      );
   }
   for (const attachment of waiting) held.join(attachment);
   scope.stdio.held.set(key, held);
@@ -176,7 +184,7 @@ export interface PreparedAttach {
  * from the held stdio, from the start that is coming, or from the log.
  */
 export async function containerAttach(scope: Scope, ref: string, request: AttachRequest, since142: boolean): Promise<PreparedAttach> {
-  const container = await inspectContainer(scope.nerdctl, ref);
+  const container = await findContainer(scope, ref);
   const tty = await hasTerminalOf(scope, container);
   const key = keyOf(scope, container.Id);
   return {
@@ -215,7 +223,7 @@ async function replayLog(scope: Scope, container: NerdctlContainerInspect, reque
 
 /** POST /containers/{id}/resize: the held terminal's new size. */
 export async function containerResize(scope: Scope, ref: string, size: { height: number; width: number }): Promise<void> {
-  const container = await inspectContainer(scope.nerdctl, ref);
+  const container = await findContainer(scope, ref);
   if (stateName(container) !== "running") throw notRunning(container.Id);
   scope.stdio.held.get(keyOf(scope, container.Id))?.resize(size.width, size.height);
   scope.events.emit({ type: "container", action: "resize", container: container.Id, height: size.height, width: size.width });

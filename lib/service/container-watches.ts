@@ -3,6 +3,7 @@ import { allContainers, removeContainers } from "../nerdctl/containers.ts";
 import { removeAfterExit } from "./auto-remove.ts";
 import { baselineOf } from "./container-exit.ts";
 import { watchHealth } from "./health.ts";
+import { changingContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /**
@@ -14,7 +15,8 @@ export async function resumeContainerWatches(scope: Scope): Promise<void> {
   const containers = await allContainers(scope.nerdctl);
   const autoRemoved = containers.filter((container) => toContainerInspect(container, undefined).HostConfig.AutoRemove === true);
   const ended = autoRemoved.filter((container) => stateName(container) === "exited" || stateName(container) === "dead");
-  await removeContainers(scope.nerdctl, ended.map((container) => container.Id), { force: true, volumes: true });
+  const endedIds = ended.map((container) => container.Id);
+  await changingContainer(scope, endedIds, () => removeContainers(scope.nerdctl, endedIds, { force: true, volumes: true }));
   for (const container of containers) {
     if (stateName(container) !== "running" && stateName(container) !== "paused") continue;
     if (autoRemoved.includes(container)) removeAfterExit(scope, baselineOf(container));

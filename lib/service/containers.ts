@@ -2,6 +2,7 @@ import { containerPruneCandidates, containerPruneResponse } from "../docker/cont
 import type { ContainerPruneResponse } from "../docker/container-types.ts";
 import type { Filters } from "../docker/filters.ts";
 import { allContainers, containerSizes, removeContainers } from "../nerdctl/containers.ts";
+import { changingContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -13,6 +14,7 @@ import type { Scope } from "./scope.ts";
 export async function containerPrune(scope: Scope, filters: Filters): Promise<ContainerPruneResponse> {
   const [containers, sizes] = await Promise.all([allContainers(scope.nerdctl), containerSizes(scope.nerdctl)]);
   const candidates = containerPruneCandidates(containers, filters, Date.now());
-  await removeContainers(scope.nerdctl, candidates.map((container) => container.Id));
+  const ids = candidates.map((container) => container.Id);
+  await changingContainer(scope, ids, () => removeContainers(scope.nerdctl, ids));
   return containerPruneResponse(candidates, sizes);
 }

@@ -12,11 +12,10 @@ import {
 import { Filters } from "../docker/filters.ts";
 import { noSuch, unavailable } from "../errors.ts";
 import type { ClientConnection } from "../io/connection.ts";
-import { inspectContainer } from "../nerdctl/containers.ts";
-import { inspectContainerById } from "../nerdctl/events.ts";
 import type { EventSubscription } from "./events/bus.ts";
 import type { ExecInstance, ExecRegistry } from "./exec-registry.ts";
 import { launch, runAttached } from "./exec-session.ts";
+import { containerIfPresent, findContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /** How long a detached start waits to hear that the process started (or failed) before it answers anyway. */
@@ -29,7 +28,7 @@ function registryOf(scope: Scope): ExecRegistry {
 
 /** POST /containers/{id}/exec: an instance in a running container, not started yet. */
 export async function execCreate(scope: Scope, ref: string, request: ExecCreateRequest): Promise<{ Id: string }> {
-  const container = await inspectContainer(scope.nerdctl, ref);
+  const container = await findContainer(scope, ref);
   assertCanExec(container, ref);
   const instance = registryOf(scope).add(scope.namespace, container.Id, execConfig(request, container));
   return { Id: instance.id };
@@ -40,7 +39,7 @@ export async function execInspect(scope: Scope, id: string): Promise<ExecInspect
   const execs = registryOf(scope);
   const instance = execs.get(id, scope.namespace);
   if (!instance) throw noSuch("exec", id);
-  if (!(await inspectContainerById(scope.nerdctl, instance.containerId))) {
+  if (!(await containerIfPresent(scope, instance.containerId))) {
     execs.forget(instance);
     throw noSuch("exec", id);
   }
@@ -55,7 +54,7 @@ async function checkedInstance(scope: Scope, id: string): Promise<ExecInstance> 
   const execs = registryOf(scope);
   const instance = execs.get(id, scope.namespace);
   if (!instance) throw noSuch("exec", id);
-  const container = await inspectContainerById(scope.nerdctl, instance.containerId);
+  const container = await containerIfPresent(scope, instance.containerId);
   if (!container) {
     execs.forget(instance);
     throw noSuch("container", id);

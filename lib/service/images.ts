@@ -66,7 +66,16 @@ export async function tagImage(scope: Scope, input: { name: string; repo: string
     // nerdctl tag reads the source as a reference, and this image's only records are the engine's own.
     throw new ApiError("system", `cannot tag ${shortId(image.id)}: nerdctl can tag an image only through a name it has, and this one has none`);
   }
-  await tagRecord(scope.nerdctl, source, target, input.name);
+  await changingImages(scope, () => tagRecord(scope.nerdctl, source, target, input.name));
+}
+
+/** Runs a change of images: whatever came of it, the next read sees them as they are. */
+async function changingImages<T>(scope: Scope, change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } finally {
+    scope.state.imagesChanged();
+  }
 }
 
 /** Images and containers (two calls side by side), and dockerd's rules over them. */
@@ -80,7 +89,7 @@ export async function removeImage(scope: Scope, input: { name: string; force: bo
   checkImageName(input.name);
   const planner = await removalPlanner(scope);
   const items = planner.remove(input.name, { force: input.force });
-  await removeRecords(scope.nerdctl, planner.records);
+  await changingImages(scope, () => removeRecords(scope.nerdctl, planner.records));
   return items;
 }
 
@@ -89,6 +98,6 @@ export async function pruneImages(scope: Scope, input: { filters: Filters }): Pr
   checkPruneFilters(input.filters);
   const planner = await removalPlanner(scope);
   const report = planner.prune(input.filters);
-  await removeRecords(scope.nerdctl, planner.records);
+  await changingImages(scope, () => removeRecords(scope.nerdctl, planner.records));
   return report;
 }

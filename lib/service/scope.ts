@@ -4,6 +4,8 @@ import { assertNamespace } from "../nerdctl/validate.ts";
 import { ContainerStdio } from "./container-stdio.ts";
 import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
 import type { ExecRegistry } from "./exec-registry.ts";
+import { NamespaceState } from "./state/namespace-state.ts";
+import type { StateHub } from "./state/state-hub.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
 export interface ServiceRoot {
@@ -17,16 +19,20 @@ export interface ServiceRoot {
   execs?: ExecRegistry;
   /** The stdio of the containers the daemon started attached; an app built without starts each on its own. */
   stdio?: ContainerStdio;
+  /** What the daemon keeps of each namespace; an app built without asks nerdctl for everything. */
+  state?: StateHub;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
-export interface Scope extends Omit<ServiceRoot, "events"> {
+export interface Scope extends Omit<ServiceRoot, "events" | "state"> {
   /** The containerd namespace the request works in; undefined is nerdctl's default. */
   namespace: string | undefined;
   /** The namespace's events: services announce their changes here. */
   events: NamespaceEvents;
   /** The stdio nerdctld holds for the containers it started attached (the daemon's, whatever the request). */
   stdio: ContainerStdio;
+  /** What the daemon keeps of the namespace: reads answer from it while it is kept. */
+  state: NamespaceState;
 }
 
 
@@ -37,11 +43,14 @@ export interface Scope extends Omit<ServiceRoot, "events"> {
 export function scopeFor(root: ServiceRoot, namespace: string | null | undefined): Scope {
   const checked = namespace ? assertNamespace(namespace) : undefined;
   const inScope = checked ?? root.nerdctl.options.namespace;
+  const nerdctl = checked ? root.nerdctl.withNamespace(checked) : root.nerdctl;
   return {
     ...root,
-    nerdctl: checked ? root.nerdctl.withNamespace(checked) : root.nerdctl,
+    nerdctl,
     namespace: inScope,
     events: root.events?.in(inScope) ?? NO_EVENTS,
     stdio: root.stdio ?? new ContainerStdio(),
+    // Never told the engine's stream runs: it keeps nothing, and every read asks nerdctl.
+    state: root.state?.in(inScope) ?? new NamespaceState(nerdctl, { subscribeGraceMs: 0, now: Date.now }),
   };
 }

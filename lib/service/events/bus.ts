@@ -1,5 +1,16 @@
 import type { DockerEvent, EventQuery } from "../../docker/events.ts";
 import type { ImageOperationStart, OperationEvent } from "../../docker/operation-events.ts";
+import type { NerdctlEvent } from "../../nerdctl/events.ts";
+
+/** What follows a namespace's engine events as they come, untranslated (the daemon's state of the namespace). */
+export interface EngineObserver {
+  /** The stream (re)started: what happened while it was down is unknown. */
+  streamStarted(): void;
+  /** One event of the namespace, in the stream's order. */
+  engineEvent(event: NerdctlEvent): void;
+  /** The stream ended or failed: nothing is followed until it starts again. */
+  streamEnded(): void;
+}
 
 /** A client's view of the stream: replayed events, then live ones until `until`, close() or an error. */
 export interface EventSubscription extends AsyncIterable<DockerEvent> {
@@ -29,6 +40,8 @@ export interface NamespaceEvents {
    * that range first; then, unless `until` is past, live events until `until`.
    */
   subscribe(query: EventQuery): EventSubscription;
+  /** Hands the namespace's engine events to `observer` from now on, starting the namespace's stream if it is not running. */
+  observeEngine(observer: EngineObserver): void;
 }
 
 /** The daemon's events, one stream per containerd namespace. */
@@ -45,4 +58,5 @@ export const NO_EVENTS: NamespaceEvents = {
   subscribe: () => {
     throw new Error("this nerdctld app was built without an event bus");
   },
+  observeEngine: () => {},
 };

@@ -3,7 +3,7 @@ import { eventMatches, nowNano, type DockerEvent, type EventQuery } from "../../
 import type { ImageOperationStart, OperationEvent } from "../../docker/operation-events.ts";
 import type { Nerdctl } from "../../nerdctl/client.ts";
 import { imageIdOf, inspectContainerById } from "../../nerdctl/events.ts";
-import type { EventSubscription, NamespaceEvents } from "./bus.ts";
+import type { EngineObserver, EventSubscription, NamespaceEvents } from "./bus.ts";
 import { EngineEventSource, type SourceOptions } from "./source.ts";
 import { Subscriber } from "./subscriber.ts";
 
@@ -34,6 +34,7 @@ export class EventChannel implements NamespaceEvents {
   readonly #ring: DockerEvent[] = [];
   readonly subscribers = new Set<Subscriber>();
   readonly #operations = new Set<RunningOperation>();
+  readonly #observers = new Set<EngineObserver>();
   readonly #translator: EventTranslator;
   readonly source: EngineEventSource;
   #chain: Promise<void> = Promise.resolve();
@@ -58,6 +59,9 @@ export class EventChannel implements NamespaceEvents {
         failed: (error) => {
           for (const subscriber of [...this.subscribers]) subscriber.fail(error);
         },
+        started: () => this.#observers.forEach((observer) => observer.streamStarted()),
+        event: (event) => this.#observers.forEach((observer) => observer.engineEvent(event)),
+        ended: () => this.#observers.forEach((observer) => observer.streamEnded()),
       },
       options,
     );
@@ -123,6 +127,15 @@ export class EventChannel implements NamespaceEvents {
         }
       },
     };
+  }
+
+  observeEngine(observer: EngineObserver): void {
+    if (this.#observers.has(observer)) return;
+    this.#observers.add(observer);
+    if (this.#closed) return;
+    // A stream already running is, to a new observer, one that starts now.
+    if (this.source.running) observer.streamStarted();
+    else this.source.ensureRunning();
   }
 
   /** Shutdown: every subscriber's stream ends, the source stops. */

@@ -4,7 +4,7 @@ import { groupImages } from "../../docker/image-model.ts";
 import { readLines } from "../../io/lines.ts";
 import type { Nerdctl } from "../../nerdctl/client.ts";
 import { allContainers } from "../../nerdctl/containers.ts";
-import { parseEventLine, spawnEvents } from "../../nerdctl/events.ts";
+import { parseEventLine, spawnEvents, type NerdctlEvent } from "../../nerdctl/events.ts";
 import { inspectAllRecords } from "../../nerdctl/images.ts";
 import type { RunResult, RunningCommand } from "../../runner/types.ts";
 
@@ -24,6 +24,10 @@ export interface SourceSink {
   publish(event: DockerEvent): void;
   /** The child failed soon after starting (or could not start): readers get the error. */
   failed(error: Error): void;
+  /** The child started: events from now on reach `event`, in order, until `ended`. */
+  started(): void;
+  event(event: NerdctlEvent): void;
+  ended(): void;
 }
 
 interface Run {
@@ -86,6 +90,7 @@ export class EngineEventSource {
     run.stopped = true;
     run.abort.abort();
     run.child.kill();
+    this.sink.ended();
   }
 
   #start(): void {
@@ -99,6 +104,7 @@ export class EngineEventSource {
     }
     const run: Run = { child, abort, startedAt: Date.now(), stopped: false };
     this.#run = run;
+    this.sink.started();
     // What exists already is read while the child starts; its events wait for it, in order.
     const loaded = eventSnapshot(this.nerdctl).then((snapshot) => this.translator.load(snapshot));
     void this.sink.serial(() => loaded);
@@ -107,6 +113,7 @@ export class EngineEventSource {
         if (run.stopped) break;
         const event = parseEventLine(line);
         if (!event || event.Namespace !== this.namespace) continue;
+        this.sink.event(event);
         await this.sink.serial(async () => {
           if (run.stopped) return;
           for (const translated of await this.translator.translate(event)) this.sink.publish(translated);
@@ -121,6 +128,7 @@ export class EngineEventSource {
   #ended(run: Run, exit: RunResult | undefined): void {
     if (run.stopped || this.#run !== run) return;
     this.#run = undefined;
+    this.sink.ended();
     const why = `nerdctl events ended (exit ${exit?.exitCode ?? "unknown"})${exit?.stderr.trim() ? `: ${exit.stderr.trim().split("\n").at(-1)}` : ""}`;
     if (Date.now() - run.startedAt < this.options.minUptimeMs) {
       this.#failed(why);

@@ -1,0 +1,145 @@
+import type { NerdctlContainerInspect } from "../../nerdctl/container-types.ts";
+import { allContainers, inspectContainers } from "../../nerdctl/containers.ts";
+import type { Nerdctl } from "../../nerdctl/client.ts";
+
+export interface RecordsOptions {
+  /**
+   * How long after the engine's stream starts the records are first read:
+   * `nerdctl events` subscribes a moment after it starts, and a change in
+   * that moment would be missed. Reads go to nerdctl meanwhile.
+   */
+  subscribeGraceMs: number;
+  now: () => number;
+}
+
+/**
+ * A namespace's containers as `nerdctl container inspect` shows them, kept
+ * current while the engine's event stream runs: read once with one listing,
+ * then each container an event (or nerdctld itself) names is marked, and the
+ * next read first inspects every marked container in one call. A read waits
+ * only for the marks made before it; a burst of marks costs one call in
+ * flight, and the next one takes whatever came meanwhile. With no stream the
+ * records are not kept, and callers ask nerdctl (`undefined`).
+ */
+export class ContainerRecords {
+  readonly #records = new Map<string, NerdctlContainerInspect>();
+  readonly #marked = new Set<string>();
+  /** Marks made, and how many of them the records reflect. */
+  #marks = 0;
+  #settled = 0;
+  /** Bumped when the stream starts or ends: a read begun before belongs to the past. */
+  #epoch = 0;
+  #streamStartedAt: number | undefined;
+  #loaded = false;
+  #loading: Promise<void> | undefined;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(
+    private readonly nerdctl: Nerdctl,
+    private readonly options: RecordsOptions,
+  ) {}
+
+  streamStarted(): void {
+    this.#reset();
+    this.#streamStartedAt = this.options.now();
+  }
+
+  streamEnded(): void {
+    this.#reset();
+    this.#streamStartedAt = undefined;
+  }
+
+  /** A container changed (an engine event named it, or nerdctld changed it): the next read inspects it again. */
+  mark(id: string): void {
+    this.#marked.add(id);
+    this.#marks += 1;
+  }
+
+  /** Every container as it is now; undefined when they are not followed (ask nerdctl). */
+  async all(): Promise<NerdctlContainerInspect[] | undefined> {
+    try {
+      if (!(await this.#ready())) return undefined;
+      const epoch = this.#epoch;
+      const wanted = this.#marks;
+      while (this.#settled < wanted && epoch === this.#epoch) {
+        await (this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined)));
+      }
+      return epoch === this.#epoch ? [...this.#records.values()] : undefined;
+    } catch {
+      // nerdctl could not read them: the caller asks it itself, and reports what it says.
+      return undefined;
+    }
+  }
+
+  /**
+   * The container a client named, resolved as nerdctl resolves it (a full id,
+   * a name, or an id prefix); undefined when that takes nerdctl: it is not
+   * known here, several match, or containers are not followed.
+   */
+  async find(ref: string): Promise<NerdctlContainerInspect | undefined> {
+    const all = await this.all();
+    if (!all) return undefined;
+    const byId = all.find((container) => container.Id === ref);
+    if (byId) return byId;
+    const name = ref.replace(/^\//, "");
+    const matches = all.filter((container) => nameOf(container) === name || (/^[0-9a-f]+$/.test(ref) && container.Id.startsWith(ref)));
+    return matches.length === 1 ? matches[0] : undefined;
+  }
+
+  #reset(): void {
+    this.#epoch += 1;
+    this.#records.clear();
+    this.#marked.clear();
+    this.#marks = 0;
+    this.#settled = 0;
+    this.#loaded = false;
+    this.#loading = undefined;
+    this.#refreshing = undefined;
+  }
+
+  async #ready(): Promise<boolean> {
+    if (this.#loaded) return true;
+    const startedAt = this.#streamStartedAt;
+    if (startedAt === undefined || this.options.now() - startedAt < this.options.subscribeGraceMs) return false;
+    await (this.#loading ??= this.#load());
+    return this.#loaded;
+  }
+
+  async #load(): Promise<void> {
+    const epoch = this.#epoch;
+    // The listing covers marks made before it; those made while it runs stay for the next read.
+    this.#marked.clear();
+    const through = this.#marks;
+    const listed = await allContainers(this.nerdctl).catch((error: unknown) => {
+      if (epoch === this.#epoch) this.#loading = undefined;
+      throw error;
+    });
+    if (epoch !== this.#epoch) return;
+    for (const container of listed) this.#records.set(container.Id, container);
+    this.#settled = through;
+    this.#loaded = true;
+  }
+
+  async #refresh(): Promise<void> {
+    const epoch = this.#epoch;
+    const through = this.#marks;
+    const ids = [...this.#marked];
+    this.#marked.clear();
+    let found: NerdctlContainerInspect[];
+    try {
+      found = await inspectContainers(this.nerdctl, ids);
+    } catch (error) {
+      if (epoch === this.#epoch) for (const id of ids) this.#marked.add(id);
+      throw error;
+    }
+    if (epoch !== this.#epoch) return;
+    // Those not found are gone.
+    for (const id of ids) this.#records.delete(id);
+    for (const container of found) this.#records.set(container.Id, container);
+    this.#settled = Math.max(this.#settled, through);
+  }
+}
+
+function nameOf(container: NerdctlContainerInspect): string {
+  return (container.Name ?? "").replace(/^\//, "");
+}

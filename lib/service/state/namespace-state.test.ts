@@ -1,0 +1,184 @@
+import { describe, expect, it, vi } from "vitest";
+import { Nerdctl } from "../../nerdctl/client.ts";
+import type { NerdctlContainerInspect } from "../../nerdctl/container-types.ts";
+import type { NerdctlEvent } from "../../nerdctl/events.ts";
+import type { Command, CommandRunner, RunResult } from "../../runner/types.ts";
+import { NamespaceState } from "./namespace-state.ts";
+
+/** An engine of containers in memory, answering the nerdctl calls the state makes, and counting them. */
+class MemoryEngine implements CommandRunner {
+  readonly containers = new Map<string, NerdctlContainerInspect>();
+  readonly calls: string[][] = [];
+  /** Holds every call until released (a call in flight while more changes come). */
+  gate: Promise<void> | undefined;
+
+  put(id: string, name: string, status = "running"): void {
+    this.containers.set(id, { Id: id, Name: name, Image: "busybox", State: { Status: status }, Config: { Labels: {} } } as unknown as NerdctlContainerInspect);
+  }
+
+  async run(command: Command): Promise<RunResult> {
+    this.calls.push([...command.args]);
+    await this.gate;
+    const [verb] = command.args;
+    if (verb === "ps") return { stdout: [...this.containers.keys()].join("\n"), stderr: "", exitCode: 0 };
+    const ids = command.args.slice(command.args.indexOf("--") + 1);
+    const missing = ids.filter((id) => !this.containers.has(id));
+    if (missing.length > 0) return { stdout: "", stderr: missing.map((id) => `no such container: ${id}`).join("\n"), exitCode: 1 };
+    return { stdout: JSON.stringify(ids.map((id) => this.containers.get(id))), stderr: "", exitCode: 0 };
+  }
+
+  spawn(): never {
+    throw new Error("not used");
+  }
+
+  interactive(): never {
+    throw new Error("not used");
+  }
+}
+
+const id = (n: number) => n.toString(16).padStart(64, "a");
+
+function taskEvent(topic: string, containerId: string): NerdctlEvent {
+  return { Timestamp: "2026-12-05T00:00:00Z", ID: "", Namespace: "default", Topic: topic, Status: "", Event: JSON.stringify({ container_id: containerId }) };
+}
+
+function setup() {
+  const engine = new MemoryEngine();
+  let now = 0;
+  const state = new NamespaceState(new Nerdctl(engine), { subscribeGraceMs: 500, now: () => now });
+  return { engine, state, later: (ms: number) => (now += ms) };
+}
+
+const names = (containers: NerdctlContainerInspect[] | undefined) => containers?.map((container) => container.Name).sort();
+
+describe("NamespaceState's containers", () => {
+  it("keeps nothing until the engine's stream runs, and for a moment after it starts", async () => {
+    const { engine, state, later } = setup();
+    engine.put(id(1), "web");
+    expect(await state.containers.all()).toBeUndefined();
+    state.streamStarted();
+    expect(await state.containers.all()).toBeUndefined();
+    later(500);
+    expect(names(await state.containers.all())).toEqual(["web"]);
+    expect(engine.calls).toEqual([["ps", "--quiet", "--no-trunc", "--all"], ["container", "inspect", "--", id(1)]]);
+  });
+
+  it("answers reads with no engine call until something changes, then inspects only what changed", async () => {
+    const { engine, state, later } = setup();
+    engine.put(id(1), "web");
+    engine.put(id(2), "db");
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    const listed = engine.calls.length;
+    await state.containers.all();
+    await state.containers.find("web");
+    expect(engine.calls.length).toBe(listed);
+
+    engine.put(id(2), "db", "exited");
+    state.engineEvent(taskEvent("/tasks/exit", id(2)));
+    const [db] = (await state.containers.all())!.filter((container) => container.Name === "db");
+    expect(db?.State?.Status).toBe("exited");
+    expect(engine.calls.slice(listed)).toEqual([["container", "inspect", "--", id(2)]]);
+  });
+
+  it("drops a container the engine no longer has, and adds one nerdctld made", async () => {
+    const { engine, state, later } = setup();
+    engine.put(id(1), "web");
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    engine.containers.delete(id(1));
+    engine.put(id(3), "new");
+    state.engineEvent({ ...taskEvent("/containers/delete", ""), Event: JSON.stringify({ id: id(1) }) });
+    state.containerChanged(id(3));
+    expect(names(await state.containers.all())).toEqual(["new"]);
+  });
+
+  it("refreshes a burst of changes with one call in flight and one after it", async () => {
+    const { engine, state, later } = setup();
+    for (let n = 1; n <= 5; n++) engine.put(id(n), `c${n}`);
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    const listed = engine.calls.length;
+    let release = () => {};
+    engine.gate = new Promise((resolve) => (release = resolve));
+    state.containerChanged(id(1));
+    const first = state.containers.all();
+    await vi.waitFor(() => expect(engine.calls.length).toBe(listed + 1));
+    // While that inspect runs, four more changes and three more reads.
+    for (let n = 2; n <= 5; n++) state.containerChanged(id(n));
+    const more = [state.containers.all(), state.containers.all(), state.containers.all()];
+    release();
+    engine.gate = undefined;
+    await Promise.all([first, ...more]);
+    expect(engine.calls.slice(listed)).toEqual([
+      ["container", "inspect", "--", id(1)],
+      ["container", "inspect", "--", id(2), id(3), id(4), id(5)],
+    ]);
+  });
+
+  it("resolves names, full ids and unique prefixes, and leaves anything else to nerdctl", async () => {
+    const { engine, state, later } = setup();
+    engine.put("abc1".padEnd(64, "0"), "web");
+    engine.put("abc2".padEnd(64, "0"), "abc1");
+    state.streamStarted();
+    later(500);
+    expect((await state.containers.find("web"))?.Name).toBe("web");
+    expect((await state.containers.find("/web"))?.Name).toBe("web");
+    expect((await state.containers.find("abc2"))?.Name).toBe("abc1");
+    expect((await state.containers.find("abc2".padEnd(64, "0")))?.Name).toBe("abc1");
+    // "abc1" is one's name and the other's id prefix: nerdctl decides, as it would without the state.
+    expect(await state.containers.find("abc1")).toBeUndefined();
+    expect(await state.containers.find("abc")).toBeUndefined();
+    expect(await state.containers.find("nosuch")).toBeUndefined();
+  });
+
+  it("forgets everything when the stream ends, and reads it again after it restarts", async () => {
+    const { engine, state, later } = setup();
+    engine.put(id(1), "web");
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    state.streamEnded();
+    expect(await state.containers.all()).toBeUndefined();
+    engine.put(id(2), "made-while-down");
+    state.streamStarted();
+    expect(await state.containers.all()).toBeUndefined();
+    later(500);
+    expect(names(await state.containers.all())).toEqual(["made-while-down", "web"]);
+  });
+
+  it("lets a read whose engine call fails go to nerdctl, and tries again on the next", async () => {
+    const { engine, state, later } = setup();
+    engine.put(id(1), "web");
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    state.containerChanged(id(1));
+    const failing = engine.run.bind(engine);
+    engine.run = async (command) => ({ ...(await failing(command)), stdout: "", stderr: "panic: runtime error", exitCode: 2 });
+    expect(await state.containers.all()).toBeUndefined();
+    engine.run = failing;
+    expect(names(await state.containers.all())).toEqual(["web"]);
+  });
+});
+
+describe("NamespaceState's image identities", () => {
+  it("are read once while images stay as they are, and again after any image change", async () => {
+    const { engine, state } = setup();
+    const inspected: string[][] = [];
+    engine.run = async (command) => {
+      inspected.push([...command.args]);
+      return { stdout: `${JSON.stringify({ Id: "sha256:1", RepoTags: ["busybox:latest"] })}\n`, stderr: "", exitCode: 0 };
+    };
+    state.streamStarted();
+    expect((await state.images.of(["busybox:latest"])).get("busybox:latest")?.Id).toBe("sha256:1");
+    await state.images.of(["busybox:latest"]);
+    expect(inspected).toHaveLength(1);
+    state.engineEvent({ ...taskEvent("/images/delete", ""), Event: JSON.stringify({ name: "docker.io/library/busybox:latest" }) });
+    await state.images.of(["busybox:latest"]);
+    expect(inspected).toHaveLength(2);
+  });
+});
