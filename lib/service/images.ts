@@ -13,11 +13,12 @@ import { NerdctlCrash } from "../nerdctl/errors.ts";
 import { historyLines, inspectAllRecords, removeRecords, tagRecord } from "../nerdctl/images.ts";
 import { listAllContainers } from "../nerdctl/system.ts";
 import { assertImageName, checkImageName, referenceString, shortId, tagReference } from "../reference.ts";
+import { changingImages } from "./image-changes.ts";
 import type { Scope } from "./scope.ts";
 
 /** The namespace's images as Docker sees them (grouped by config digest): one nerdctl call. */
 export async function namespaceImages(scope: Scope): Promise<DockerImage[]> {
-  return groupImages(await inspectAllRecords(scope.nerdctl));
+  return groupImages((await scope.state.imageRecords.all()) ?? (await inspectAllRecords(scope.nerdctl)));
 }
 
 /** GET /images/json. */
@@ -69,14 +70,6 @@ export async function tagImage(scope: Scope, input: { name: string; repo: string
   await changingImages(scope, () => tagRecord(scope.nerdctl, source, target, input.name));
 }
 
-/** Runs a change of images: whatever came of it, the next read sees them as they are. */
-async function changingImages<T>(scope: Scope, change: () => Promise<T>): Promise<T> {
-  try {
-    return await change();
-  } finally {
-    scope.state.imagesChanged();
-  }
-}
 
 /** Images and containers (two calls side by side), and dockerd's rules over them. */
 async function removalPlanner(scope: Scope): Promise<RemovalPlanner> {
