@@ -17,7 +17,7 @@ export async function systemInfo(scope: Scope): Promise<SystemInfo> {
 
 /** From the namespace's state, or from nerdctl while it is not kept. */
 async function objectCounts(scope: Scope): Promise<ObjectCounts> {
-  const [containers, images] = await Promise.all([scope.state.containers.all(), scope.state.imageRecords.all()]);
+  const [containers, images] = await Promise.all([scope.state.containers.all(), scope.state.imageRecords.current()]);
   return {
     containers: containers ? countStates(containers) : countContainers(await listAllContainers(scope.nerdctl)),
     // An image is its config: `nerdctl images --all --quiet` prints that digest once per name.

@@ -48,7 +48,7 @@ import {
 } from "../nerdctl/transfer.ts";
 import { assertObjectName } from "../nerdctl/validate.ts";
 import { referenceString } from "../reference.ts";
-import { changingImages, imageOperation } from "./image-changes.ts";
+import { imageOperation } from "./image-changes.ts";
 import type { Scope } from "./scope.ts";
 import { credentialsFor, ownTransfer, type TransferChild } from "./transfer-child.ts";
 
@@ -212,5 +212,5 @@ export async function commitContainer(scope: Scope, container: string, query: Co
   assertObjectName("container", container);
   const request = parseCommit(query);
   const reference = request.reference ?? { domain: "docker.io", path: `library/commit-${randomBytes(6).toString("hex")}`, tag: "latest" };
-  return { Id: await changingImages(scope, () => commit(scope.nerdctl, { ...request, container, reference }, signal)) };
+  return { Id: await scope.state.changing("images", () => commit(scope.nerdctl, { ...request, container, reference }, signal)) };
 }

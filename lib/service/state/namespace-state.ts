@@ -5,7 +5,22 @@ import { changesImages, containerOfEvent, type NerdctlEvent } from "../../nerdct
 import type { EngineObserver } from "../events/bus.ts";
 import { ContainerRecords, type RecordsOptions } from "./container-records.ts";
 import { ImageIdentities } from "./image-identities.ts";
-import { ImageRecords } from "./image-records.ts";
+import { Listing } from "./listing.ts";
+import type { NerdctlNativeImage } from "../../nerdctl/image-types.ts";
+import { inspectAllRecords } from "../../nerdctl/images.ts";
+import type { NerdctlNativeNetwork } from "../../nerdctl/network-types.ts";
+import { networkSnapshot } from "../../nerdctl/networks.ts";
+import type { NerdctlVolume } from "../../nerdctl/volume-types.ts";
+import { allVolumes } from "../../nerdctl/volumes.ts";
+
+/** What nerdctld changes of a namespace, besides containers (which it names one by one). */
+export type ObjectKind = "images" | "volumes" | "networks";
+
+/**
+ * Volumes and networks are files to nerdctl: containerd publishes no event of
+ * them. One changed outside nerdctld shows within this long.
+ */
+const FILE_OBJECTS_MAX_AGE_MS = 1_000;
 
 /**
  * What nerdctld keeps of one containerd namespace so that reads need no
@@ -18,7 +33,11 @@ export class NamespaceState implements EngineObserver {
   readonly containers: ContainerRecords;
   /** The images containers name, by reference (what container lists show of them). */
   readonly images: ImageIdentities;
-  readonly imageRecords: ImageRecords;
+  /** Every image record (nerdctl's native inspection). */
+  readonly imageRecords: Listing<NerdctlNativeImage[]>;
+  readonly volumes: Listing<NerdctlVolume[]>;
+  /** Every network, nerdctl's native inspection. */
+  readonly networks: Listing<NerdctlNativeNetwork[]>;
   /** nerdctl's info and version, read once per run of the engine's stream (an engine restart restarts it). */
   readonly #engineFacts = new Map<"info" | "version", Promise<unknown>>();
   #following = false;
@@ -29,7 +48,9 @@ export class NamespaceState implements EngineObserver {
   ) {
     this.containers = new ContainerRecords(nerdctl, options);
     this.images = new ImageIdentities(nerdctl);
-    this.imageRecords = new ImageRecords(nerdctl, options);
+    this.imageRecords = new Listing(() => inspectAllRecords(nerdctl), options);
+    this.volumes = new Listing(() => allVolumes(nerdctl), { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS });
+    this.networks = new Listing(() => networkSnapshot(nerdctl), { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS });
   }
 
   streamStarted(): void {
@@ -37,7 +58,7 @@ export class NamespaceState implements EngineObserver {
     this.#engineFacts.clear();
     this.containers.streamStarted();
     this.images.streamStarted();
-    this.imageRecords.streamStarted();
+    for (const listing of this.#listings()) listing.streamStarted();
   }
 
   engineEvent(event: NerdctlEvent): void {
@@ -51,7 +72,7 @@ export class NamespaceState implements EngineObserver {
     this.#engineFacts.clear();
     this.containers.streamEnded();
     this.images.streamEnded();
-    this.imageRecords.streamEnded();
+    for (const listing of this.#listings()) listing.streamEnded();
   }
 
   engineVersion(): Promise<NerdctlVersion> {
@@ -84,5 +105,19 @@ export class NamespaceState implements EngineObserver {
   imagesChanged(): void {
     this.images.changed();
     this.imageRecords.changed();
+  }
+
+  /** Runs a change of one kind of objects: whatever came of it, the next read sees them as they are. */
+  async changing<T>(kind: ObjectKind, change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      if (kind === "images") this.imagesChanged();
+      else this[kind].changed();
+    }
+  }
+
+  #listings() {
+    return [this.imageRecords, this.volumes, this.networks];
   }
 }
