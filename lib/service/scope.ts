@@ -1,3 +1,4 @@
+import type { BuildkitLocator } from "../buildkit/locator.ts";
 import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
@@ -17,6 +18,8 @@ export interface ServiceRoot {
   execs?: ExecRegistry;
   /** The stdio of the containers the daemon started attached; an app built without starts each on its own. */
   stdio?: ContainerStdio;
+  /** Where each namespace's buildkitd is; an app built without serves the classic builder only. */
+  buildkit?: BuildkitLocator;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
