@@ -22,7 +22,8 @@ beforeEach(async () => {
   buildkitd = await startFakeBuildkitd(join(dir, "buildkitd.sock"));
   relays = [];
   frontSockets = [];
-  front = createServer((socket) => {
+  // Half-open like the HTTP server's sockets: a client's end must be taken as its going.
+  front = createServer({ allowHalfOpen: true }, (socket) => {
     frontSockets.push(socket);
     relays.push(relayControl(socket, () => connect(buildkitd.socket)));
   });

@@ -28,6 +28,8 @@ export async function relayControl(client: Duplex, dial: Dial): Promise<void> {
   server.emit("connection", client);
   const [session] = (await downstream) as [ServerHttp2Session];
   session.on("error", () => {});
+  // The client closing its side is the end of its HTTP/2 connection (the daemon's sockets stay half-open otherwise).
+  client.once("end", () => session.destroy());
   upstream.once("close", () => session.destroy());
   session.once("close", () => upstream.destroy());
   await Promise.all([closed(upstream), closed(session)]);
