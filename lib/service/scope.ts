@@ -1,3 +1,4 @@
+import type { BuildkitLocator } from "../buildkit/locator.ts";
 import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
@@ -21,6 +22,8 @@ export interface ServiceRoot {
   stdio?: ContainerStdio;
   /** What the daemon keeps of each namespace; an app built without asks nerdctl for everything. */
   state?: StateHub;
+  /** Where each namespace's buildkitd is; an app built without serves the classic builder only. */
+  buildkit?: BuildkitLocator;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
