@@ -186,38 +186,6 @@ describe("NamespaceState's image identities", () => {
   });
 });
 
-describe("which engine events change a container's record", () => {
-  const event = (Topic: string, payload: object): NerdctlEvent => ({ Timestamp: "", ID: "", Namespace: "default", Topic, Status: "", Event: JSON.stringify(payload) });
-
-  it("marks the container for its own and its task's events, not for a process exec'd in it", async () => {
-    const { engine, state, later } = setup();
-    engine.put(id(1), "web");
-    state.streamStarted();
-    later(500);
-    await state.containers.all();
-    const listed = engine.calls.length;
-    for (const quiet of [
-      event("/tasks/exec-added", { container_id: id(1), exec_id: "e1" }),
-      event("/tasks/exec-started", { container_id: id(1), exec_id: "e1", pid: 7 }),
-      event("/tasks/exit", { container_id: id(1), id: "e1", exit_status: 0 }),
-      event("/snapshot/prepare", { key: id(1) }),
-    ]) {
-      state.engineEvent(quiet);
-      await state.containers.all();
-    }
-    expect(engine.calls.length).toBe(listed);
-    for (const loud of [
-      event("/tasks/exit", { container_id: id(1), id: id(1), exit_status: 0 }),
-      event("/tasks/start", { container_id: id(1), pid: 9 }),
-      event("/containers/update", { id: id(1), labels: {} }),
-    ]) {
-      state.engineEvent(loud);
-      await state.containers.all();
-    }
-    expect(engine.calls.length).toBe(listed + 3);
-  });
-});
-
 describe("NamespaceState over a recorded engine event stream", () => {
   it("re-reads a container at its own and its task's changes, never at a process exec'd in it", async () => {
     const recorded = (await readFixtures(join(FIXTURES_DIR, "events"))).find((fixture) => fixture.args[0] === "events")!;
