@@ -183,7 +183,7 @@ export function renderReport(results: BenchResults): string {
     "## 1. Latency, p50 / p95 in ms",
     "",
     `HTTP over the unix socket on one keep-alive connection, ${settings.warmup} warm-up requests, then ` +
-      `${settings.fastIterations} requests (${settings.slowIterations} where nerdctld spawns nerdctl), at most ` +
+      `${settings.fastIterations} requests, at most ` +
       `${settings.timeCapSeconds} s per cell. nerdctl: the whole \`nerdctl …\` process, ${settings.slowIterations} runs. ` +
       "Paths are versioned /v1.41 (dockerd 20.10's maximum) except /_ping. Operations nerdctld does not implement yet " +
       "answer 501 at once: they are listed as such, not timed, and stay in the table for later runs to fill in.",

@@ -137,7 +137,13 @@ async function measureResults(bench: Bench, settings: BenchSettings, idle: { ner
   };
   const throughput: ThroughputRow[] = [];
   const options = { clients: settings.clients, durationMs: settings.throughputSeconds * 1000, maxRequestsPerClient: 1_000_000 };
-  for (const [label, path] of [["GET /_ping", "/_ping"], ["GET /version", "/v1.41/version"]] as const) {
+  const throughputEndpoints = [
+    ["GET /_ping", "/_ping"],
+    ["GET /version", "/v1.41/version"],
+    ["GET /containers/json?all=1", "/v1.41/containers/json?all=1"],
+    ["GET /images/json", "/v1.41/images/json"],
+  ] as const;
+  for (const [label, path] of throughputEndpoints) {
     const row: ThroughputRow = {
       label,
       nerdctld: await measureThroughput(nerdctld.socketPath, path, options),

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "node:net";
+import { BuildkitLocator } from "./buildkit/locator.ts";
 import { addressInNerdctlToml, installedEngineBin, nerdctlTomlPath, type DaemonConfig } from "./config.ts";
 import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
@@ -17,6 +18,7 @@ import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
 import { StateHub } from "./service/state/state-hub.ts";
+import { StatsSamplers } from "./service/stats-samplers.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
 import { resumeContainerWatches } from "./service/container-watches.ts";
 import { scopeFor } from "./service/scope.ts";
@@ -124,7 +126,12 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
   });
 
   const state = new StateHub(nerdctl, events, config.namespace ?? "default");
-  const services = { nerdctl, facts, events, state, execs: new ExecRegistry(), stdio: new ContainerStdio() };
+  // The buildkitd nerdctl builds with: the managed engine's, or BUILDKIT_HOST, or nerdctl's usual sockets.
+  const buildkit = new BuildkitLocator({
+    buildkitHost: env.BUILDKIT_HOST ?? process.env.BUILDKIT_HOST,
+    runDir: process.getuid?.() === 0 ? "/run" : (process.env.XDG_RUNTIME_DIR ?? "/run"),
+  });
+  const services = { nerdctl, facts, events, state, samplers: new StatsSamplers(), execs: new ExecRegistry(), stdio: new ContainerStdio(), buildkit };
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
     services,

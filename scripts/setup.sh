@@ -53,10 +53,12 @@ bash scripts/install-engine.sh
 
 # The test suites also need Debian's dockerd (the reference daemon, and the
 # host engine Testcontainers drives), its 20.10 CLI, and debootstrap (the base
-# of the engine container image).
+# of the engine container image), and buildx, which `docker build` runs (its
+# `--ssh` is tested with ssh-agent).
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
-  ensure_packages docker.io debootstrap tmux python3-venv
+  bash scripts/install-buildx.sh
+  ensure_packages docker.io debootstrap tmux openssh-client python3-venv
   # docker-py, the Python client the e2e suites drive, in a venv of its own
   # (under node_modules/, so npm ci starts it afresh too).
   docker_py=node_modules/.cache/docker-py

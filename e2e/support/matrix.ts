@@ -27,15 +27,19 @@ export const MATRIX: MatrixCell[] = DOCKER_CLIS.flatMap((cli) =>
   })),
 );
 
+/** Where scripts/install-buildx.sh puts the buildx plugin. */
+export const CLI_PLUGINS_DIR = join(process.env.NERDCTLD_ENGINE_HOME || "/opt/nerdctld-engine", "cli-plugins");
+
 /**
  * A docker CLI config that sends the namespace header with every request
- * (`HttpHeaders`, as a user would configure it for a Kubernetes node).
+ * (`HttpHeaders`, as a user would configure it for a Kubernetes node), and
+ * finds the buildx plugin, as a Docker install's CLI does.
  */
 export function configDir(namespace: string): string {
   const dir = join("/tmp", `nerdctld-e2e-docker-config-${namespace}`);
   mkdirSync(dir, { recursive: true });
   const headers = namespace === "default" ? {} : { "X-Containerd-Namespace": namespace };
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ HttpHeaders: headers }));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ HttpHeaders: headers, cliPluginsExtraDirs: [CLI_PLUGINS_DIR] }));
   return dir;
 }
 

@@ -94,7 +94,9 @@ function flag(query: URLSearchParams, name: string): boolean {
 export function parseBuildQuery(query: URLSearchParams): BuildRequest {
   const version = query.get("version");
   if (version === "2") {
-    throw notImplemented("BuildKit sessions (builder version 2) are not supported by nerdctld: use the classic builder API (DOCKER_BUILDKIT=0)");
+    throw notImplemented(
+      "BuildKit builds through POST /build (builder version 2) are not supported by nerdctld: build with buildx (docker build runs it from docker CLI 23 on) or with the classic builder (DOCKER_BUILDKIT=0)",
+    );
   }
   if (version && version !== "1") throw badParameter(`unsupported builder version ${describeValue(version)}`);
   if (query.get("remote")) throw notImplemented("remote build contexts (a URL or git repository) are not supported by nerdctld: send the context as a tar archive");

@@ -1,7 +1,9 @@
 import os from "node:os";
 import type { HostFacts } from "../host/facts.ts";
-import type { SystemSnapshot } from "../nerdctl/system.ts";
+import type { EngineReport } from "../nerdctl/system.ts";
 import type { NerdctlComponent, NerdctlContainerLine, NerdctlVersion } from "../nerdctl/types.ts";
+import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
+import { stateName } from "./containers.ts";
 import type { Commit, ComponentVersion, SystemInfo, SystemVersion } from "./types.ts";
 
 /** What the daemon knows about itself, as opposed to what the engine reports. */
@@ -96,12 +98,29 @@ export function countContainers(containers: NerdctlContainerLine[]): ContainerCo
   return counts;
 }
 
+/** Running, paused and stopped, from the containers' inspections. */
+export function countStates(containers: NerdctlContainerInspect[]): ContainerCounts {
+  const counts = { running: 0, paused: 0, stopped: 0 };
+  for (const container of containers) {
+    const state = stateName(container);
+    if (state === "paused") counts.paused += 1;
+    else if (state === "running" || state === "restarting") counts.running += 1;
+    else counts.stopped += 1;
+  }
+  return counts;
+}
+
 /** GET /info: nerdctl's host report with Docker's counts and the fields only a daemon has. */
-export function toSystemInfo(snapshot: SystemSnapshot, daemon: DaemonFacts, host: HostFacts): SystemInfo {
-  const { info, version } = snapshot;
-  const counts = countContainers(snapshot.containers);
-  // dockerd counts images, not tags: one image under three tags is one.
-  const imageCount = new Set(snapshot.imageIds).size;
+/** The namespace's objects as GET /info counts them: containers by state, and images (not tags: one image under three tags is one). */
+export interface ObjectCounts {
+  containers: ContainerCounts;
+  images: number;
+}
+
+export function toSystemInfo(engine: EngineReport, objects: ObjectCounts, daemon: DaemonFacts, host: HostFacts): SystemInfo {
+  const { info, version } = engine;
+  const counts = objects.containers;
+  const imageCount = objects.images;
   const containerd = component(version.Server?.Components, "containerd");
   const runc = component(version.Server?.Components, "runc");
   const env = daemon.env;

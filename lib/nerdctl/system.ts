@@ -22,22 +22,10 @@ export async function listImageIds(nerdctl: Nerdctl): Promise<string[]> {
   return stdout.split("\n").filter((line) => line.trim() !== "");
 }
 
-export interface SystemSnapshot {
+/** What GET /info reports of the engine itself, not of its objects. */
+export interface EngineReport {
   info: NerdctlInfo;
   version: NerdctlVersion;
-  containers: NerdctlContainerLine[];
-  imageIds: string[];
-}
-
-/** Everything GET /info reports, from four calls run side by side. */
-export async function systemSnapshot(nerdctl: Nerdctl): Promise<SystemSnapshot> {
-  const [infoResult, versionResult, containers, imageIds] = await Promise.all([
-    info(nerdctl),
-    version(nerdctl),
-    listAllContainers(nerdctl),
-    listImageIds(nerdctl),
-  ]);
-  return { info: infoResult, version: versionResult, containers, imageIds };
 }
 
 /**

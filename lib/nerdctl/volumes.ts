@@ -3,6 +3,7 @@ import { badParameter } from "../errors.ts";
 import type { Nerdctl } from "./client.ts";
 import { errorFromStderr } from "./errors.ts";
 import type { NerdctlVolume } from "./volume-types.ts";
+import type { NerdctlContainerInspect } from "./container-types.ts";
 import { allContainers } from "./containers.ts";
 import { assertObjectName } from "./validate.ts";
 
@@ -42,14 +43,18 @@ export interface VolumeSnapshot {
  * used volumes as dangling, so usage comes from the containers' mounts.)
  */
 export async function volumeSnapshot(nerdctl: Nerdctl, options: { size?: boolean } = {}): Promise<VolumeSnapshot> {
-  const [volumes, containers] = await Promise.all([
-    listVolumeNames(nerdctl).then((names) => inspectVolumes(nerdctl, names, { ...options, listed: true })),
-    allContainers(nerdctl),
-  ]);
-  const inUse = new Set(
-    containers.flatMap((container) => (container.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => mount.Name ?? "")),
-  );
-  return { volumes, inUse };
+  const [volumes, containers] = await Promise.all([allVolumes(nerdctl, options), allContainers(nerdctl)]);
+  return { volumes, inUse: mountedVolumes(containers) };
+}
+
+/** Every volume of the namespace, inspected in one call. */
+export async function allVolumes(nerdctl: Nerdctl, options: { size?: boolean } = {}): Promise<NerdctlVolume[]> {
+  return inspectVolumes(nerdctl, await listVolumeNames(nerdctl), { ...options, listed: true });
+}
+
+/** Names of the volumes these containers mount. */
+export function mountedVolumes(containers: NerdctlContainerInspect[]): Set<string> {
+  return new Set(containers.flatMap((container) => (container.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => mount.Name ?? "")));
 }
 
 /** Docker names anonymous volumes with 64 random hex digits. */

@@ -202,9 +202,10 @@ describe("POST /build", () => {
     expect(await leftovers()).toEqual([]);
   });
 
-  it("answers 501 to a BuildKit session build (builder version 2), which nerdctld does not serve", async () => {
+  it("answers 501 to a BuildKit session build (builder version 2), naming buildx and the classic builder", async () => {
     const { response, text } = await build("refused", "version=2", await tarOf(APP_CONTEXT));
     expect(response.status).toBe(501);
+    expect(text).toMatch(/buildx/);
     expect(text).toMatch(/DOCKER_BUILDKIT=0/);
   });
 });

@@ -10,11 +10,18 @@ export function daemonHeaders(daemonVersion: string): Record<string, string> {
   };
 }
 
-/** What GET and HEAD /_ping answer with besides the daemon headers. */
-export const PING_HEADERS: Record<string, string> = {
-  "Builder-Version": "1",
+const PING_HEADERS: Record<string, string> = {
   "Cache-Control": "no-cache, no-store, must-revalidate",
   Pragma: "no-cache",
   Swarm: "inactive",
   "Content-Type": "text/plain; charset=utf-8",
 };
+
+/**
+ * What GET and HEAD /_ping answer with besides the daemon headers.
+ * Builder-Version 2 sends the docker CLI to buildx (BuildKit's API on /grpc
+ * and /session), 1 to the classic POST /build.
+ */
+export function pingHeaders(builderVersion: "1" | "2"): Record<string, string> {
+  return { "Builder-Version": builderVersion, ...PING_HEADERS };
+}

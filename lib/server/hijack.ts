@@ -43,3 +43,18 @@ export function hijack(event: H3Event, contentType = "application/vnd.docker.raw
   if (head.length > 0) socket.unshift(head);
   return socket;
 }
+
+/**
+ * Answers `101 Switching Protocols` to `Upgrade: <protocol>` (BuildKit's
+ * h2c on /grpc and /session, as dockerd answers) and returns the raw socket,
+ * bytes the client sent after its headers put back in front.
+ */
+export function switchProtocols(event: H3Event, protocol: string): Duplex {
+  const upgrade = upgradeOf(event);
+  if (!upgrade) throw new Error("switchProtocols: request was not an upgrade");
+  upgrade.taken = true;
+  const { socket, head } = upgrade;
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
+  if (head.length > 0) socket.unshift(head);
+  return socket;
+}

@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { defineHandler, type H3Event } from "h3";
 import { compareVersions } from "../docker/api-version.ts";
 import { Filters } from "../docker/filters.ts";
@@ -7,6 +7,7 @@ import { scopeFor, type Scope } from "../service/scope.ts";
 import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useParam } from "./context.ts";
 import type { ConnectionSession } from "../io/connection.ts";
 import { serveConnection, upgradeBody } from "./connection.ts";
+import { switchProtocols, upgradeOf } from "./hijack.ts";
 import { clientGone, requestBody } from "./streams.ts";
 
 /** The largest JSON body a route reads (container create, network create, …): far above any real one. */
@@ -134,6 +135,45 @@ export class RouteRequest {
    */
   serve(contentType: string, session: ConnectionSession): Promise<string> | Response {
     return serveConnection(this.event, contentType, () => this.body(), session);
+  }
+
+  /**
+   * The headers of an upgrade request whose names start with `prefix`, every
+   * value of a repeated one kept (Node joins them for the others).
+   */
+  headersStartingWith(prefix: string): Record<string, string[]> {
+    const distinct = upgradeOf(this.event)?.req.headersDistinct ?? {};
+    const wanted = prefix.toLowerCase();
+    return Object.fromEntries(
+      Object.entries(distinct).filter((entry): entry is [string, string[]] => entry[0].startsWith(wanted) && entry[1] !== undefined),
+    );
+  }
+
+  /**
+   * Takes the connection over for another protocol (`Upgrade: h2c`:
+   * BuildKit's gRPC). The client must have asked for that protocol (a 400
+   * otherwise, before anything runs); `prepare` then makes the one service
+   * call, which may still refuse with Docker's JSON error; only then is
+   * `101 Switching Protocols` answered and the socket handed over.
+   */
+  async switchProtocols(protocol: string, prepare: () => Promise<(socket: Duplex) => Promise<void>>): Promise<string> {
+    const asked = this.event.req.headers.get("upgrade");
+    if (!upgradeOf(this.event) || !asked) throw badParameter("no upgrade proto in request");
+    if (asked.toLowerCase() !== protocol) throw badParameter(`protocol ${asked} not supported`);
+    const run = await prepare();
+    const socket = switchProtocols(this.event, protocol);
+    try {
+      await run(socket);
+    } finally {
+      socket.destroy();
+    }
+    // The socket was the route's: the server layer writes no response for it.
+    return "";
+  }
+
+  /** Sets response headers (those /_ping answers with). */
+  setHeaders(headers: Record<string, string>): void {
+    for (const [name, value] of Object.entries(headers)) this.event.res.headers.set(name, value);
   }
 
   /** Sets the response's status (201 created, 204 no content, …). */

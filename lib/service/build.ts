@@ -66,6 +66,7 @@ export async function buildImage(scope: Scope, input: BuildInput, signal: AbortS
   const done = child.exited.finally(() => {
     exited = true;
     stopListening();
+    scope.state.imagesChanged();
   });
   // The context goes once nothing reads it any more, however the build ended.
   void done.finally(() => dir.remove()).catch(() => {});

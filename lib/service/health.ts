@@ -1,7 +1,7 @@
 import { runHealthcheck } from "../nerdctl/container-lifecycle.ts";
-import { inspectContainer } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { baselineOf, watchEnd } from "./container-exit.ts";
+import { changingContainer, containerIfPresent } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -28,8 +28,9 @@ export function watchHealth(scope: Scope, container: NerdctlContainerInspect): v
     if (running) return;
     running = true;
     try {
-      await runHealthcheck(scope.nerdctl, container.Id);
-      const status = (await inspectContainer(scope.nerdctl, container.Id)).State?.Health?.Status;
+      // The check's result is in the container's record: the state reads it again.
+      await changingContainer(scope, container.Id, () => runHealthcheck(scope.nerdctl, container.Id));
+      const status = (await containerIfPresent(scope, container.Id))?.State?.Health?.Status;
       if (status && status !== last) scope.events.emit({ type: "container", action: "health_status", container: container.Id, status });
       last = status;
     } catch {

@@ -17,7 +17,7 @@ import type { Scope } from "./scope.ts";
 
 /** The namespace's images as Docker sees them (grouped by config digest): one nerdctl call. */
 export async function namespaceImages(scope: Scope): Promise<DockerImage[]> {
-  return groupImages(await inspectAllRecords(scope.nerdctl));
+  return groupImages((await scope.state.imageRecords.current()) ?? (await inspectAllRecords(scope.nerdctl)));
 }
 
 /** GET /images/json. */
@@ -66,17 +66,9 @@ export async function tagImage(scope: Scope, input: { name: string; repo: string
     // nerdctl tag reads the source as a reference, and this image's only records are the engine's own.
     throw new ApiError("system", `cannot tag ${shortId(image.id)}: nerdctl can tag an image only through a name it has, and this one has none`);
   }
-  await changingImages(scope, () => tagRecord(scope.nerdctl, source, target, input.name));
+  await scope.state.changing("images", () => tagRecord(scope.nerdctl, source, target, input.name));
 }
 
-/** Runs a change of images: whatever came of it, the next read sees them as they are. */
-async function changingImages<T>(scope: Scope, change: () => Promise<T>): Promise<T> {
-  try {
-    return await change();
-  } finally {
-    scope.state.imagesChanged();
-  }
-}
 
 /** Images and containers (two calls side by side), and dockerd's rules over them. */
 async function removalPlanner(scope: Scope): Promise<RemovalPlanner> {
@@ -89,7 +81,7 @@ export async function removeImage(scope: Scope, input: { name: string; force: bo
   checkImageName(input.name);
   const planner = await removalPlanner(scope);
   const items = planner.remove(input.name, { force: input.force });
-  await changingImages(scope, () => removeRecords(scope.nerdctl, planner.records));
+  await scope.state.changing("images", () => removeRecords(scope.nerdctl, planner.records));
   return items;
 }
 
@@ -98,6 +90,6 @@ export async function pruneImages(scope: Scope, input: { filters: Filters }): Pr
   checkPruneFilters(input.filters);
   const planner = await removalPlanner(scope);
   const report = planner.prune(input.filters);
-  await changingImages(scope, () => removeRecords(scope.nerdctl, planner.records));
+  await scope.state.changing("images", () => removeRecords(scope.nerdctl, planner.records));
   return report;
 }

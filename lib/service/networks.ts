@@ -22,7 +22,6 @@ import {
   removeNetworks,
   type NetworkCreateOptions,
 } from "../nerdctl/networks.ts";
-import type { Nerdctl } from "../nerdctl/client.ts";
 import type { Scope } from "./scope.ts";
 
 /** Networks as Docker shows them, with each one's creation time from its configuration file (nerdctl records none). */
@@ -32,16 +31,21 @@ async function dockerNetworks(native: NerdctlNativeNetwork[]): Promise<Network[]
 }
 
 /** The names of the networks some container (running or not) is on. */
-async function networksInUse(nerdctl: Nerdctl): Promise<Set<string>> {
-  return new Set((await allContainers(nerdctl)).flatMap(networkNames));
+async function networksInUse(scope: Scope): Promise<Set<string>> {
+  const containers = (await scope.state.containers.all()) ?? (await allContainers(scope.nerdctl));
+  return new Set(containers.flatMap(networkNames));
+}
+
+async function allNetworks(scope: Scope): Promise<NerdctlNativeNetwork[]> {
+  return (await scope.state.networks.current()) ?? (await networkSnapshot(scope.nerdctl));
 }
 
 /** GET /networks. */
 export async function networkList(scope: Scope, filters: Filters): Promise<Network[]> {
   const [native, inUse] = await Promise.all([
-    networkSnapshot(scope.nerdctl),
+    allNetworks(scope),
     // Only the dangling filter needs to know which networks containers are on.
-    filters.contains("dangling") ? networksInUse(scope.nerdctl) : Promise.resolve(new Set<string>()),
+    filters.contains("dangling") ? networksInUse(scope) : Promise.resolve(new Set<string>()),
   ]);
   return selectNetworks(await dockerNetworks(native), filters, inUse);
 }
@@ -56,7 +60,7 @@ export async function networkInspect(scope: Scope, id: string): Promise<Network>
 
 /** POST /networks/create. */
 export async function networkCreate(scope: Scope, options: NetworkCreateOptions): Promise<{ Id: string; Warning: string }> {
-  const id = await createNetwork(scope.nerdctl, options);
+  const id = await scope.state.changing("networks", () => createNetwork(scope.nerdctl, options));
   scope.events.emit({ type: "network", action: "create", network: { id: id || options.name, name: options.name, type: options.driver } });
   return { Id: id, Warning: "" };
 }
@@ -68,7 +72,7 @@ export async function networkRemove(scope: Scope, ref: string): Promise<void> {
   // Docker's destroy event names the network by its id, which goes with it: learned first when no one could say.
   const [network] = await networkIdentities(scope.nerdctl, scope.events.unknownNetworks([ref]));
   try {
-    await removeNetworks(scope.nerdctl, [ref]);
+    await scope.state.changing("networks", () => removeNetworks(scope.nerdctl, [ref]));
   } catch (error) {
     if (isKind(error, "conflict")) throw forbidden(`error while removing network: network ${ref} has active endpoints`);
     throw error;
@@ -78,9 +82,9 @@ export async function networkRemove(scope: Scope, ref: string): Promise<void> {
 
 /** POST /networks/prune: custom networks no container is on, matching the filters. */
 export async function networkPrune(scope: Scope, filters: Filters): Promise<{ NetworksDeleted: string[] }> {
-  const [native, inUse] = await Promise.all([networkSnapshot(scope.nerdctl), networksInUse(scope.nerdctl)]);
+  const [native, inUse] = await Promise.all([networkSnapshot(scope.nerdctl), networksInUse(scope)]);
   const candidates = networkPruneCandidates(await dockerNetworks(native), filters, inUse, Date.now());
-  await removeNetworks(scope.nerdctl, candidates.map((network) => network.Name));
+  await scope.state.changing("networks", () => removeNetworks(scope.nerdctl, candidates.map((network) => network.Name)));
   for (const network of candidates) {
     scope.events.emit({ type: "network", action: "destroy", ref: network.Name, network: { id: network.Id, name: network.Name, type: network.Driver } });
   }

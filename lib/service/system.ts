@@ -1,16 +1,26 @@
-import { toSystemInfo, toSystemVersion } from "../docker/system.ts";
+import { countContainers, countStates, toSystemInfo, toSystemVersion, type ObjectCounts } from "../docker/system.ts";
 import type { SystemInfo, SystemVersion } from "../docker/types.ts";
 import { probeHost } from "../host/facts.ts";
-import { systemSnapshot, version } from "../nerdctl/system.ts";
+import { listAllContainers, listImageIds } from "../nerdctl/system.ts";
 import type { Scope } from "./scope.ts";
 
 /** GET /version: the engine's components and the daemon's own versions. */
 export async function systemVersion(scope: Scope): Promise<SystemVersion> {
-  return toSystemVersion(await version(scope.nerdctl), scope.facts());
+  return toSystemVersion(await scope.state.engineVersion(), scope.facts());
 }
 
 /** GET /info: the host, the engine and the namespace's counts. */
 export async function systemInfo(scope: Scope): Promise<SystemInfo> {
-  const [snapshot, host] = await Promise.all([systemSnapshot(scope.nerdctl), probeHost()]);
-  return toSystemInfo(snapshot, scope.facts(), host);
+  const [info, version, objects, host] = await Promise.all([scope.state.engineInfo(), scope.state.engineVersion(), objectCounts(scope), probeHost()]);
+  return toSystemInfo({ info, version }, objects, scope.facts(), host);
+}
+
+/** From the namespace's state, or from nerdctl while it is not kept. */
+async function objectCounts(scope: Scope): Promise<ObjectCounts> {
+  const [containers, images] = await Promise.all([scope.state.containers.all(), scope.state.imageRecords.current()]);
+  return {
+    containers: containers ? countStates(containers) : countContainers(await listAllContainers(scope.nerdctl)),
+    // An image is its config: `nerdctl images --all --quiet` prints that digest once per name.
+    images: new Set(images ? images.map((record) => record.ImageConfigDesc?.digest) : await listImageIds(scope.nerdctl)).size,
+  };
 }

@@ -48,6 +48,7 @@ import {
 } from "../nerdctl/transfer.ts";
 import { assertObjectName } from "../nerdctl/validate.ts";
 import { referenceString } from "../reference.ts";
+import { imageOperation } from "./image-changes.ts";
 import type { Scope } from "./scope.ts";
 import { credentialsFor, ownTransfer, type TransferChild } from "./transfer-child.ts";
 
@@ -66,7 +67,7 @@ async function pullImage(scope: Scope, request: PullRequest, signal: AbortSignal
   const ref = request.reference;
   const previous = await imageDigest(scope.nerdctl, ref);
   const credentials = await credentialsFor(request.auth, ref.domain);
-  const announced = scope.events.imageOperation({ kind: "pull", reference: referenceString(ref) });
+  const announced = imageOperation(scope, { kind: "pull", reference: referenceString(ref) });
   const run = ownTransfer((io) => startPull(scope.nerdctl, ref, request.platform, io), signal, { credentials, announced });
   const lines = readLines(run.child.stdout);
   const first = await lines.next();
@@ -147,7 +148,7 @@ export async function loadImages(scope: Scope, body: Readable, signal: AbortSign
   const fifo = await openFifo();
   let run: TransferChild;
   try {
-    run = ownTransfer(() => startLoad(nerdctl, fifo.readFd), signal, { announced: scope.events.imageOperation({ kind: "load" }) });
+    run = ownTransfer(() => startLoad(nerdctl, fifo.readFd), signal, { announced: imageOperation(scope, { kind: "load" }) });
   } finally {
     fifo.closeReadEnd();
   }
@@ -184,7 +185,7 @@ export async function loadImages(scope: Scope, body: Readable, signal: AbortSign
  */
 async function importImage(scope: Scope, request: ImportRequest, body: Readable, signal: AbortSignal): Promise<JSONMessage> {
   assertNoImportChanges(request.changes);
-  const run = ownTransfer(() => startImport(scope.nerdctl, request), signal, { announced: scope.events.imageOperation({ kind: "import" }) });
+  const run = ownTransfer(() => startImport(scope.nerdctl, request), signal, { announced: imageOperation(scope, { kind: "import" }) });
   let feeding: Promise<unknown> = Promise.resolve(undefined);
   if (request.source === "-") {
     feeding = pipeInto(body, run.child.stdin).catch((error: unknown) => {
@@ -211,5 +212,5 @@ export async function commitContainer(scope: Scope, container: string, query: Co
   assertObjectName("container", container);
   const request = parseCommit(query);
   const reference = request.reference ?? { domain: "docker.io", path: `library/commit-${randomBytes(6).toString("hex")}`, tag: "latest" };
-  return { Id: await commit(scope.nerdctl, { ...request, container, reference }, signal) };
+  return { Id: await scope.state.changing("images", () => commit(scope.nerdctl, { ...request, container, reference }, signal)) };
 }

@@ -3,7 +3,7 @@ import { pruneCandidates, selectVolumes, toVolume, volumeDirectory, type Volume,
 import { conflict, isKind } from "../errors.ts";
 import { createdAtOf } from "../host/facts.ts";
 import type { NerdctlVolume } from "../nerdctl/volume-types.ts";
-import { anonymousVolumeName, createVolume, inspectVolumes, removeVolumes, volumeSnapshot } from "../nerdctl/volumes.ts";
+import { anonymousVolumeName, createVolume, inspectVolumes, mountedVolumes, removeVolumes, volumeSnapshot } from "../nerdctl/volumes.ts";
 import type { Scope } from "./scope.ts";
 
 /** Docker's volumes, each with its directory's creation time (nerdctl records none). */
@@ -14,8 +14,10 @@ async function dockerVolumes(volumes: NerdctlVolume[]): Promise<Volume[]> {
 
 /** GET /volumes. */
 export async function volumeList(scope: Scope, filters: Filters): Promise<{ Volumes: Volume[]; Warnings: null }> {
-  const volumes = selectVolumes(await volumeSnapshot(scope.nerdctl), filters);
-  return { Volumes: await dockerVolumes(volumes), Warnings: null };
+  const [volumes, containers] = await Promise.all([scope.state.volumes.current(), scope.state.containers.all()]);
+  const snapshot = volumes && containers ? { volumes, inUse: mountedVolumes(containers) } : await volumeSnapshot(scope.nerdctl);
+  const selected = selectVolumes(snapshot, filters);
+  return { Volumes: await dockerVolumes(selected), Warnings: null };
 }
 
 /** GET /volumes/{name}. */
@@ -26,7 +28,7 @@ export async function volumeInspect(scope: Scope, name: string): Promise<Volume>
 
 /** POST /volumes/create: an existing volume of that name is answered as it is, as dockerd does. */
 export async function volumeCreate(scope: Scope, request: VolumeCreateRequest): Promise<Volume> {
-  const volume = await createVolume(scope.nerdctl, { name: request.name ?? anonymousVolumeName(), labels: request.labels });
+  const volume = await scope.state.changing("volumes", () => createVolume(scope.nerdctl, { name: request.name ?? anonymousVolumeName(), labels: request.labels }));
   scope.events.emit({ type: "volume", action: "create", name: volume.Name });
   const [created] = await dockerVolumes([volume]);
   return created!;
@@ -37,7 +39,7 @@ export async function volumeRemove(scope: Scope, name: string): Promise<void> {
   // nerdctl says nothing precise when the volume is missing: ask first, for dockerd's 404.
   await inspectVolumes(scope.nerdctl, [name]);
   try {
-    await removeVolumes(scope.nerdctl, [name]);
+    await scope.state.changing("volumes", () => removeVolumes(scope.nerdctl, [name]));
   } catch (error) {
     // nerdctl's own words are "some volumes could not be removed"; dockerd's say why.
     if (isKind(error, "conflict")) throw conflict(`remove ${name}: volume is in use`);
@@ -57,7 +59,7 @@ export async function volumePrune(
 ): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
   const candidates = pruneCandidates(await volumeSnapshot(scope.nerdctl, { size: true }), filters, apiVersionAtLeast142);
   const names = candidates.map((volume) => volume.Name);
-  await removeVolumes(scope.nerdctl, names);
+  await scope.state.changing("volumes", () => removeVolumes(scope.nerdctl, names));
   for (const name of names) scope.events.emit({ type: "volume", action: "destroy", name });
   return { VolumesDeleted: names, SpaceReclaimed: candidates.reduce((total, volume) => total + (volume.Size ?? 0), 0) };
 }

@@ -1,7 +1,8 @@
-import { defineHandler } from "h3";
-import { PING_HEADERS } from "../../lib/server/headers.ts";
+import { pingHeaders } from "../../lib/server/headers.ts";
+import { defineRoute } from "../../lib/server/route.ts";
+import { builderVersion } from "../../lib/service/buildkit.ts";
 
-export default defineHandler((event) => {
-  for (const [name, value] of Object.entries(PING_HEADERS)) event.res.headers.set(name, value);
+export default defineRoute(async (request) => {
+  request.setHeaders(pingHeaders(await builderVersion(request.scope)));
   return "OK";
 });

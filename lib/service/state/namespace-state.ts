@@ -1,8 +1,27 @@
 import type { Nerdctl } from "../../nerdctl/client.ts";
-import { changesImages, containerOfEvent, type NerdctlEvent } from "../../nerdctl/events.ts";
+import { info, version } from "../../nerdctl/system.ts";
+import type { NerdctlInfo, NerdctlVersion } from "../../nerdctl/types.ts";
+import { changesImages, containerChangedBy, type NerdctlEvent } from "../../nerdctl/events.ts";
 import type { EngineObserver } from "../events/bus.ts";
-import { ContainerRecords, type RecordsOptions } from "./container-records.ts";
+import { ContainerRecords } from "./container-records.ts";
+import type { RecordsOptions } from "./followed.ts";
 import { ImageIdentities } from "./image-identities.ts";
+import { Listing } from "./listing.ts";
+import type { NerdctlNativeImage } from "../../nerdctl/image-types.ts";
+import { inspectAllRecords } from "../../nerdctl/images.ts";
+import type { NerdctlNativeNetwork } from "../../nerdctl/network-types.ts";
+import { networkSnapshot } from "../../nerdctl/networks.ts";
+import type { NerdctlVolume } from "../../nerdctl/volume-types.ts";
+import { allVolumes } from "../../nerdctl/volumes.ts";
+
+/** What nerdctld changes of a namespace, besides containers (which it names one by one). */
+export type ObjectKind = "images" | "volumes" | "networks";
+
+/**
+ * Volumes and networks are files to nerdctl: containerd publishes no event of
+ * them. One changed outside nerdctld shows within this long.
+ */
+const FILE_OBJECTS_MAX_AGE_MS = 1_000;
 
 /**
  * What nerdctld keeps of one containerd namespace so that reads need no
@@ -13,27 +32,69 @@ import { ImageIdentities } from "./image-identities.ts";
  */
 export class NamespaceState implements EngineObserver {
   readonly containers: ContainerRecords;
+  /** The images containers name, by reference (what container lists show of them). */
   readonly images: ImageIdentities;
+  /** Every image record (nerdctl's native inspection). */
+  readonly imageRecords: Listing<NerdctlNativeImage[]>;
+  readonly volumes: Listing<NerdctlVolume[]>;
+  /** Every network, nerdctl's native inspection. */
+  readonly networks: Listing<NerdctlNativeNetwork[]>;
+  /** nerdctl's info and version, read once per run of the engine's stream (an engine restart restarts it). */
+  readonly #engineFacts = new Map<"info" | "version", Promise<unknown>>();
+  #following = false;
 
-  constructor(nerdctl: Nerdctl, options: RecordsOptions) {
+  constructor(
+    private readonly nerdctl: Nerdctl,
+    options: RecordsOptions,
+  ) {
     this.containers = new ContainerRecords(nerdctl, options);
     this.images = new ImageIdentities(nerdctl);
+    this.imageRecords = new Listing(() => inspectAllRecords(nerdctl), options);
+    this.volumes = new Listing(() => allVolumes(nerdctl), { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS });
+    this.networks = new Listing(() => networkSnapshot(nerdctl), { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS });
   }
 
   streamStarted(): void {
+    this.#following = true;
+    this.#engineFacts.clear();
     this.containers.streamStarted();
     this.images.streamStarted();
+    for (const listing of this.#listings()) listing.streamStarted();
   }
 
   engineEvent(event: NerdctlEvent): void {
-    const container = containerOfEvent(event);
+    const container = containerChangedBy(event);
     if (container) this.containers.mark(container);
-    if (changesImages(event)) this.images.changed();
+    if (changesImages(event)) this.imagesChanged();
   }
 
   streamEnded(): void {
+    this.#following = false;
+    this.#engineFacts.clear();
     this.containers.streamEnded();
     this.images.streamEnded();
+    for (const listing of this.#listings()) listing.streamEnded();
+  }
+
+  engineVersion(): Promise<NerdctlVersion> {
+    return this.#engineFact("version", () => version(this.nerdctl));
+  }
+
+  engineInfo(): Promise<NerdctlInfo> {
+    return this.#engineFact("info", () => info(this.nerdctl));
+  }
+
+  #engineFact<T>(key: "info" | "version", read: () => Promise<T>): Promise<T> {
+    if (!this.#following) return read();
+    let fact = this.#engineFacts.get(key) as Promise<T> | undefined;
+    if (!fact) {
+      const reading = read();
+      this.#engineFacts.set(key, reading);
+      // A failed read is not remembered.
+      reading.catch(() => this.#engineFacts.get(key) === reading && this.#engineFacts.delete(key));
+      fact = reading;
+    }
+    return fact;
   }
 
   /** nerdctld changed (or removed) a container: the next read shows it as it is. */
@@ -44,5 +105,20 @@ export class NamespaceState implements EngineObserver {
   /** nerdctld changed images (made, tagged, removed): the next read shows them as they are. */
   imagesChanged(): void {
     this.images.changed();
+    this.imageRecords.changed();
+  }
+
+  /** Runs a change of one kind of objects: whatever came of it, the next read sees them as they are. */
+  async changing<T>(kind: ObjectKind, change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      if (kind === "images") this.imagesChanged();
+      else this[kind].changed();
+    }
+  }
+
+  #listings() {
+    return [this.imageRecords, this.volumes, this.networks];
   }
 }
