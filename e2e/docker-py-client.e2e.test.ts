@@ -24,7 +24,9 @@ let registry: EngineRegistry;
 let remote: string;
 
 /** The installed docker-py's major version, for the matrix column. */
-const major = String((await execa(PYTHON, ["-c", "import docker; print(docker.__version__)"])).stdout).split(".")[0];
+const installed = await execa(PYTHON, ["-c", "import docker; print(docker.__version__)"], { reject: false });
+if (installed.exitCode !== 0) throw new Error(`docker-py is not installed in ${PYTHON} (scripts/setup.sh --for-tests installs it): ${installed.stderr || installed.message}`);
+const major = String(installed.stdout).split(".")[0];
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "nerdctld-e2e-docker-py-"));
