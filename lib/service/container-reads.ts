@@ -1,9 +1,10 @@
 import type { Readable } from "node:stream";
 import { selectContainers } from "../docker/container-selection.ts";
 import type { ContainerInspect, ContainerSummary, ContainerTopResponse, FilesystemChange } from "../docker/container-types.ts";
-import { toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
+import { networkNames, toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
 import type { Filters } from "../docker/filters.ts";
 import { changes, containerSizes, containerSnapshot, exportContainer, imageIdentities, inspectContainer, top } from "../nerdctl/containers.ts";
+import { networkIdsByName } from "../nerdctl/networks.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -20,7 +21,7 @@ export interface ContainerListQuery {
   filters: Filters;
 }
 
-/** GET /containers/json: three engine calls (four with sizes) whatever the number of containers. */
+/** GET /containers/json: four engine calls (five with sizes) whatever the number of containers. */
 export async function containerList(scope: Scope, query: ContainerListQuery): Promise<ContainerSummary[]> {
   // A limit asks for the most recently created containers, running or not.
   const all = query.all || query.limit > 0;
@@ -30,14 +31,19 @@ export async function containerList(scope: Scope, query: ContainerListQuery): Pr
     containerSnapshot(scope.nerdctl, { all: wide }),
     query.size ? containerSizes(scope.nerdctl) : undefined,
   ]);
-  return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes }, Date.now());
+  // Endpoints name their network by id: compose recreates a container whose endpoints do not.
+  const networkIds = await networkIdsByName(scope.nerdctl, snapshot.containers.flatMap(networkNames));
+  return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes, networkIds }, Date.now());
 }
 
-/** GET /containers/{id}/json: the container and the image it was made from. */
+/** GET /containers/{id}/json: the container, the image it was made from and its networks' ids. */
 export async function containerInspect(scope: Scope, ref: string): Promise<ContainerInspect> {
   const container = await inspectContainer(scope.nerdctl, ref);
-  const images = await imageIdentities(scope.nerdctl, [container.Image]);
-  return toContainerInspect(container, images.get(container.Image));
+  const [images, networkIds] = await Promise.all([
+    imageIdentities(scope.nerdctl, [container.Image]),
+    networkIdsByName(scope.nerdctl, networkNames(container)),
+  ]);
+  return toContainerInspect(container, images.get(container.Image), networkIds);
 }
 
 /** GET /containers/{id}/top: `nerdctl top` with the client's ps options, as {Titles, Processes}. */
