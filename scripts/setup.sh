@@ -49,10 +49,11 @@ fi
 bash scripts/install-engine.sh
 
 # The test suites also need Debian's dockerd (the reference daemon, and the
-# host engine Testcontainers drives), its 20.10 CLI, and debootstrap (the base
-# of the engine container image).
+# host engine Testcontainers drives), its 20.10 CLI, debootstrap (the base
+# of the engine container image), and docker compose, a client they drive.
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
+  bash scripts/install-compose.sh
   ensure_packages docker.io debootstrap tmux
 fi
 
