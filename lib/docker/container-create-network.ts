@@ -128,16 +128,22 @@ function dns(flags: CreateFlags, request: ContainerCreateRequest): void {
 /** What a hostname may be (the kernel's 64 bytes); an alias that is not one stays unresolved. */
 const HOSTNAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
+/** The label compose names a container's service in: the alias its peers use. */
+const COMPOSE_SERVICE = "com.docker.compose.service";
+
 /**
  * nerdctl has no network aliases: the containers of a user-defined network find
  * each other by the names and hostnames it writes into their /etc/hosts. A
- * container with no hostname of its own there takes its first alias besides its
- * name (compose's service name), as nerdctl's own compose does; any other alias
- * is left unresolved, with a warning.
+ * container with no hostname of its own there takes an alias besides its name
+ * as hostname, as nerdctl's own compose does: its compose service's (compose
+ * also lists the container's final name, which differs while it recreates one),
+ * else the first; any other alias is left unresolved, with a warning.
  */
 function aliases(flags: CreateFlags, request: ContainerCreateRequest, choice: NetworkChoice, name: string | undefined): void {
   const wanted = [...new Set(strings("EndpointSettings.Aliases", choice.endpoint.Aliases))].filter((alias) => alias !== name);
-  const hostname = choice.custom !== undefined && !text("Hostname", request.Hostname) ? wanted.find((alias) => HOSTNAME.test(alias)) : undefined;
+  const service = request.Labels?.[COMPOSE_SERVICE];
+  const candidates = wanted.filter((alias) => HOSTNAME.test(alias)).sort((a, b) => Number(b === service) - Number(a === service));
+  const hostname = choice.custom !== undefined && !text("Hostname", request.Hostname) ? candidates[0] : undefined;
   if (hostname) flags.set("hostname", hostname);
   if (wanted.some((alias) => alias !== hostname)) {
     flags.warn("Network aliases are not supported: the container is reachable by its name and its hostname only.");

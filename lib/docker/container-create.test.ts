@@ -231,6 +231,13 @@ describe("network → nerdctl create", () => {
     const compose = plan({ NetworkingConfig: { EndpointsConfig: { app_default: { Aliases: ["app-web-1", "web"] } } } }, { name: "app-web-1" });
     expect(compose.args).toEqual(expect.arrayContaining(["--network=app_default", "--hostname=web", "--name=app-web-1"]));
     expect(compose.warnings).toEqual([]);
+    // Recreating, compose creates the container under another name and lists its final one first.
+    const recreated = plan(
+      { Labels: { "com.docker.compose.service": "web" }, NetworkingConfig: { EndpointsConfig: { app_default: { Aliases: ["app-web-1", "web"] } } } },
+      { name: "0123456789ab_app-web-1" },
+    );
+    expect(recreated.args).toContain("--hostname=web");
+    expect(recreated.warnings).toEqual(["Network aliases are not supported: the container is reachable by its name and its hostname only."]);
     // A one-off container's only alias is its name: nothing to do.
     const oneOff = plan({ NetworkingConfig: { EndpointsConfig: { app_default: { Aliases: ["app-web-run-1"] } } } }, { name: "app-web-run-1" });
     expect(oneOff.args.filter((word) => word.startsWith("--hostname"))).toEqual([]);
