@@ -314,6 +314,17 @@ describe.each(NAMESPACES.map((namespace) => ({ namespace, title: `${MATRIX_PREFI
     expect(await eventually(async () => httpGet(await webUrl("/greeting.txt")), (body) => body === `${GREETING}\n`)).toBe(`${GREETING}\n`);
   });
 
+  it("docker compose up -d --force-recreate web", async () => {
+    const id = async () => (await must("ps", "--quiet", "web")).stdout.trim();
+    const before = await id();
+    const up = await compose("up", "--detach", "--wait", "--force-recreate", "web");
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.stderr).toMatch(new RegExp(`Container ${project}-web-1\\s+Recreated`));
+    expect(await id()).not.toBe(before);
+    // Its peers still reach it by its service name, at its new address.
+    expect(await compose("exec", "-T", "client", "wget", "-q", "-O", "-", "http://web:8080/greeting.txt")).toMatchObject({ stdout: GREETING, exitCode: 0 });
+  });
+
   it("docker compose down -v", async () => {
     const down = await compose("down", "--volumes");
     expect(down.exitCode, down.stderr).toBe(0);
