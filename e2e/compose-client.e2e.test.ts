@@ -64,7 +64,7 @@ services:
         trap 'exit 0' TERM
         echo from-client > /shared/client.txt
         while true; do
-          echo "client got: $$(wget -q -T 2 -O - http://web:8080/greeting.txt)"
+          echo "client got: $$(timeout 2 wget -q -O - http://web:8080/greeting.txt)"
           sleep 1 & wait $$!
         done
 volumes:
