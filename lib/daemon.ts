@@ -16,6 +16,7 @@ import { listenOn, type Listening } from "./server/listen.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
+import { HealthChecks } from "./service/health.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
 import { resumeContainerWatches } from "./service/container-watches.ts";
 import { scopeFor } from "./service/scope.ts";
@@ -122,7 +123,7 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     env: process.env,
   });
 
-  const services = { nerdctl, facts, events, execs: new ExecRegistry(), stdio: new ContainerStdio() };
+  const services = { nerdctl, facts, events, execs: new ExecRegistry(), stdio: new ContainerStdio(), health: new HealthChecks() };
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
     services,

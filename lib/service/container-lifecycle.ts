@@ -33,14 +33,14 @@ async function current(scope: Scope, ref: string) {
 export async function containerStop(scope: Scope, ref: string, options: StopOptions): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state !== "running" && state !== "paused" && state !== "restarting") throw notModified(`Container ${id} is not running`);
-  await stopContainer(scope.nerdctl, id, options);
+  await scope.health.holding(scope.namespace, id, () => stopContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "stop", container: id });
 }
 
 /** POST /containers/{id}/restart: stops it if running, then starts it. */
 export async function containerRestart(scope: Scope, ref: string, options: StopOptions): Promise<void> {
   const { id } = await current(scope, ref);
-  await restartContainer(scope.nerdctl, id, options);
+  await scope.health.holding(scope.namespace, id, () => restartContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "restart", container: id });
 }
 
@@ -48,7 +48,7 @@ export async function containerRestart(scope: Scope, ref: string, options: StopO
 export async function containerKill(scope: Scope, ref: string, signal: string): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state !== "running" && state !== "paused" && state !== "restarting") throw cannotKill(ref, id);
-  await killContainer(scope.nerdctl, id, signal);
+  await scope.health.holding(scope.namespace, id, () => killContainer(scope.nerdctl, id, signal));
   scope.events.emit({ type: "container", action: "kill", container: id, signal });
 }
 
@@ -74,14 +74,14 @@ export async function containerRename(scope: Scope, ref: string, name: string): 
     throw error;
   });
   if (holder && holder.Id !== id) throw nameInUse(name, holder.Id);
-  await renameContainer(scope.nerdctl, id, name);
+  await scope.health.holding(scope.namespace, id, () => renameContainer(scope.nerdctl, id, name));
   scope.events.emit({ type: "container", action: "rename", container: id, name, oldName });
 }
 
 /** POST /containers/{id}/update: the resources and restart policy nerdctl can change. */
 export async function containerUpdate(scope: Scope, ref: string, options: UpdateOptions): Promise<{ Warnings: string[] }> {
   const { id } = await current(scope, ref);
-  if (Object.keys(options).length > 0) await updateContainer(scope.nerdctl, id, options);
+  if (Object.keys(options).length > 0) await scope.health.holding(scope.namespace, id, () => updateContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "update", container: id });
   return { Warnings: [] };
 }

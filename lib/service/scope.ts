@@ -4,6 +4,7 @@ import { assertNamespace } from "../nerdctl/validate.ts";
 import { ContainerStdio } from "./container-stdio.ts";
 import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
 import type { ExecRegistry } from "./exec-registry.ts";
+import { HealthChecks } from "./health.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
 export interface ServiceRoot {
@@ -17,6 +18,8 @@ export interface ServiceRoot {
   execs?: ExecRegistry;
   /** The stdio of the containers the daemon started attached; an app built without starts each on its own. */
   stdio?: ContainerStdio;
+  /** The health checks the daemon runs, held off while it changes a container. */
+  health?: HealthChecks;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
@@ -27,6 +30,8 @@ export interface Scope extends Omit<ServiceRoot, "events"> {
   events: NamespaceEvents;
   /** The stdio nerdctld holds for the containers it started attached (the daemon's, whatever the request). */
   stdio: ContainerStdio;
+  /** The daemon's health checks, whatever the request. */
+  health: HealthChecks;
 }
 
 
@@ -43,5 +48,6 @@ export function scopeFor(root: ServiceRoot, namespace: string | null | undefined
     namespace: inScope,
     events: root.events?.in(inScope) ?? NO_EVENTS,
     stdio: root.stdio ?? new ContainerStdio(),
+    health: root.health ?? new HealthChecks(),
   };
 }
