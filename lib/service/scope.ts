@@ -8,6 +8,7 @@ import type { ExecRegistry } from "./exec-registry.ts";
 import { NamespaceState } from "./state/namespace-state.ts";
 import type { StateHub } from "./state/state-hub.ts";
 import { StatsSamplers } from "./stats-samplers.ts";
+import { HealthChecks } from "./health.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
 export interface ServiceRoot {
@@ -27,6 +28,8 @@ export interface ServiceRoot {
   samplers?: StatsSamplers;
   /** Where each namespace's buildkitd is; an app built without serves the classic builder only. */
   buildkit?: BuildkitLocator;
+  /** The health checks the daemon runs, held off while it changes a container. */
+  health?: HealthChecks;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
@@ -40,6 +43,8 @@ export interface Scope extends Omit<ServiceRoot, "events" | "state" | "samplers"
   /** What the daemon keeps of the namespace: reads answer from it while it is kept. */
   state: NamespaceState;
   samplers: StatsSamplers;
+  /** The daemon's health checks, whatever the request. */
+  health: HealthChecks;
 }
 
 
@@ -60,5 +65,6 @@ export function scopeFor(root: ServiceRoot, namespace: string | null | undefined
     // Never told the engine's stream runs: it keeps nothing, and every read asks nerdctl.
     state: root.state?.in(inScope) ?? new NamespaceState(nerdctl, { subscribeGraceMs: 0, now: Date.now }),
     samplers: root.samplers ?? new StatsSamplers(),
+    health: root.health ?? new HealthChecks(),
   };
 }
