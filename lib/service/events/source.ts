@@ -15,6 +15,8 @@ export interface SourceOptions {
   /** The longest wait between attempts while the child keeps failing at once. */
   maxRestartDelayMs: number;
   log?: (line: string) => void;
+  /** The child ended (or could not start) without being stopped, and is to be started again. */
+  restarting?: (namespace: string) => void;
 }
 
 /** What the source tells its namespace. */
@@ -149,6 +151,7 @@ export class EngineEventSource {
 
   #restartIn(delay: number): void {
     if (this.#stopped) return;
+    this.options.restarting?.(this.namespace);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       if (!this.#run && !this.#stopped) this.#start();
