@@ -3,23 +3,18 @@ import { join } from "node:path";
 import { connect } from "node:net";
 import { BuildkitLocator } from "./buildkit/locator.ts";
 import { addressInNerdctlToml, installedEngineBin, nerdctlTomlPath, type DaemonConfig } from "./config.ts";
-import { DaemonMetrics } from "./daemon-metrics.ts";
 import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
+import { DaemonMetrics } from "./instrumentation.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
 import { logCrashesTo } from "./nerdctl/errors.ts";
 import type { Logger } from "./log.ts";
 import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
-import { CoalescingRunner } from "./runner/coalescing.ts";
-import { LimitingRunner } from "./runner/limiting.ts";
-import { LoggingRunner } from "./runner/logging.ts";
-import { MeteredRunner } from "./runner/metered.ts";
 import { RealRunner } from "./runner/real.ts";
 import { API_VERSION } from "./server/api-version.ts";
 import { createDaemonApp } from "./server/app.ts";
 import { listenOn, type Listening } from "./server/listen.ts";
 import { listenMetrics, type MetricsListening } from "./server/metrics-listen.ts";
-import { requestLog } from "./server/observe.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
@@ -116,9 +111,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     binaries: { nerdctl: config.nerdctl, buildctl: config.buildctl },
     env,
   });
-  const metrics: DaemonMetrics = new DaemonMetrics({ children: () => runner.liveChildren, queued: (): number => limited.queued });
-  const limited = new LimitingRunner(new MeteredRunner(runner, metrics.engineCall), config.maxChildren);
-  const nerdctl = new Nerdctl(new CoalescingRunner(debugLog ? new LoggingRunner(limited, debugLog) : limited), {
+  const metrics = new DaemonMetrics({ children: () => runner.liveChildren });
+  const nerdctl = new Nerdctl(metrics.engineRunner(runner, { maxChildren: config.maxChildren, debugLog }), {
     namespace: config.namespace,
     initBinary: staticInit(env.PATH ?? process.env.PATH ?? ""),
   });
@@ -147,13 +141,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     routes: await loadRouteFiles(ROUTES_DIR),
     services,
     daemonVersion: DAEMON_VERSION,
-    observe: (request) => {
-      logRequest(request);
-      metrics.request(request);
-    },
+    observe: metrics.requestObserver(log, config.debug),
     readOnly: config.readOnlyApi,
   });
-  const logRequest = requestLog(log, config.debug);
   // --rm containers that ended while no daemon was watching, health checks of running ones.
   resumeContainerWatches(scopeFor(services, undefined)).catch((error: unknown) => log(`resuming container watches: ${(error as Error).message}`));
 

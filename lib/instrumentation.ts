@@ -1,12 +1,21 @@
+import type { Logger } from "./log.ts";
 import { MetricsRegistry } from "./metrics.ts";
-import type { EngineCall } from "./runner/metered.ts";
-import type { ServedRequest } from "./server/observe.ts";
+import { CoalescingRunner } from "./runner/coalescing.ts";
+import { LimitingRunner } from "./runner/limiting.ts";
+import { LoggingRunner } from "./runner/logging.ts";
+import { MeteredRunner, type EngineCall } from "./runner/metered.ts";
+import type { CommandRunner } from "./runner/types.ts";
+import { requestLog, type ServedRequest } from "./server/observe.ts";
+
+/*
+ * How the daemon watches itself: its metrics, the runner every engine call
+ * goes through (bounded, measured, logged with --debug) and what it does with
+ * each answered request.
+ */
 
 export interface DaemonMetricsSources {
   /** Engine children running now (every program, every kind of call). */
   children(): number;
-  /** Buffered engine calls waiting for a place (--max-children). */
-  queued(): number;
 }
 
 /** What nerdctld measures of itself, served on --metrics-addr. */
@@ -33,9 +42,32 @@ export class DaemonMetrics {
     ["namespace"],
   );
 
+  /** Buffered engine calls waiting for a place (--max-children), once the runner is made. */
+  #queued: () => number = () => 0;
+
   constructor(sources: DaemonMetricsSources) {
     this.registry.gauge("nerdctld_engine_children", "Engine children running now, streams and held stdio included.", sources.children);
-    this.registry.gauge("nerdctld_engine_calls_queued", "Buffered engine calls waiting for a place under --max-children.", sources.queued);
+    this.registry.gauge("nerdctld_engine_calls_queued", "Buffered engine calls waiting for a place under --max-children.", () => this.#queued());
+  }
+
+  /**
+   * The runner the daemon's services use, over the one that starts children:
+   * identical concurrent reads share a child, at most `maxChildren` buffered
+   * calls run at once, and each call is measured (and logged with --debug).
+   */
+  engineRunner(real: CommandRunner, options: { maxChildren: number; debugLog?: (line: string) => void }): CommandRunner {
+    const limited = new LimitingRunner(new MeteredRunner(real, this.engineCall), options.maxChildren);
+    this.#queued = () => limited.queued;
+    return new CoalescingRunner(options.debugLog ? new LoggingRunner(limited, options.debugLog) : limited);
+  }
+
+  /** What the daemon does with each answered request: its log line, its metrics. */
+  requestObserver(log: Logger, debug: boolean): (request: ServedRequest) => void {
+    const logRequest = requestLog(log, debug);
+    return (request) => {
+      logRequest(request);
+      this.request(request);
+    };
   }
 
   readonly request = (request: ServedRequest): void => {
