@@ -30,7 +30,7 @@ const LAYERS: { name: string; prefix: string; may: string[]; typesFrom?: string[
   {
     name: "service",
     prefix: "lib/service/",
-    may: ["nerdctl", "docker", "registry", "archive", "io", "reference", "errors", "host", "runner", "buildkit"],
+    may: ["nerdctl", "docker", "registry", "archive", "io", "reference", "errors", "host", "runner", "buildkit", "log"],
   },
   { name: "server", prefix: "lib/server/", may: ["service", "docker", "reference", "errors", "io", "log", "metrics"] },
   { name: "routes", prefix: "routes/", may: ["server", "service", "docker", "reference", "errors"] },

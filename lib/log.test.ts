@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, currentRequestId, inRequest, newRequestId } from "./log.ts";
+import { createLogger, currentRequestId, inRequest, newRequestId, outsideRequest } from "./log.ts";
 
 const AT = new Date("2026-01-02T03:04:05.678Z");
 
@@ -46,5 +46,16 @@ describe("the log", () => {
     log("outside");
     expect(currentRequestId()).toBeUndefined();
     expect(lines.map((line) => (JSON.parse(line) as { request_id?: string }).request_id)).toEqual([id, id, undefined]);
+  });
+});
+
+describe("what the daemon owns past a request", () => {
+  it("logs as no request's when started outside it, even from inside one", async () => {
+    const { lines, log } = capture("json");
+    await inRequest("abc", async () => {
+      outsideRequest(() => setTimeout(() => log("scheduled check"), 0));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    });
+    expect(JSON.parse(lines[0]!)).not.toHaveProperty("request_id");
   });
 });

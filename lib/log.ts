@@ -31,6 +31,11 @@ export function inRequest<T>(id: string, work: () => T): T {
   return requests.run(id, work);
 }
 
+/** Runs `work` (and everything it starts) as no request's: what the daemon owns past the request that began it. */
+export function outsideRequest<T>(work: () => T): T {
+  return requests.exit(work);
+}
+
 /** The id of the request being served here, if any. */
 export function currentRequestId(): string | undefined {
   return requests.getStore();
