@@ -135,3 +135,17 @@ describe("--read-only-api", () => {
     expect((await send(app, "/v1.43/containers/nosuch/json")).status).toBe(404);
   });
 });
+
+describe("the request log without --debug", () => {
+  it("has a line only for the requests that failed on the daemon's side, at level error", () => {
+    const records: Record<string, unknown>[] = [];
+    const log = createLogger("json", (line) => records.push(JSON.parse(line) as Record<string, unknown>));
+    const observe = new DaemonMetrics({ children: () => 0 }).requestObserver(log, false);
+    const served = (status: number) => ({ id: `id${status}`, method: "GET", path: "/x", route: "/x", status, durationMs: 1 });
+    for (const status of [200, 404, 500, 501, 502, 503]) observe(served(status));
+    expect(records.map((record) => [record.level, record.status, record.request_id])).toEqual([
+      ["error", 500, "id500"],
+      ["error", 502, "id502"],
+    ]);
+  });
+});

@@ -39,14 +39,17 @@ export function requestIdOf(event: H3Event): string {
   return traceOf(event)?.requestId ?? "";
 }
 
+/** 501 and 503 say what nerdctld does not serve (swarm, another namespace's builds): answers, not failures. */
+const failed = (status: number) => status >= 500 && status !== 501 && status !== 503;
+
 /**
  * The request log: a line per request with --debug; without, only the
- * requests that failed on the daemon's side (5xx), so that the id a client
- * saw leads to what went wrong.
+ * requests that failed on the daemon's side (500, 502), so that the id a
+ * client saw leads to what went wrong.
  */
 export function requestLog(log: Logger, debug: boolean): (request: ServedRequest) => void {
   return (request) => {
-    if (!debug && request.status < 500) return;
+    if (!debug && !failed(request.status)) return;
     const fields = {
       method: request.method,
       path: request.path,
@@ -55,7 +58,7 @@ export function requestLog(log: Logger, debug: boolean): (request: ServedRequest
       request_id: request.id,
       error: request.error,
     };
-    if (request.status >= 500) log.error("request", fields);
+    if (failed(request.status)) log.error("request", fields);
     else log.debug("request", fields);
   };
 }
