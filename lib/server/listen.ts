@@ -30,7 +30,7 @@ export interface ServerTimeouts {
   checkIntervalMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 60_000, keepAliveMs: 5_000, checkIntervalMs: 30_000 };
+const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 60_000, keepAliveMs: 5_000, checkIntervalMs: 30_000 };
 
 export interface Listening {
   address: string;
@@ -64,7 +64,11 @@ function splitAddress(address: string): [string, string] {
 }
 
 /** A Node server for the app, with hijackable upgrades and tracked sockets. */
-function nodeServer(app: H3, timeouts = DEFAULT_TIMEOUTS, server: Server = createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs })): { server: Server; destroyConnections(): void } {
+function nodeServer(
+  app: H3,
+  timeouts = DEFAULT_TIMEOUTS,
+  server: Server = createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }),
+): { server: Server; destroyConnections(): void } {
   const sockets = new Set<Duplex>();
   const handler = toNodeHandler(app);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
