@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { addressInNerdctlToml, nerdctlTomlPath, parseConfig, UsageError } from "./config.ts";
+import { parseMetricsAddress } from "./server/metrics-listen.ts";
 
 describe("nerdctl.toml", () => {
   it("is NERDCTL_TOML when given, else nerdctl's default for the user", () => {
@@ -45,5 +46,11 @@ describe("observability and limit flags", () => {
     expect(() => parse("--max-children", "2.5")).toThrow(UsageError);
     expect(() => parse("--metrics-addr", "9323")).toThrow('--metrics-addr "9323": expected HOST:PORT');
     expect(() => parse("--metrics-addr", "host:99999")).toThrow(UsageError);
+  });
+
+  it("reads a metrics address as HOST:PORT, IPv6 in brackets, an empty host being loopback", () => {
+    expect(parseMetricsAddress("0.0.0.0:9323")).toEqual({ host: "0.0.0.0", port: 9323 });
+    expect(parseMetricsAddress("[::1]:9323")).toEqual({ host: "::1", port: 9323 });
+    expect(parseMetricsAddress(":9323")).toEqual({ host: "127.0.0.1", port: 9323 });
   });
 });
