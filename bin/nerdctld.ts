@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { parseConfig, USAGE, UsageError } from "../lib/config.ts";
 import { startDaemon } from "../lib/daemon.ts";
+import { createLogger } from "../lib/log.ts";
 import { DAEMON_VERSION } from "../lib/package-info.ts";
 
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} nerdctld: ${line}\n`);
-}
+const writeLog = (line: string) => process.stderr.write(line);
+/** Text until the flags say otherwise. */
+let log = createLogger("text", writeLog);
 
 async function main(): Promise<number> {
   let config;
@@ -25,8 +26,10 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  log = createLogger(config.logFormat, writeLog);
   const daemon = await startDaemon(config, log);
   for (const listener of daemon.listeners) log(`API listening on ${listener.address}`);
+  if (daemon.metrics) log(`metrics on http://${daemon.metrics.address}/metrics`);
   const first = daemon.listeners[0]?.address;
   if (first?.startsWith("unix://")) log(`use it with: export DOCKER_HOST=${first}`);
 
@@ -47,7 +50,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    log(error instanceof Error ? error.message : String(error));
+    log.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   },
 );

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { LogFormat } from "./log.ts";
+import { parseMetricsAddress } from "./server/metrics-listen.ts";
 
 export type EngineMode = "auto" | "managed" | "external";
 
@@ -23,6 +25,13 @@ export interface DaemonConfig {
   allowInsecureTcp: boolean;
   /** Seconds requests in flight get to finish on SIGTERM. */
   shutdownTimeout: number;
+  logFormat: LogFormat;
+  /** HOST:PORT serving GET /metrics; unset serves none. */
+  metricsAddr?: string;
+  /** Buffered engine calls running at once; more wait their turn. */
+  maxChildren: number;
+  /** Refuse every API call that is not a read (GET, HEAD). */
+  readOnlyApi: boolean;
 }
 
 export const USAGE = `Usage: nerdctld [OPTIONS]
@@ -56,6 +65,14 @@ Options:
       --tlskey PATH          Key for tcp:// hosts (PEM).
       --allow-insecure-tcp   Serve plain TCP on a non-loopback address (unsafe).
       --shutdown-timeout S   Seconds requests in flight get on SIGTERM (default 15).
+      --log-format FORMAT    text (default: "<time> nerdctld: <message> key=value…") or json
+                             (one object per line: time, level, msg and fields).
+      --metrics-addr ADDR    Serve Prometheus metrics on http://ADDR/metrics (HOST:PORT;
+                             ":PORT" is 127.0.0.1). Default: none.
+      --max-children N       Engine calls (nerdctl, ctr, buildctl) running at once; more
+                             wait their turn (default 32). Streams (pull, build, logs -f,
+                             events, attach, exec) are not held back by it.
+      --read-only-api        Answer only reads (GET, HEAD); every other call gets 403.
   -v, --version              Print the version and exit.
   -h, --help                 Print this help and exit.
 
@@ -122,6 +139,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         tlskey: { type: "string" },
         "allow-insecure-tcp": { type: "boolean" },
         "shutdown-timeout": { type: "string" },
+        "log-format": { type: "string" },
+        "metrics-addr": { type: "string" },
+        "max-children": { type: "string" },
+        "read-only-api": { type: "boolean" },
         version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -139,6 +160,18 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (Boolean(values.tlscert) !== Boolean(values.tlskey)) throw new UsageError("--tlscert and --tlskey go together");
   const shutdownTimeout = Number(values["shutdown-timeout"] ?? 15);
   if (!Number.isFinite(shutdownTimeout) || shutdownTimeout < 0) throw new UsageError("--shutdown-timeout must be a number of seconds");
+  const logFormat = (values["log-format"] ?? "text") as LogFormat;
+  if (!["text", "json"].includes(logFormat)) throw new UsageError(`--log-format must be text or json, not ${JSON.stringify(logFormat)}`);
+  const maxChildren = Number(values["max-children"] ?? 32);
+  if (!Number.isInteger(maxChildren) || maxChildren < 1) throw new UsageError("--max-children must be a whole number, 1 or more");
+  const metricsAddr = values["metrics-addr"];
+  if (metricsAddr !== undefined) {
+    try {
+      parseMetricsAddress(metricsAddr);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
 
   const engineBin = installedEngineBin(env);
   const binary = (name: string, flag: string | undefined, variable: string) =>
@@ -160,5 +193,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     tls: values.tlscert && values.tlskey ? { cert: values.tlscert, key: values.tlskey } : undefined,
     allowInsecureTcp: values["allow-insecure-tcp"] ?? false,
     shutdownTimeout,
+    logFormat,
+    metricsAddr,
+    maxChildren,
+    readOnlyApi: values["read-only-api"] ?? false,
   };
 }

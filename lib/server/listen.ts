@@ -12,7 +12,25 @@ export interface ListenOptions {
   tls?: { cert: string; key: string };
   /** Serve plain TCP on a non-loopback address (dockerd warns; we refuse unless told). */
   allowInsecureTcp?: boolean;
+  timeouts?: ServerTimeouts;
 }
+
+/**
+ * What a slow or idle client may hold: a connection must bring its request's
+ * headers within `headersMs` (408 and closed otherwise), and one idle between
+ * requests is closed after `keepAliveMs`. Nothing bounds a request once its
+ * headers are in: bodies (image loads, build contexts) and responses (logs -f,
+ * events, pulls) take as long as they take, and a hijacked connection (attach,
+ * exec, BuildKit's) is the route's alone.
+ */
+export interface ServerTimeouts {
+  headersMs: number;
+  keepAliveMs: number;
+  /** How often connections are checked against headersMs. */
+  checkIntervalMs: number;
+}
+
+const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 60_000, keepAliveMs: 5_000, checkIntervalMs: 30_000 };
 
 export interface Listening {
   address: string;
@@ -31,7 +49,7 @@ export async function listenOn(address: string, app: H3, options: ListenOptions 
     case "unix":
       return listenUnix(rest, app, options);
     case "fd":
-      return listenSystemdFds(rest, app);
+      return listenSystemdFds(rest, app, options.timeouts);
     case "tcp":
       return listenTcp(rest, app, options);
     default:
@@ -46,7 +64,11 @@ function splitAddress(address: string): [string, string] {
 }
 
 /** A Node server for the app, with hijackable upgrades and tracked sockets. */
-function nodeServer(app: H3, server: Server = createServer()): { server: Server; destroyConnections(): void } {
+function nodeServer(
+  app: H3,
+  timeouts = DEFAULT_TIMEOUTS,
+  server: Server = createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }),
+): { server: Server; destroyConnections(): void } {
   const sockets = new Set<Duplex>();
   const handler = toNodeHandler(app);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -65,8 +87,8 @@ function nodeServer(app: H3, server: Server = createServer()): { server: Server;
   });
   // Slow clients streaming images or logs must not be cut off by Node's defaults.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = timeouts.headersMs;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
   return {
     server,
     destroyConnections: () => {
@@ -114,7 +136,7 @@ async function writeResponse(socket: Duplex, response: Response): Promise<void> 
 
 async function listenUnix(path: string, app: H3, options: ListenOptions): Promise<Listening> {
   await removeStaleSocket(path);
-  const { server, destroyConnections } = nodeServer(app);
+  const { server, destroyConnections } = nodeServer(app, options.timeouts);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(path, () => {
@@ -159,7 +181,7 @@ async function groupId(group: string): Promise<number> {
 }
 
 /** systemd socket activation: the sockets arrive as fds 3… with LISTEN_FDS (and names in LISTEN_FDNAMES). */
-async function listenSystemdFds(name: string, app: H3): Promise<Listening> {
+async function listenSystemdFds(name: string, app: H3, timeouts?: ServerTimeouts): Promise<Listening> {
   const count = Number(process.env.LISTEN_FDS ?? 0);
   if (process.env.LISTEN_PID && Number(process.env.LISTEN_PID) !== process.pid) {
     throw new ListenError("fd://: LISTEN_PID names another process; not started by systemd socket activation");
@@ -170,7 +192,7 @@ async function listenSystemdFds(name: string, app: H3): Promise<Listening> {
   if (!fds.length) throw new ListenError(`fd://${name}: no passed socket has that name`);
   const servers = await Promise.all(
     fds.map(async (fd) => {
-      const served = nodeServer(app);
+      const served = nodeServer(app, timeouts);
       await new Promise<void>((resolve, reject) => {
         served.server.once("error", reject);
         served.server.listen({ fd }, () => resolve());
@@ -222,7 +244,7 @@ async function listenTcp(hostPort: string, app: H3, options: ListenOptions): Pro
   }
   const server = listener.server as Server;
   server.removeAllListeners("request");
-  const { destroyConnections } = nodeServer(app, server);
+  const { destroyConnections } = nodeServer(app, options.timeouts, server);
   return {
     address: `${options.tls ? "tcp+tls" : "tcp"}://${hostname}:${listener.address.port}`,
     stopAccepting: () => closeServer(server),
