@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressInNerdctlToml, nerdctlTomlPath } from "./config.ts";
+import { addressInNerdctlToml, nerdctlTomlPath, parseConfig, UsageError, type DaemonConfig } from "./config.ts";
 
 describe("nerdctl.toml", () => {
   it("is NERDCTL_TOML when given, else nerdctl's default for the user", () => {
@@ -16,5 +16,31 @@ describe("nerdctl.toml", () => {
     expect(addressInNerdctlToml("address='unix:///a b.sock' # quoted\n")).toBe("unix:///a b.sock");
     expect(addressInNerdctlToml('namespace = "default"\n[hosts]\naddress = "/not/top/level"\n')).toBeUndefined();
     expect(addressInNerdctlToml("")).toBeUndefined();
+  });
+});
+
+describe("TLS flags", () => {
+  const parse = (...argv: string[]) => parseConfig(["-H", "tcp://127.0.0.1:2376", ...argv], {}) as DaemonConfig;
+
+  it("serve TLS with a certificate and key, and verify clients against a CA with --tlsverify, as dockerd", () => {
+    expect(parse().tls).toBeUndefined();
+    expect(parse("--tlscert", "/c/cert.pem", "--tlskey", "/c/key.pem").tls).toEqual({ cert: "/c/cert.pem", key: "/c/key.pem" });
+    expect(parse("--tlsverify", "--tlscacert", "/c/ca.pem", "--tlscert", "/c/cert.pem", "--tlskey", "/c/key.pem").tls).toEqual({
+      cert: "/c/cert.pem",
+      key: "/c/key.pem",
+      ca: "/c/ca.pem",
+    });
+  });
+
+  it("refuse a half-given setup instead of serving less than asked", () => {
+    expect(() => parse("--tlscert", "/c/cert.pem")).toThrow(new UsageError("--tlscert and --tlskey go together"));
+    expect(() => parse("--tlsverify", "--tlscert", "/c/cert.pem", "--tlskey", "/c/key.pem")).toThrow(
+      new UsageError("--tlsverify needs --tlscacert, --tlscert and --tlskey"),
+    );
+    expect(() => parse("--tlsverify", "--tlscacert", "/c/ca.pem")).toThrow(UsageError);
+    // A CA that nothing checks against would look like client verification without being it.
+    expect(() => parse("--tlscacert", "/c/ca.pem", "--tlscert", "/c/cert.pem", "--tlskey", "/c/key.pem")).toThrow(
+      new UsageError("--tlscacert is for --tlsverify"),
+    );
   });
 });

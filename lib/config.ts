@@ -19,7 +19,8 @@ export interface DaemonConfig {
   engine: EngineMode;
   engineStateDir?: string;
   engineDataDir?: string;
-  tls?: { cert: string; key: string };
+  /** TLS for tcp:// hosts; with ca, clients must present a certificate it signed (--tlsverify). */
+  tls?: { cert: string; key: string; ca?: string };
   allowInsecureTcp: boolean;
   /** Seconds requests in flight get to finish on SIGTERM. */
   shutdownTimeout: number;
@@ -54,6 +55,8 @@ Options:
       --engine-data-dir DIR  Managed engine data (default /var/lib/nerdctld/engine).
       --tlscert PATH         Certificate for tcp:// hosts (PEM).
       --tlskey PATH          Key for tcp:// hosts (PEM).
+      --tlsverify            Require client certificates signed by --tlscacert.
+      --tlscacert PATH       CA that signs the client certificates (PEM).
       --allow-insecure-tcp   Serve plain TCP on a non-loopback address (unsafe).
       --shutdown-timeout S   Seconds requests in flight get on SIGTERM (default 15).
   -v, --version              Print the version and exit.
@@ -120,6 +123,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         "engine-data-dir": { type: "string" },
         tlscert: { type: "string" },
         tlskey: { type: "string" },
+        tlsverify: { type: "boolean" },
+        tlscacert: { type: "string" },
         "allow-insecure-tcp": { type: "boolean" },
         "shutdown-timeout": { type: "string" },
         version: { type: "boolean", short: "v" },
@@ -137,6 +142,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new UsageError(`--engine must be auto, managed or external, not ${JSON.stringify(engine)}`);
   }
   if (Boolean(values.tlscert) !== Boolean(values.tlskey)) throw new UsageError("--tlscert and --tlskey go together");
+  if (values.tlsverify && !(values.tlscacert && values.tlscert)) {
+    throw new UsageError("--tlsverify needs --tlscacert, --tlscert and --tlskey");
+  }
+  if (values.tlscacert && !values.tlsverify) throw new UsageError("--tlscacert is for --tlsverify");
   const shutdownTimeout = Number(values["shutdown-timeout"] ?? 15);
   if (!Number.isFinite(shutdownTimeout) || shutdownTimeout < 0) throw new UsageError("--shutdown-timeout must be a number of seconds");
 
@@ -157,7 +166,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     engine,
     engineStateDir: values["engine-state-dir"],
     engineDataDir: values["engine-data-dir"],
-    tls: values.tlscert && values.tlskey ? { cert: values.tlscert, key: values.tlskey } : undefined,
+    tls:
+      values.tlscert && values.tlskey
+        ? { cert: values.tlscert, key: values.tlskey, ...(values.tlsverify ? { ca: values.tlscacert } : {}) }
+        : undefined,
     allowInsecureTcp: values["allow-insecure-tcp"] ?? false,
     shutdownTimeout,
   };
