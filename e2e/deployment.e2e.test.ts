@@ -298,3 +298,24 @@ describe("TLS with client certificates (--tlsverify)", () => {
     expect(await pingPresenting("stranger")).toBe("");
   });
 });
+
+describe("nerdctld dial-stdio (for DOCKER_HOST=ssh://)", () => {
+  it("carries a raw HTTP exchange between stdin/stdout and the daemon's socket", async () => {
+    const socketPath = join(work, "dial.sock");
+    await startInstalledDaemon(["-H", `unix://${socketPath}`], () => pingSocket(socketPath), "dial");
+    const dialed = await execa(installed.bin("nerdctld"), ["dial-stdio", "-H", `unix://${socketPath}`], {
+      input: "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n",
+      reject: false,
+      timeout: 30_000,
+    });
+    expect(dialed.exitCode).toBe(0);
+    expect(dialed.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(dialed.stdout).toMatch(/\r\napi-version: 1\.43\r\n[^]*\r\n\r\nOK$/);
+  });
+
+  it("fails, saying why, when nothing listens", async () => {
+    const dialed = await runInstalled("nerdctld", ["dial-stdio", "-H", `unix://${join(work, "nobody.sock")}`]);
+    expect(dialed.exitCode).toBe(1);
+    expect(dialed.stderr).toMatch(/ENOENT.*nobody\.sock/);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressInNerdctlToml, nerdctlTomlPath, parseConfig, UsageError, type DaemonConfig } from "./config.ts";
+import { addressInNerdctlToml, nerdctlTomlPath, parseConfig, parseDialStdio, UsageError, type DaemonConfig } from "./config.ts";
 
 describe("nerdctl.toml", () => {
   it("is NERDCTL_TOML when given, else nerdctl's default for the user", () => {
@@ -42,5 +42,14 @@ describe("TLS flags", () => {
     expect(() => parse("--tlscacert", "/c/ca.pem", "--tlscert", "/c/cert.pem", "--tlskey", "/c/key.pem")).toThrow(
       new UsageError("--tlscacert is for --tlsverify"),
     );
+  });
+});
+
+describe("dial-stdio", () => {
+  it("connects to -H, else to the daemon's default socket for the user", () => {
+    expect(parseDialStdio(["-H", "unix:///tmp/d.sock"], {}, 0)).toBe("unix:///tmp/d.sock");
+    expect(parseDialStdio([], {}, 0)).toBe("unix:///run/nerdctl.sock");
+    expect(parseDialStdio([], { XDG_RUNTIME_DIR: "/run/user/1000" }, 1000)).toBe("unix:///run/user/1000/nerdctl.sock");
+    expect(() => parseDialStdio(["--debug"], {})).toThrow(UsageError);
   });
 });

@@ -27,6 +27,7 @@ export interface DaemonConfig {
 }
 
 export const USAGE = `Usage: nerdctld [OPTIONS]
+       nerdctld dial-stdio [-H ADDRESS]
 
 Serves the Docker Engine API (v1.24–1.43) on a socket, doing the work with
 nerdctl against containerd and buildkitd.
@@ -63,6 +64,9 @@ Options:
   -h, --help                 Print this help and exit.
 
 Precedence: flags, then environment, then nerdctl.toml, then defaults.
+
+dial-stdio connects stdin and stdout to the unix socket -H names (default as
+above), as \`docker system dial-stdio\` does: the command for DOCKER_HOST=ssh://.
 `;
 
 export class UsageError extends Error {}
@@ -98,6 +102,17 @@ export function addressInNerdctlToml(text: string): string | undefined {
     if (match) return match[1] !== undefined ? (JSON.parse(`"${match[1]}"`) as string) : match[2];
   }
   return undefined;
+}
+
+/** The socket `nerdctld dial-stdio [-H ADDRESS]` connects to. */
+export function parseDialStdio(argv: string[], env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { host: { type: "string", short: "H" } } }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return values.host ?? defaultHost(env, uid);
 }
 
 /** Flags over environment over defaults (nerdctl.toml is nerdctl's to read). */
