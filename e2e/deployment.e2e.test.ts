@@ -303,11 +303,11 @@ describe("nerdctld dial-stdio (for DOCKER_HOST=ssh://)", () => {
   it("carries a raw HTTP exchange between stdin/stdout and the daemon's socket", async () => {
     const socketPath = join(work, "dial.sock");
     await startInstalledDaemon(["-H", `unix://${socketPath}`], () => pingSocket(socketPath), "dial");
-    const dialed = await execa(installed.bin("nerdctld"), ["dial-stdio", "-H", `unix://${socketPath}`], {
-      input: "GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n",
-      reject: false,
-      timeout: 30_000,
-    });
+    // stdin stays open, as the docker CLI keeps its ssh channel open while it waits for an answer (a half-close
+    // before the answer reads as a client gone, to nerdctld as to dockerd); the daemon closing ends the command.
+    const dialing = execa(installed.bin("nerdctld"), ["dial-stdio", "-H", `unix://${socketPath}`], { reject: false, timeout: 30_000 });
+    dialing.stdin.write("GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n");
+    const dialed = await dialing;
     expect(dialed.exitCode).toBe(0);
     expect(dialed.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(dialed.stdout).toMatch(/\r\napi-version: 1\.43\r\n[^]*\r\n\r\nOK$/);
