@@ -1,16 +1,29 @@
 #!/usr/bin/env node
-import { parseConfig, USAGE, UsageError } from "../lib/config.ts";
+import { parseConfig, parseDialStdio, USAGE, UsageError } from "../lib/config.ts";
 import { startDaemon } from "../lib/daemon.ts";
 import { createLogger } from "../lib/log.ts";
+import { dialStdio, unixSocketPath } from "../lib/io/dial-stdio.ts";
 import { DAEMON_VERSION } from "../lib/package-info.ts";
 
 const writeLog = (line: string) => process.stderr.write(line);
 /** Text until the flags say otherwise. */
 let log = createLogger("text", writeLog);
 
+/** Connects stdin and stdout to the daemon's socket until the daemon's side ends. */
+async function dialStdioCommand(argv: string[]): Promise<number> {
+  const host = parseDialStdio(argv);
+  const path = unixSocketPath(host);
+  if (!path) throw new UsageError(`dial-stdio connects to unix:// sockets, not ${JSON.stringify(host)}`);
+  await dialStdio(path, process.stdin, process.stdout);
+  // Written out before the process exits.
+  await new Promise((resolve) => process.stdout.write("", resolve));
+  return 0;
+}
+
 async function main(): Promise<number> {
   let config;
   try {
+    if (process.argv[2] === "dial-stdio") return await dialStdioCommand(process.argv.slice(3));
     config = parseConfig(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;

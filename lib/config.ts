@@ -21,7 +21,8 @@ export interface DaemonConfig {
   engine: EngineMode;
   engineStateDir?: string;
   engineDataDir?: string;
-  tls?: { cert: string; key: string };
+  /** TLS for tcp:// hosts; with ca, clients must present a certificate it signed (--tlsverify). */
+  tls?: { cert: string; key: string; ca?: string };
   allowInsecureTcp: boolean;
   /** Seconds requests in flight get to finish on SIGTERM. */
   shutdownTimeout: number;
@@ -35,6 +36,7 @@ export interface DaemonConfig {
 }
 
 export const USAGE = `Usage: nerdctld [OPTIONS]
+       nerdctld dial-stdio [-H ADDRESS]
 
 Serves the Docker Engine API (v1.24–1.43) on a socket, doing the work with
 nerdctl against containerd and buildkitd.
@@ -63,6 +65,8 @@ Options:
       --engine-data-dir DIR  Managed engine data (default /var/lib/nerdctld/engine).
       --tlscert PATH         Certificate for tcp:// hosts (PEM).
       --tlskey PATH          Key for tcp:// hosts (PEM).
+      --tlsverify            Require client certificates signed by --tlscacert.
+      --tlscacert PATH       CA that signs the client certificates (PEM).
       --allow-insecure-tcp   Serve plain TCP on a non-loopback address (unsafe).
       --shutdown-timeout S   Seconds requests in flight get on SIGTERM (default 15).
       --log-format FORMAT    text (default: "<time> nerdctld: <message> key=value…") or json
@@ -77,6 +81,9 @@ Options:
   -h, --help                 Print this help and exit.
 
 Precedence: flags, then environment, then nerdctl.toml, then defaults.
+
+dial-stdio connects stdin and stdout to the unix socket -H names (default as
+above), as \`docker system dial-stdio\` does: the command for DOCKER_HOST=ssh://.
 `;
 
 export class UsageError extends Error {}
@@ -114,6 +121,17 @@ export function addressInNerdctlToml(text: string): string | undefined {
   return undefined;
 }
 
+/** The socket `nerdctld dial-stdio [-H ADDRESS]` connects to. */
+export function parseDialStdio(argv: string[], env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { host: { type: "string", short: "H" } } }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return values.host ?? defaultHost(env, uid);
+}
+
 /** Flags over environment over defaults (nerdctl.toml is nerdctl's to read). */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | "help" | "version" {
   let values;
@@ -137,6 +155,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         "engine-data-dir": { type: "string" },
         tlscert: { type: "string" },
         tlskey: { type: "string" },
+        tlsverify: { type: "boolean" },
+        tlscacert: { type: "string" },
         "allow-insecure-tcp": { type: "boolean" },
         "shutdown-timeout": { type: "string" },
         "log-format": { type: "string" },
@@ -158,6 +178,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new UsageError(`--engine must be auto, managed or external, not ${JSON.stringify(engine)}`);
   }
   if (Boolean(values.tlscert) !== Boolean(values.tlskey)) throw new UsageError("--tlscert and --tlskey go together");
+  if (values.tlsverify && !(values.tlscacert && values.tlscert)) {
+    throw new UsageError("--tlsverify needs --tlscacert, --tlscert and --tlskey");
+  }
+  if (values.tlscacert && !values.tlsverify) throw new UsageError("--tlscacert is for --tlsverify");
   const shutdownTimeout = Number(values["shutdown-timeout"] ?? 15);
   if (!Number.isFinite(shutdownTimeout) || shutdownTimeout < 0) throw new UsageError("--shutdown-timeout must be a number of seconds");
   const logFormat = (values["log-format"] ?? "text") as LogFormat;
@@ -190,7 +214,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     engine,
     engineStateDir: values["engine-state-dir"],
     engineDataDir: values["engine-data-dir"],
-    tls: values.tlscert && values.tlskey ? { cert: values.tlscert, key: values.tlskey } : undefined,
+    tls:
+      values.tlscert && values.tlskey
+        ? { cert: values.tlscert, key: values.tlskey, ...(values.tlsverify ? { ca: values.tlscacert } : {}) }
+        : undefined,
     allowInsecureTcp: values["allow-insecure-tcp"] ?? false,
     shutdownTimeout,
     logFormat,

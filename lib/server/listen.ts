@@ -1,4 +1,5 @@
 import { chmod, chown, lstat, readFile, unlink } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -9,7 +10,8 @@ import type { NodeUpgradeRuntime, UpgradeRuntime } from "./hijack.ts";
 export interface ListenOptions {
   /** Group that may use unix sockets (mode 0660); unset keeps the daemon's own group. */
   group?: string;
-  tls?: { cert: string; key: string };
+  /** Certificate and key files; with ca, only clients with a certificate it signed are served (dockerd's --tlsverify). */
+  tls?: { cert: string; key: string; ca?: string };
   /** Serve plain TCP on a non-loopback address (dockerd warns; we refuse unless told). */
   allowInsecureTcp?: boolean;
   timeouts?: ServerTimeouts;
@@ -213,7 +215,7 @@ function isLoopback(host: string): boolean {
   return host === "localhost" || /^127\./.test(host) || host === "::1" || host === "[::1]";
 }
 
-/** TCP through listhen; TLS when certificates are given, and required off loopback. */
+/** TCP through listhen, or TLS when certificates are given (required off loopback). */
 async function listenTcp(hostPort: string, app: H3, options: ListenOptions): Promise<Listening> {
   const match = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(hostPort);
   if (!match) throw new ListenError(`tcp://${hostPort}: expected tcp://host:port`);
@@ -225,11 +227,12 @@ async function listenTcp(hostPort: string, app: H3, options: ListenOptions): Pro
         "Give --tlscert and --tlskey, or --allow-insecure-tcp if you really mean it",
     );
   }
+  if (options.tls) return listenTls(hostname, port, app, options.tls, options.timeouts);
   // listhen would quietly move to another port when this one is taken: only this one will do.
   const listener = await listhen(() => {}, {
     hostname,
     port: { port },
-    https: options.tls ? { cert: options.tls.cert, key: options.tls.key } : false,
+    https: false,
     showURL: false,
     open: false,
     clipboard: false,
@@ -246,7 +249,37 @@ async function listenTcp(hostPort: string, app: H3, options: ListenOptions): Pro
   server.removeAllListeners("request");
   const { destroyConnections } = nodeServer(app, options.timeouts, server);
   return {
-    address: `${options.tls ? "tcp+tls" : "tcp"}://${hostname}:${listener.address.port}`,
+    address: `tcp://${hostname}:${listener.address.port}`,
+    stopAccepting: () => closeServer(server),
+    destroyConnections,
+  };
+}
+
+/**
+ * Node's own TLS server: listhen has no client verification. With a CA, the
+ * handshake itself refuses a client without a certificate that CA signed.
+ */
+async function listenTls(hostname: string, port: number, app: H3, tls: NonNullable<ListenOptions["tls"]>, timeouts?: ServerTimeouts): Promise<Listening> {
+  const [cert, key, ca] = await Promise.all([readFile(tls.cert), readFile(tls.key), tls.ca ? readFile(tls.ca) : undefined]);
+  const https = createHttpsServer({
+    cert,
+    key,
+    connectionsCheckingInterval: (timeouts ?? DEFAULT_TIMEOUTS).checkIntervalMs,
+    ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
+  });
+  // Same request and upgrade events as an http.Server, which is all nodeServer uses.
+  const server = https as unknown as Server;
+  const { destroyConnections } = nodeServer(app, timeouts, server);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: hostname, port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  return {
+    address: `tcp+tls://${hostname}:${typeof bound === "object" && bound ? bound.port : port}`,
     stopAccepting: () => closeServer(server),
     destroyConnections,
   };
