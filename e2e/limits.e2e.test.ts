@@ -194,8 +194,8 @@ describe("the daemon under test", () => {
     const dir = await mkdtemp(join(tmpdir(), "ndl-labels-"));
     try {
       const labels = join(dir, "labels");
-      // 80 labels of 64 KiB each: 5 MiB of JSON.
-      await writeFile(labels, Array.from({ length: 80 }, (_, i) => `big${i}=${"x".repeat(64 * 1024)}`).join("\n"));
+      // 160 labels of 32 KiB each (the CLI reads a label file line by line, 64 KiB at most): 5 MiB of JSON.
+      await writeFile(labels, Array.from({ length: 160 }, (_, i) => `big${i}=${"x".repeat(32 * 1024)}`).join("\n"));
       const result = await docker(cli, inject("dockerHost"), ["create", "--label-file", labels, "busybox", "true"]);
       expect(result.exitCode).toBe(1);
       expect(result.stderr).toContain("Error response from daemon: request body larger than 4194304 bytes");
