@@ -1,6 +1,10 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { StartedTestContainer } from "testcontainers";
+import { engineNerdctl, publishedPortAddress } from "./support/engine-client.ts";
 
 /**
  * testcontainers-node as a client of nerdctld: what its users do every day,
@@ -8,16 +12,36 @@ import type { StartedTestContainer } from "testcontainers";
  * client, so it is imported only after the variable points at nerdctld.
  */
 const dockerHost = inject("dockerHost");
+/** Where scripts/install-compose.sh puts the compose plugin. */
+const COMPOSE_PLUGINS = join(process.env.NERDCTLD_ENGINE_HOME || "/opt/nerdctld-engine", "cli-plugins-compose");
+/** busybox's httpd serving `text` at /index.html on 8080, once `delay` seconds have passed. */
+const httpd = (text: string, delay = 0) => ["sh", "-c", `sleep ${delay}; mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 8080 -h /www`];
+
+async function fetchText(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
 const version = (createRequire(import.meta.url)("testcontainers/package.json") as { version: string }).version;
 
 describe(`matrix testcontainers-${version.split(".")[0]} default`, () => {
   let tc: typeof import("testcontainers");
   let container: StartedTestContainer;
-  const saved = { DOCKER_HOST: process.env.DOCKER_HOST, TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED };
+  const saved = Object.fromEntries(
+    ["DOCKER_HOST", "TESTCONTAINERS_RYUK_DISABLED", "TESTCONTAINERS_HOST_OVERRIDE", "DOCKER_CONFIG"].map((name) => [name, process.env[name]]),
+  );
+  let work: string;
 
   beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "nerdctld-tc-"));
     process.env.DOCKER_HOST = dockerHost;
     process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
+    // Where the engine's published ports are (the engine container's address under that provider).
+    process.env.TESTCONTAINERS_HOST_OVERRIDE = await publishedPortAddress();
+    // `docker compose` (DockerComposeEnvironment) finds the plugin scripts/install-compose.sh built.
+    await writeFile(join(work, "config.json"), JSON.stringify({ cliPluginsExtraDirs: [COMPOSE_PLUGINS] }));
+    process.env.DOCKER_CONFIG = work;
     tc = await import("testcontainers");
   });
 
@@ -27,6 +51,7 @@ describe(`matrix testcontainers-${version.split(".")[0]} default`, () => {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
+    await rm(work, { recursive: true, force: true });
   });
 
   it("GenericContainer with a log message wait strategy, env and labels", async () => {
@@ -113,5 +138,121 @@ describe(`matrix testcontainers-${version.split(".")[0]} default`, () => {
     const inspected = await client.container.inspect(client.container.getById(healthy.getId()));
     expect(inspected.State.Health?.Status).toBe("healthy");
     await healthy.stop();
+  });
+
+  it("Wait.forListeningPorts on busybox httpd: getHost and getMappedPort reach it", async () => {
+    // httpd listens only after 2 s: start() returning earlier would make the request below fail.
+    const web = await new tc.GenericContainer("busybox:latest")
+      .withCommand(httpd("listening", 2))
+      .withExposedPorts(8080)
+      .withWaitStrategy(tc.Wait.forListeningPorts())
+      .withStartupTimeout(30_000)
+      .start();
+    try {
+      expect(web.getMappedPort(8080)).toBeGreaterThan(0);
+      expect(await fetchText(`http://${web.getHost()}:${web.getMappedPort(8080)}/index.html`)).toBe("listening\n");
+    } finally {
+      await web.stop();
+    }
+  });
+
+  it("Wait.forHttp: status code and body", async () => {
+    const web = await new tc.GenericContainer("busybox:latest")
+      .withCommand(httpd("http-ready", 2))
+      .withExposedPorts(8080)
+      .withWaitStrategy(tc.Wait.forHttp("/index.html", 8080).forStatusCode(200).forResponsePredicate((body) => body.trim() === "http-ready"))
+      .withStartupTimeout(30_000)
+      .start();
+    try {
+      expect(await fetchText(`http://${web.getHost()}:${web.getMappedPort(8080)}/index.html`)).toBe("http-ready\n");
+    } finally {
+      await web.stop();
+    }
+  });
+
+  it("Network.newNetwork: containers reach each other by name on it", async () => {
+    const network = await new tc.Network().start();
+    const serverName = `tc-server-${network.getName().slice(0, 8)}`;
+    const started: StartedTestContainer[] = [];
+    try {
+      started.push(await new tc.GenericContainer("busybox:latest").withNetwork(network).withName(serverName).withCommand(httpd("from-server")).start());
+      const client = await new tc.GenericContainer("busybox:latest").withNetwork(network).withCommand(["sleep", "3600"]).start();
+      started.push(client);
+      const fetched = await client.exec(["timeout", "5", "wget", "-q", "-O", "-", `http://${serverName}:8080/index.html`]);
+      expect(fetched).toMatchObject({ stdout: "from-server\n", exitCode: 0 });
+    } finally {
+      for (const container of started) await container.stop();
+      await network.stop();
+    }
+  });
+
+  it("Network.newNetwork with withNetworkAliases: the other container reaches the alias", async () => {
+    const network = await new tc.Network().start();
+    const started: StartedTestContainer[] = [];
+    try {
+      started.push(await new tc.GenericContainer("busybox:latest").withNetwork(network).withNetworkAliases("server").withCommand(httpd("from-alias")).start());
+      const client = await new tc.GenericContainer("busybox:latest").withNetwork(network).withCommand(["sleep", "3600"]).start();
+      started.push(client);
+      const fetched = await client.exec(["timeout", "5", "wget", "-q", "-O", "-", "http://server:8080/index.html"]);
+      expect(fetched).toMatchObject({ stdout: "from-alias\n", exitCode: 0 });
+    } finally {
+      for (const container of started) await container.stop();
+      await network.stop();
+    }
+  });
+
+  it("withReuse: a second start with the same definition gets the same running container", async () => {
+    const definition = () =>
+      new tc.GenericContainer("busybox:latest").withCommand(["sleep", "3600"]).withLabels({ "e2e.reuse": work }).withReuse();
+    const first = await definition().start();
+    try {
+      const second = await definition().start();
+      expect(second.getId()).toBe(first.getId());
+      const listed = await engineNerdctl(["ps", "--all", "--quiet", "--no-trunc", "--filter", `label=e2e.reuse=${work}`]);
+      expect(listed.stdout.trim().split("\n")).toEqual([first.getId()]);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it("GenericContainer.fromDockerfile(dir).build(), then a container of the image", async () => {
+    const context = join(work, "dockerfile-context");
+    await mkdir(context);
+    await writeFile(join(context, "Dockerfile"), "FROM busybox:latest\nARG GREETING\nRUN echo \"$GREETING\" > /greeting\nCMD [\"sleep\", \"3600\"]\n");
+    const image = await tc.GenericContainer.fromDockerfile(context).withBuildArgs({ GREETING: "built-by-testcontainers" }).build();
+    const container = await image.start();
+    try {
+      expect(await container.exec(["cat", "/greeting"])).toMatchObject({ stdout: "built-by-testcontainers\n", exitCode: 0 });
+    } finally {
+      await container.stop();
+    }
+  });
+
+  it("DockerComposeEnvironment: up, a service's mapped port, down", async () => {
+    const project = join(work, "compose-project");
+    await mkdir(project);
+    await writeFile(
+      join(project, "docker-compose.yml"),
+      [
+        "services:",
+        "  web:",
+        "    image: busybox:latest",
+        "    pull_policy: never",
+        `    command: ${JSON.stringify(httpd("from-compose"))}`,
+        "    ports:",
+        '      - "8080"',
+        "",
+      ].join("\n"),
+    );
+    const environment = await new tc.DockerComposeEnvironment(project, "docker-compose.yml")
+      .withWaitStrategy("web-1", tc.Wait.forHttp("/index.html", 8080))
+      .withStartupTimeout(60_000)
+      .up();
+    const web = environment.getContainer("web-1");
+    expect(await fetchText(`http://${web.getHost()}:${web.getMappedPort(8080)}/index.html`)).toBe("from-compose\n");
+    const id = web.getId();
+    await environment.down();
+    const left = await engineNerdctl(["ps", "--all", "--quiet", "--no-trunc"]);
+    expect(left.stdout.split("\n")).not.toContain(id);
   });
 });

@@ -269,6 +269,13 @@ describe("network → nerdctl create", () => {
     ).toEqual(["--publish=8080:80/tcp", "--publish=127.0.0.1::443/tcp", "--publish=[::1]:9000:9000/tcp", "--publish=8080/tcp", "--publish=53/udp"]);
   });
 
+  it("takes host port 0 as any free port, as dockerd does", () => {
+    expect(flags({ HostConfig: { PortBindings: { "8080/tcp": [{ HostPort: "0" }], "53/udp": [{ HostIp: "127.0.0.1", HostPort: "0" }] } } })).toEqual([
+      "--publish=8080/tcp",
+      "--publish=127.0.0.1::53/udp",
+    ]);
+  });
+
   it("warns that host networking discards published ports", () => {
     const planned = plan({ HostConfig: { NetworkMode: "host", PortBindings: { "80/tcp": [{ HostPort: "80" }] } } });
     expect(planned.args.some((word) => word.startsWith("--publish"))).toBe(false);
