@@ -2,9 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { StartedTestContainer } from "testcontainers";
+import { docker } from "./support/docker-cli.ts";
 import { engineNerdctl, publishedPortAddress } from "./support/engine-client.ts";
+import { writeProgramImage } from "./support/images.ts";
 
 /**
  * testcontainers-node as a client of nerdctld: what its users do every day,
@@ -12,8 +16,21 @@ import { engineNerdctl, publishedPortAddress } from "./support/engine-client.ts"
  * client, so it is imported only after the variable points at nerdctld.
  */
 const dockerHost = inject("dockerHost");
+const ENGINE_HOME = process.env.NERDCTLD_ENGINE_HOME || "/opt/nerdctld-engine";
 /** Where scripts/install-compose.sh puts the compose plugin. */
-const COMPOSE_PLUGINS = join(process.env.NERDCTLD_ENGINE_HOME || "/opt/nerdctld-engine", "cli-plugins-compose");
+const COMPOSE_PLUGINS = join(ENGINE_HOME, "cli-plugins-compose");
+/** The reaper scripts/install-reaper.sh builds: Ryuk's protocol, run under Ryuk's image name. */
+const REAPER = join(ENGINE_HOME, "testcontainers-reaper", "reaper");
+/** The Ryuk image (name and tag) this Testcontainers starts. */
+const RYUK_IMAGE = (createRequire(import.meta.url)("testcontainers/build/reaper/reaper.js") as { REAPER_IMAGE: string }).REAPER_IMAGE;
+/** A test process with Ryuk on: starts a container labelled by its argument, prints the id, then waits to be killed. */
+const RYUK_CHILD = `
+const { GenericContainer } = require("testcontainers");
+new GenericContainer("busybox:latest").withCommand(["sleep", "3600"]).withLabels({ "e2e.ryuk": process.argv[1] }).start().then(
+  (container) => { console.log(container.getId()); setInterval(() => undefined, 60_000); },
+  (error) => { console.error(error); process.exit(1); },
+);
+`;
 /** busybox's httpd serving `text` at /index.html on 8080, once `delay` seconds have passed. */
 const httpd = (text: string, delay = 0) => ["sh", "-c", `sleep ${delay}; mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 8080 -h /www`];
 
@@ -269,5 +286,38 @@ describe(`matrix testcontainers-${version.split(".")[0]} default`, () => {
     await environment.down();
     const left = await engineNerdctl(["ps", "--all", "--quiet", "--no-trunc"]);
     expect(left.stdout.split("\n")).not.toContain(id);
+  });
+
+  it(`Ryuk on (${RYUK_IMAGE}): the containers of a test process killed with SIGKILL are reaped`, async () => {
+    const archive = join(work, "ryuk.tar");
+    // Labelled as Ryuk's image is: Testcontainers finds running reapers by it, and a reaper spares what has it.
+    await writeProgramImage(archive, REAPER, RYUK_IMAGE, { "org.testcontainers.ryuk": "true" });
+    expect(await docker("/usr/local/bin/docker", dockerHost, ["load", "--input", archive])).toMatchObject({ exitCode: 0 });
+    const engine = inject("engine");
+    const label = `ryuk-${Date.now()}`;
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      TESTCONTAINERS_RYUK_DISABLED: undefined,
+      // The socket Ryuk's container mounts, as the engine sees it.
+      TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE: engine.kind === "container" ? engine.daemonSocket : new URL(dockerHost).pathname,
+      TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT: "2s",
+    };
+    const child = execa(process.execPath, ["--eval", RYUK_CHILD, label], { env, extendEnv: false, reject: false, cwd: process.cwd() });
+    const id = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+      void child.then((result) => reject(new Error(`the test process ended first: ${String(result.stderr)}`)));
+    });
+    const labelled = async () => (await engineNerdctl(["ps", "--all", "--quiet", "--no-trunc", "--filter", `label=e2e.ryuk=${label}`])).stdout.split("\n").filter(Boolean);
+    const reapers = async () => (await engineNerdctl(["ps", "--quiet", "--filter", "label=org.testcontainers.ryuk=true"])).stdout.split("\n").filter(Boolean);
+    expect(await labelled()).toEqual([id]);
+    expect(await reapers()).toHaveLength(1);
+    child.kill("SIGKILL");
+    await child;
+    // Ryuk waits 2 s for its client to come back, then removes what the session made, and exits (removed: AutoRemove).
+    const deadline = Date.now() + 30_000;
+    while ((await labelled()).length > 0 || (await reapers()).length > 0) {
+      if (Date.now() > deadline) throw new Error(`not reaped within 30 s: ${JSON.stringify({ containers: await labelled(), reapers: await reapers() })}`);
+      await sleep(500);
+    }
   });
 });
