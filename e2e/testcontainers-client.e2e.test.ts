@@ -23,13 +23,18 @@ const COMPOSE_PLUGINS = join(ENGINE_HOME, "cli-plugins-compose");
 const REAPER = join(ENGINE_HOME, "testcontainers-reaper", "reaper");
 /** The Ryuk image (name and tag) this Testcontainers starts. */
 const RYUK_IMAGE = (createRequire(import.meta.url)("testcontainers/build/reaper/reaper.js") as { REAPER_IMAGE: string }).REAPER_IMAGE;
-/** A test process with Ryuk on: starts a container labelled by its argument, prints the id, then waits to be killed. */
+/** A test process with Ryuk on: a network, a container on it labelled by its argument, their names printed, then it waits to be killed. */
 const RYUK_CHILD = `
-const { GenericContainer } = require("testcontainers");
-new GenericContainer("busybox:latest").withCommand(["sleep", "3600"]).withLabels({ "e2e.ryuk": process.argv[1] }).start().then(
-  (container) => { console.log(container.getId()); setInterval(() => undefined, 60_000); },
-  (error) => { console.error(error); process.exit(1); },
-);
+const { GenericContainer, Network } = require("testcontainers");
+(async () => {
+  const network = await new Network().start();
+  const container = await new GenericContainer("busybox:latest").withNetwork(network).withCommand(["sleep", "3600"]).withLabels({ "e2e.ryuk": process.argv[1] }).start();
+  console.log(JSON.stringify({ id: container.getId(), network: network.getName() }));
+  setInterval(() => undefined, 60_000);
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
 `;
 /** busybox's httpd serving `text` at /index.html on 8080, once `delay` seconds have passed. */
 const httpd = (text: string, delay = 0) => ["sh", "-c", `sleep ${delay}; mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 8080 -h /www`];
@@ -288,7 +293,7 @@ describe(`matrix testcontainers-${version.split(".")[0]} default`, () => {
     expect(left.stdout.split("\n")).not.toContain(id);
   });
 
-  it(`Ryuk on (${RYUK_IMAGE}): the containers of a test process killed with SIGKILL are reaped`, async () => {
+  it(`Ryuk on (${RYUK_IMAGE}): what a test process killed with SIGKILL made (a container, a network) is reaped`, async () => {
     const archive = join(work, "ryuk.tar");
     // Labelled as Ryuk's image is: Testcontainers finds running reapers by it, and a reaper spares what has it.
     await writeProgramImage(archive, REAPER, RYUK_IMAGE, { "org.testcontainers.ryuk": "true" });
@@ -303,20 +308,23 @@ describe(`matrix testcontainers-${version.split(".")[0]} default`, () => {
       TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT: "2s",
     };
     const child = execa(process.execPath, ["--eval", RYUK_CHILD, label], { env, extendEnv: false, reject: false, cwd: process.cwd() });
-    const id = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+    const made = await new Promise<{ id: string; network: string }>((resolve, reject) => {
+      child.stdout!.on("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()) as { id: string; network: string }));
       void child.then((result) => reject(new Error(`the test process ended first: ${String(result.stderr)}`)));
     });
     const labelled = async () => (await engineNerdctl(["ps", "--all", "--quiet", "--no-trunc", "--filter", `label=e2e.ryuk=${label}`])).stdout.split("\n").filter(Boolean);
     const reapers = async () => (await engineNerdctl(["ps", "--quiet", "--filter", "label=org.testcontainers.ryuk=true"])).stdout.split("\n").filter(Boolean);
-    expect(await labelled()).toEqual([id]);
+    const networks = async () => (await engineNerdctl(["network", "ls", "--format", "{{.Name}}"])).stdout.split("\n").filter((name) => name === made.network);
+    expect(await labelled()).toEqual([made.id]);
     expect(await reapers()).toHaveLength(1);
+    expect(await networks()).toEqual([made.network]);
     child.kill("SIGKILL");
     await child;
-    // Ryuk waits 2 s for its client to come back, then removes what the session made, and exits (removed: AutoRemove).
+    // Ryuk waits 2 s for its client to come back, removes what the session made, and exits (removed: AutoRemove).
     const deadline = Date.now() + 30_000;
-    while ((await labelled()).length > 0 || (await reapers()).length > 0) {
-      if (Date.now() > deadline) throw new Error(`not reaped within 30 s: ${JSON.stringify({ containers: await labelled(), reapers: await reapers() })}`);
+    const left = async () => ({ containers: await labelled(), networks: await networks(), reapers: await reapers() });
+    while (Object.values(await left()).some((list) => list.length > 0)) {
+      if (Date.now() > deadline) throw new Error(`not reaped within 30 s: ${JSON.stringify(await left())}`);
       await sleep(500);
     }
   });
