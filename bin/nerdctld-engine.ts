@@ -1,22 +1,31 @@
 #!/usr/bin/env node
 /**
- * nerdctld-engine: start, stop or inspect a managed engine (containerd +
- * buildkitd) outside nerdctld, for tests and scripts:
+ * nerdctld-engine: install the engine programs, or start, stop or inspect a
+ * managed engine (containerd + buildkitd) outside nerdctld, for tests and scripts:
  *
+ *   nerdctld-engine install
  *   eval "$(nerdctld-engine start --state-dir /tmp/e/run --data-dir /tmp/e/data)"
  *   nerdctl info
  *   nerdctld-engine stop --state-dir /tmp/e/run --data-dir /tmp/e/data
  */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { execa } from "execa";
 import { engineLayout, type EngineLayoutOptions } from "../lib/engine/layout.ts";
 import { engineStatus, startManagedEngine, stopEngine } from "../lib/engine/managed.ts";
+import { PACKAGE_DIR } from "../lib/package-info.ts";
 
-const USAGE = `Usage: nerdctld-engine <start|stop|status> [options]
+const USAGE = `Usage: nerdctld-engine <install|start|stop|status> [options]
 
 Runs containerd and buildkitd (containerd worker) with their own config,
 roots and sockets, apart from any system containerd.
 
 Commands:
+  install  As root on Debian/Ubuntu, with Go 1.26+: install the engine
+           programs (Debian's packages, and containerd, runc, buildkit,
+           nerdctl and CNI plugins built at pinned versions) into
+           $NERDCTLD_ENGINE_HOME (default /opt/nerdctld-engine), saying how
+           long each took. A second run only checks.
   start    Start both daemons detached (or attach to ones already running for
            this layout), wait until they answer, and print shell 'export'
            lines for CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE, NERDCTL_TOML,
@@ -79,6 +88,12 @@ async function main(argv: string[]): Promise<number> {
   };
 
   switch (command) {
+    case "install": {
+      if (!PACKAGE_DIR) throw new Error("cannot find nerdctld's package directory (its package.json)");
+      const script = join(PACKAGE_DIR, "scripts", "install-engine.sh");
+      const result = await execa("bash", [script], { stdio: "inherit", reject: false });
+      return result.exitCode ?? 1;
+    }
     case "start": {
       const timeoutSeconds = values.timeout === undefined ? 60 : Number(values.timeout);
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {

@@ -1,15 +1,29 @@
 #!/usr/bin/env node
-import { parseConfig, USAGE, UsageError } from "../lib/config.ts";
+import { parseConfig, parseDialStdio, USAGE, UsageError } from "../lib/config.ts";
 import { startDaemon } from "../lib/daemon.ts";
+import { createLogger } from "../lib/log.ts";
+import { dialStdio, unixSocketPath } from "../lib/io/dial-stdio.ts";
 import { DAEMON_VERSION } from "../lib/package-info.ts";
 
-function log(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} nerdctld: ${line}\n`);
+const writeLog = (line: string) => process.stderr.write(line);
+/** Text until the flags say otherwise. */
+let log = createLogger("text", writeLog);
+
+/** Connects stdin and stdout to the daemon's socket until the daemon's side ends. */
+async function dialStdioCommand(argv: string[]): Promise<number> {
+  const host = parseDialStdio(argv);
+  const path = unixSocketPath(host);
+  if (!path) throw new UsageError(`dial-stdio connects to unix:// sockets, not ${JSON.stringify(host)}`);
+  await dialStdio(path, process.stdin, process.stdout);
+  // Written out before the process exits.
+  await new Promise((resolve) => process.stdout.write("", resolve));
+  return 0;
 }
 
 async function main(): Promise<number> {
   let config;
   try {
+    if (process.argv[2] === "dial-stdio") return await dialStdioCommand(process.argv.slice(3));
     config = parseConfig(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -25,8 +39,10 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  log = createLogger(config.logFormat, writeLog);
   const daemon = await startDaemon(config, log);
   for (const listener of daemon.listeners) log(`API listening on ${listener.address}`);
+  if (daemon.metrics) log(`metrics on http://${daemon.metrics.address}/metrics`);
   const first = daemon.listeners[0]?.address;
   if (first?.startsWith("unix://")) log(`use it with: export DOCKER_HOST=${first}`);
 
@@ -47,7 +63,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    log(error instanceof Error ? error.message : String(error));
+    log.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
   },
 );

@@ -9,7 +9,6 @@
  * ps, logs, exec, run, stop/start, down, after which nothing of the project
  * is left on the engine.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +17,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { docker, type CliResult } from "./support/docker-cli.ts";
 import { engineNerdctl, publishedPortAddress } from "./support/engine-client.ts";
-import { MATRIX_PREFIX, NAMESPACES } from "./support/matrix.ts";
+import { MATRIX_PREFIX, NAMESPACES, writeCliConfig } from "./support/matrix.ts";
 import { seedNamespace } from "./support/seed.ts";
 
 const dockerHost = inject("dockerHost");
@@ -117,14 +116,10 @@ afterAll(async () => {
 
 /**
  * A docker CLI config that finds the compose plugin and sends the namespace
- * header (what matrix.ts's configDir sends), as a user would set it up.
+ * header, as a user would set it up.
  */
 function configDir(namespace: string): string {
-  const dir = join("/tmp", `nerdctld-e2e-compose-config-${namespace}`);
-  mkdirSync(dir, { recursive: true });
-  const headers = namespace === "default" ? {} : { "X-Containerd-Namespace": namespace };
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ HttpHeaders: headers, cliPluginsExtraDirs: [COMPOSE_PLUGINS] }));
-  return dir;
+  return writeCliConfig(join("/tmp", `nerdctld-e2e-compose-config-${namespace}`), namespace, { pluginsDir: COMPOSE_PLUGINS });
 }
 
 /** Polls `read` until `done` holds for what it returns; gives the last value either way. */

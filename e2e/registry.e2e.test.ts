@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { docker } from "./support/docker-cli.ts";
 import { pushBusybox, startEngineRegistry, type EngineRegistry } from "./support/engine-registry.ts";
-import { MATRIX, type MatrixCell } from "./support/matrix.ts";
+import { MATRIX, type MatrixCell, writeCliConfig } from "./support/matrix.ts";
 
 const dockerHost = inject("dockerHost");
 const socketPath = dockerHost.replace(/^unix:\/\//, "");
@@ -53,13 +53,7 @@ function registryAuth(auth: Record<string, string>): Record<string, string> {
 /** A docker CLI config directory of its own for a cell: its namespace header, plus credentials when given. */
 async function cellConfig(cell: MatrixCell, label: string, auths?: Record<string, string>): Promise<string> {
   const dir = join(work, `config-${cell.cli}-${cell.namespace}-${label}`);
-  await mkdir(dir, { recursive: true });
-  const config = {
-    HttpHeaders: cell.namespace === "default" ? {} : { "X-Containerd-Namespace": cell.namespace },
-    ...(auths ? { auths: Object.fromEntries(Object.entries(auths).map(([host, secret]) => [host, { auth: Buffer.from(secret).toString("base64") }])) } : {}),
-  };
-  await writeFile(join(dir, "config.json"), JSON.stringify(config));
-  return dir;
+  return writeCliConfig(dir, cell.namespace, { auths });
 }
 
 async function storedAuths(dir: string): Promise<Record<string, unknown>> {

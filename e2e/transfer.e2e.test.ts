@@ -10,7 +10,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ import { docker, DOCKER_CLIS } from "./support/docker-cli.ts";
 import { engineNerdctl } from "./support/engine-client.ts";
 import { writeBusyboxImage, writeLargeImage } from "./support/images.ts";
 import { startEngineRegistry, type EngineRegistry } from "./support/engine-registry.ts";
-import { MATRIX, type MatrixCell } from "./support/matrix.ts";
+import { MATRIX, type MatrixCell, writeCliConfig } from "./support/matrix.ts";
 import { seedNamespace } from "./support/seed.ts";
 import { packTar } from "../lib/archive/tar-writer.ts";
 import { listTar } from "./support/tar.ts";
@@ -75,14 +75,7 @@ afterAll(async () => {
 /** A docker CLI config for the cell: its namespace header, plus registry credentials when given. */
 async function cellConfig(cell: MatrixCell, auths?: Record<string, string>): Promise<string> {
   const dir = join(work, `config-${cell.cli}-${cell.namespace}-${auths ? "auth" : "plain"}`);
-  await mkdir(dir, { recursive: true });
-  const headers = cell.namespace === "default" ? {} : { "X-Containerd-Namespace": cell.namespace };
-  const config = {
-    HttpHeaders: headers,
-    ...(auths ? { auths: Object.fromEntries(Object.entries(auths).map(([host, secret]) => [host, { auth: Buffer.from(secret).toString("base64") }])) } : {}),
-  };
-  await writeFile(join(dir, "config.json"), JSON.stringify(config));
-  return dir;
+  return writeCliConfig(dir, cell.namespace, { auths });
 }
 
 describe.each(MATRIX)("$title", (cell) => {

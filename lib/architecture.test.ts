@@ -15,6 +15,8 @@ const ROOT = resolve(import.meta.dirname, "..");
 /** Each layer, by the path prefix of its files, and the layers it may import from. */
 const LAYERS: { name: string; prefix: string; may: string[]; typesFrom?: string[] }[] = [
   { name: "errors", prefix: "lib/errors.ts", may: [] },
+  { name: "log", prefix: "lib/log.ts", may: [] },
+  { name: "metrics", prefix: "lib/metrics.ts", may: [] },
   { name: "reference", prefix: "lib/reference.ts", may: ["errors"] },
   { name: "io", prefix: "lib/io/", may: ["errors"] },
   { name: "host", prefix: "lib/host/", may: ["errors", "io"] },
@@ -28,14 +30,14 @@ const LAYERS: { name: string; prefix: string; may: string[]; typesFrom?: string[
   {
     name: "service",
     prefix: "lib/service/",
-    may: ["nerdctl", "docker", "registry", "archive", "io", "reference", "errors", "host", "runner", "buildkit"],
+    may: ["nerdctl", "docker", "registry", "archive", "io", "reference", "errors", "host", "runner", "buildkit", "log"],
   },
-  { name: "server", prefix: "lib/server/", may: ["service", "docker", "reference", "errors", "io"] },
+  { name: "server", prefix: "lib/server/", may: ["service", "docker", "reference", "errors", "io", "log", "metrics"] },
   { name: "routes", prefix: "routes/", may: ["server", "service", "docker", "reference", "errors"] },
 ];
 
 /** The composition root and test support wire everything together; they are not a layer. */
-const UNLAYERED = ["lib/daemon.ts", "lib/config.ts", "lib/package-info.ts", "lib/testing/", "lib/architecture.test.ts"];
+const UNLAYERED = ["lib/daemon.ts", "lib/instrumentation.ts", "lib/config.ts", "lib/package-info.ts", "lib/testing/", "lib/architecture.test.ts"];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((entry) => {

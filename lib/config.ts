@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { LogFormat } from "./log.ts";
+import { parseMetricsAddress } from "./server/metrics-listen.ts";
 
 export type EngineMode = "auto" | "managed" | "external";
 
@@ -19,13 +21,22 @@ export interface DaemonConfig {
   engine: EngineMode;
   engineStateDir?: string;
   engineDataDir?: string;
-  tls?: { cert: string; key: string };
+  /** TLS for tcp:// hosts; with ca, clients must present a certificate it signed (--tlsverify). */
+  tls?: { cert: string; key: string; ca?: string };
   allowInsecureTcp: boolean;
   /** Seconds requests in flight get to finish on SIGTERM. */
   shutdownTimeout: number;
+  logFormat: LogFormat;
+  /** HOST:PORT serving GET /metrics; unset serves none. */
+  metricsAddr?: string;
+  /** Buffered engine calls running at once; more wait their turn. */
+  maxChildren: number;
+  /** Refuse every API call that is not a read (GET, HEAD). */
+  readOnlyApi: boolean;
 }
 
 export const USAGE = `Usage: nerdctld [OPTIONS]
+       nerdctld dial-stdio [-H ADDRESS]
 
 Serves the Docker Engine API (v1.24–1.43) on a socket, doing the work with
 nerdctl against containerd and buildkitd.
@@ -54,12 +65,25 @@ Options:
       --engine-data-dir DIR  Managed engine data (default /var/lib/nerdctld/engine).
       --tlscert PATH         Certificate for tcp:// hosts (PEM).
       --tlskey PATH          Key for tcp:// hosts (PEM).
+      --tlsverify            Require client certificates signed by --tlscacert.
+      --tlscacert PATH       CA that signs the client certificates (PEM).
       --allow-insecure-tcp   Serve plain TCP on a non-loopback address (unsafe).
       --shutdown-timeout S   Seconds requests in flight get on SIGTERM (default 15).
+      --log-format FORMAT    text (default: "<time> nerdctld: <message> key=value…") or json
+                             (one object per line: time, level, msg and fields).
+      --metrics-addr ADDR    Serve Prometheus metrics on http://ADDR/metrics (HOST:PORT;
+                             ":PORT" is 127.0.0.1). Default: none.
+      --max-children N       Engine calls (nerdctl, ctr, buildctl) running at once; more
+                             wait their turn (default 32). Streams (pull, build, logs -f,
+                             events, attach, exec) are not held back by it.
+      --read-only-api        Answer only reads (GET, HEAD); every other call gets 403.
   -v, --version              Print the version and exit.
   -h, --help                 Print this help and exit.
 
 Precedence: flags, then environment, then nerdctl.toml, then defaults.
+
+dial-stdio connects stdin and stdout to the unix socket -H names (default as
+above), as \`docker system dial-stdio\` does: the command for DOCKER_HOST=ssh://.
 `;
 
 export class UsageError extends Error {}
@@ -97,6 +121,17 @@ export function addressInNerdctlToml(text: string): string | undefined {
   return undefined;
 }
 
+/** The socket `nerdctld dial-stdio [-H ADDRESS]` connects to. */
+export function parseDialStdio(argv: string[], env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { host: { type: "string", short: "H" } } }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return values.host ?? defaultHost(env, uid);
+}
+
 /** Flags over environment over defaults (nerdctl.toml is nerdctl's to read). */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DaemonConfig | "help" | "version" {
   let values;
@@ -120,8 +155,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         "engine-data-dir": { type: "string" },
         tlscert: { type: "string" },
         tlskey: { type: "string" },
+        tlsverify: { type: "boolean" },
+        tlscacert: { type: "string" },
         "allow-insecure-tcp": { type: "boolean" },
         "shutdown-timeout": { type: "string" },
+        "log-format": { type: "string" },
+        "metrics-addr": { type: "string" },
+        "max-children": { type: "string" },
+        "read-only-api": { type: "boolean" },
         version: { type: "boolean", short: "v" },
         help: { type: "boolean", short: "h" },
       },
@@ -137,8 +178,24 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new UsageError(`--engine must be auto, managed or external, not ${JSON.stringify(engine)}`);
   }
   if (Boolean(values.tlscert) !== Boolean(values.tlskey)) throw new UsageError("--tlscert and --tlskey go together");
+  if (values.tlsverify && !(values.tlscacert && values.tlscert)) {
+    throw new UsageError("--tlsverify needs --tlscacert, --tlscert and --tlskey");
+  }
+  if (values.tlscacert && !values.tlsverify) throw new UsageError("--tlscacert is for --tlsverify");
   const shutdownTimeout = Number(values["shutdown-timeout"] ?? 15);
   if (!Number.isFinite(shutdownTimeout) || shutdownTimeout < 0) throw new UsageError("--shutdown-timeout must be a number of seconds");
+  const logFormat = (values["log-format"] ?? "text") as LogFormat;
+  if (!["text", "json"].includes(logFormat)) throw new UsageError(`--log-format must be text or json, not ${JSON.stringify(logFormat)}`);
+  const maxChildren = Number(values["max-children"] ?? 32);
+  if (!Number.isInteger(maxChildren) || maxChildren < 1) throw new UsageError("--max-children must be a whole number, 1 or more");
+  const metricsAddr = values["metrics-addr"];
+  if (metricsAddr !== undefined) {
+    try {
+      parseMetricsAddress(metricsAddr);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
 
   const engineBin = installedEngineBin(env);
   const binary = (name: string, flag: string | undefined, variable: string) =>
@@ -157,8 +214,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     engine,
     engineStateDir: values["engine-state-dir"],
     engineDataDir: values["engine-data-dir"],
-    tls: values.tlscert && values.tlskey ? { cert: values.tlscert, key: values.tlskey } : undefined,
+    tls:
+      values.tlscert && values.tlskey
+        ? { cert: values.tlscert, key: values.tlskey, ...(values.tlsverify ? { ca: values.tlscacert } : {}) }
+        : undefined,
     allowInsecureTcp: values["allow-insecure-tcp"] ?? false,
     shutdownTimeout,
+    logFormat,
+    metricsAddr,
+    maxChildren,
+    readOnlyApi: values["read-only-api"] ?? false,
   };
 }

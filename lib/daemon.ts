@@ -5,15 +5,16 @@ import { BuildkitLocator } from "./buildkit/locator.ts";
 import { addressInNerdctlToml, installedEngineBin, nerdctlTomlPath, type DaemonConfig } from "./config.ts";
 import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
+import { DaemonMetrics } from "./instrumentation.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
 import { logCrashesTo } from "./nerdctl/errors.ts";
+import type { Logger } from "./log.ts";
 import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
-import { CoalescingRunner } from "./runner/coalescing.ts";
-import { LoggingRunner } from "./runner/logging.ts";
 import { RealRunner } from "./runner/real.ts";
 import { API_VERSION } from "./server/api-version.ts";
 import { createDaemonApp } from "./server/app.ts";
 import { listenOn, type Listening } from "./server/listen.ts";
+import { listenMetrics, type MetricsListening } from "./server/metrics-listen.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
@@ -28,6 +29,8 @@ export interface RunningDaemon {
   listeners: Listening[];
   engine?: ManagedEngine;
   runner: RealRunner;
+  /** The --metrics-addr listener. */
+  metrics?: MetricsListening;
   /** Stops accepting, lets requests finish within the shutdown timeout, then ends everything. */
   shutdown(): Promise<void>;
 }
@@ -88,10 +91,10 @@ function engineEnv(config: DaemonConfig, engine: ManagedEngine | undefined): Rec
   return env;
 }
 
-export async function startDaemon(config: DaemonConfig, log: (line: string) => void): Promise<RunningDaemon> {
+export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
   // Clients get one line for a nerdctl crash; its trace is for whoever reads this log.
-  logCrashesTo(log);
-  const debugLog = config.debug ? log : undefined;
+  logCrashesTo(log.error);
+  const debugLog = config.debug ? log.debug : undefined;
   let engine: ManagedEngine | undefined;
   if (await needsManagedEngine(config)) {
     log("starting the managed engine (containerd, buildkitd)");
@@ -108,12 +111,13 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     binaries: { nerdctl: config.nerdctl, buildctl: config.buildctl },
     env,
   });
-  const nerdctl = new Nerdctl(new CoalescingRunner(debugLog ? new LoggingRunner(runner, debugLog) : runner), {
+  const metrics = new DaemonMetrics({ children: () => runner.liveChildren });
+  const nerdctl = new Nerdctl(metrics.engineRunner(runner, { maxChildren: config.maxChildren, debugLog }), {
     namespace: config.namespace,
     initBinary: staticInit(env.PATH ?? process.env.PATH ?? ""),
   });
   // The daemon's namespace's engine events run as long as the daemon, listened to or not (dockerd buffers for `since` too).
-  const events = new EventHub(nerdctl, { defaultNamespace: config.namespace ?? "default", log: debugLog });
+  const events = new EventHub(nerdctl, { defaultNamespace: config.namespace ?? "default", log: debugLog, restarting: metrics.eventSourceRestart });
   events.start();
   const facts = (): DaemonFacts => ({
     version: DAEMON_VERSION,
@@ -137,18 +141,21 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     routes: await loadRouteFiles(ROUTES_DIR),
     services,
     daemonVersion: DAEMON_VERSION,
-    log: debugLog,
+    observe: metrics.requestObserver(log, config.debug),
+    readOnly: config.readOnlyApi,
   });
   // --rm containers that ended while no daemon was watching, health checks of running ones.
   resumeContainerWatches(scopeFor(services, undefined)).catch((error: unknown) => log(`resuming container watches: ${(error as Error).message}`));
 
   const listeners: Listening[] = [];
+  let metricsListening: MetricsListening | undefined;
   try {
     for (const host of config.hosts) {
       listeners.push(
         await listenOn(host, app, { group: config.group, tls: config.tls, allowInsecureTcp: config.allowInsecureTcp }),
       );
     }
+    if (config.metricsAddr) metricsListening = await listenMetrics(config.metricsAddr, () => metrics.registry.render());
   } catch (error) {
     events.close();
     await Promise.all(listeners.map((listener) => listener.stopAccepting()));
@@ -171,9 +178,10 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
       }
       for (const listener of listeners) listener.destroyConnections();
       runner.killAll();
+      await metricsListening?.close();
       await engine?.stop();
     })();
     return shuttingDown;
   };
-  return { listeners, engine, runner, shutdown };
+  return { listeners, engine, runner, metrics: metricsListening, shutdown };
 }

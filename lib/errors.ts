@@ -11,6 +11,7 @@ export type ErrorKind =
   | "not-allowed"
   | "conflict"
   | "not-modified"
+  | "too-large"
   | "too-many-requests"
   | "system"
   | "not-implemented"
@@ -33,6 +34,8 @@ export const forbidden = (message: string) => new ApiError("forbidden", message)
 export const notFound = (message: string) => new ApiError("not-found", message);
 export const conflict = (message: string) => new ApiError("conflict", message);
 export const notModified = (message: string) => new ApiError("not-modified", message);
+/** A request body over what the endpoint reads. */
+export const tooLarge = (message: string) => new ApiError("too-large", message);
 export const systemError = (message: string) => new ApiError("system", message);
 export const notImplemented = (message: string) => new ApiError("not-implemented", message);
 /** A remote (a registry) answered with something that cannot be used. */

@@ -56,7 +56,7 @@ fi
 # --- Go programs at pinned versions ------------------------------------------
 build() { # build <binary> <go package@version | package> <ldflags> [tags] [cgo]
   local bin=$1 pkg=$2 ldflags=$3 tags=${4:-} cgo=${5:-0}
-  if [[ -x "$ENGINE_DIR/bin/$bin" ]]; then return; fi
+  if [[ -x "$ENGINE_DIR/bin/$bin" ]]; then say "$bin present"; return; fi
   say "building $bin ($pkg)"
   local start=$SECONDS
   CGO_ENABLED=$cgo GOFLAGS=-mod=mod GOBIN="$ENGINE_DIR/bin.partial" \
@@ -69,7 +69,7 @@ build() { # build <binary> <go package@version | package> <ldflags> [tags] [cgo]
 # pkg@version` refuses) are built from a module of ours in engine-modules/.
 build_in_module() { # build_in_module <module dir> <binary> <package> <ldflags> [tags]
   local dir=$1 bin=$2 pkg=$3 ldflags=$4 tags=${5:-}
-  if [[ -x "$ENGINE_DIR/bin/$bin" ]]; then return; fi
+  if [[ -x "$ENGINE_DIR/bin/$bin" ]]; then say "$bin present"; return; fi
   say "building $bin ($pkg, pinned in engine-modules/$dir/go.mod)"
   local start=$SECONDS
   (cd "$HERE/engine-modules/$dir" && CGO_ENABLED=0 GOFLAGS=-mod=mod \
@@ -100,12 +100,14 @@ build_in_module nerdctl nerdctl "github.com/containerd/nerdctl/v2/cmd/nerdctl" \
 mkdir -p "$ENGINE_DIR/cni"
 for plugin in main/bridge main/loopback main/macvlan main/ipvlan ipam/host-local meta/portmap meta/firewall meta/tuning; do
   name=${plugin#*/}
-  [[ -x "$ENGINE_DIR/cni/$name" ]] && continue
+  if [[ -x "$ENGINE_DIR/cni/$name" ]]; then say "CNI plugin $name present"; continue; fi
   say "building CNI plugin $name ($CNI_PLUGINS_VERSION)"
+  start=$SECONDS
   CGO_ENABLED=0 GOFLAGS=-mod=mod GOBIN="$ENGINE_DIR/bin.partial" go install -trimpath \
     -ldflags "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
     "github.com/containernetworking/plugins/plugins/$plugin@$CNI_PLUGINS_VERSION"
   mv "$ENGINE_DIR/bin.partial/$name" "$ENGINE_DIR/cni/$name"
+  say "built CNI plugin $name in $((SECONDS - start))s"
 done
 rmdir "$ENGINE_DIR/bin.partial" 2>/dev/null || true
 

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { DOCKER_CLIS, docker, type CliResult } from "./docker-cli.ts";
@@ -31,17 +31,35 @@ export const MATRIX: MatrixCell[] = DOCKER_CLIS.flatMap((cli) =>
 export const CLI_PLUGINS_DIR = join(process.env.NERDCTLD_ENGINE_HOME || "/opt/nerdctld-engine", "cli-plugins");
 
 /**
- * A docker CLI config that sends the namespace header with every request
- * (`HttpHeaders`, as a user would configure it for a Kubernetes node), and
- * finds the buildx plugin, as a Docker install's CLI does.
+ * Writes a docker CLI config into `dir` that sends the namespace header with
+ * every request (`HttpHeaders`, as a user would configure it for a Kubernetes
+ * node), finds CLI plugins in `pluginsDir` and holds registry credentials. Written whole, then renamed: a CLI starting meanwhile
+ * must never read a half-written config (it would send no namespace header,
+ * and work in the default namespace).
  */
-export function configDir(namespace: string): string {
-  const dir = join("/tmp", `nerdctld-e2e-docker-config-${namespace}`);
+export function writeCliConfig(dir: string, namespace: string, options: { pluginsDir?: string; auths?: Record<string, string> } = {}): string {
   mkdirSync(dir, { recursive: true });
   const headers = namespace === "default" ? {} : { "X-Containerd-Namespace": namespace };
-  writeFileSync(join(dir, "config.json"), JSON.stringify({ HttpHeaders: headers, cliPluginsExtraDirs: [CLI_PLUGINS_DIR] }));
+  const partial = join(dir, `config.json.${process.pid}`);
+  const config = {
+    HttpHeaders: headers,
+    ...(options.pluginsDir ? { cliPluginsExtraDirs: [options.pluginsDir] } : {}),
+    // Registry credentials by host, "user:password" each, as `docker login` stores them.
+    ...(options.auths ? { auths: Object.fromEntries(Object.entries(options.auths).map(([host, secret]) => [host, { auth: Buffer.from(secret).toString("base64") }])) } : {}),
+  };
+  writeFileSync(partial, JSON.stringify(config));
+  renameSync(partial, join(dir, "config.json"));
   return dir;
 }
+
+/** The namespace's docker CLI config, which also finds the buildx plugin, as a Docker install's CLI does. */
+export function configDir(namespace: string): string {
+  const dir = join("/tmp", `nerdctld-e2e-docker-config-${namespace}`);
+  if (!written.has(dir)) written.add(writeCliConfig(dir, namespace, { pluginsDir: CLI_PLUGINS_DIR }));
+  return dir;
+}
+
+const written = new Set<string>();
 
 /** Runs the cell's docker CLI in the cell's namespace against the daemon (killed after timeoutMs). */
 export function dockerIn(cell: MatrixCell, dockerHost: string, args: string[], input?: string, timeoutMs?: number): Promise<CliResult> {

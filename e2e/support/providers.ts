@@ -7,7 +7,7 @@
  * - "host": nerdctld and its managed engine on this host, in temp dirs.
  */
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Readable } from "node:stream";
@@ -173,6 +173,9 @@ async function startTestcontainersProvider(): Promise<EngineProvider> {
       container = undefined;
     }
     if (work) {
+      // The daemon's log, kept where the run was asked to keep it (the rest of work/ goes).
+      const keepLog = process.env.NERDCTLD_E2E_DAEMON_LOG;
+      if (keepLog) await copyFile(join(work, "nerdctld.log"), keepLog).catch((error: unknown) => problems.push(String(error)));
       const mounted = await mountedUnder(work);
       if (mounted.length > 0) problems.push(`not removing ${work}: still mounted: ${mounted.join(", ")}`);
       // data/ holds root-owned overlay dirs the engine made; nothing is mounted there from the host's view.

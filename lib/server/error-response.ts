@@ -10,6 +10,7 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   "not-allowed": 405,
   conflict: 409,
   "not-modified": 304,
+  "too-large": 413,
   "too-many-requests": 429,
   system: 500,
   "not-implemented": 501,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { H3Event } from "h3";
+import { REQUEST_ID_HEADER, requestIdOf } from "./observe.ts";
 
 /** What the server layer hands a route when Node delivered the request on its `upgrade` event. */
 export interface UpgradeRuntime {
@@ -38,7 +39,7 @@ export function hijack(event: H3Event, contentType = "application/vnd.docker.raw
   upgrade.taken = true;
   const { socket, head } = upgrade;
   socket.write(
-    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`,
+    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${requestIdLine(event)}\r\n`,
   );
   if (head.length > 0) socket.unshift(head);
   return socket;
@@ -54,7 +55,12 @@ export function switchProtocols(event: H3Event, protocol: string): Duplex {
   if (!upgrade) throw new Error("switchProtocols: request was not an upgrade");
   upgrade.taken = true;
   const { socket, head } = upgrade;
-  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n${requestIdLine(event)}\r\n`);
   if (head.length > 0) socket.unshift(head);
   return socket;
+}
+
+function requestIdLine(event: H3Event): string {
+  const id = requestIdOf(event);
+  return id ? `${REQUEST_ID_HEADER}: ${id}\r\n` : "";
 }

@@ -1,4 +1,5 @@
 import { chmod, chown, lstat, readFile, unlink } from "node:fs/promises";
+import { createServer as createHttpsServer } from "node:https";
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -9,10 +10,29 @@ import type { NodeUpgradeRuntime, UpgradeRuntime } from "./hijack.ts";
 export interface ListenOptions {
   /** Group that may use unix sockets (mode 0660); unset keeps the daemon's own group. */
   group?: string;
-  tls?: { cert: string; key: string };
+  /** Certificate and key files; with ca, only clients with a certificate it signed are served (dockerd's --tlsverify). */
+  tls?: { cert: string; key: string; ca?: string };
   /** Serve plain TCP on a non-loopback address (dockerd warns; we refuse unless told). */
   allowInsecureTcp?: boolean;
+  timeouts?: ServerTimeouts;
 }
+
+/**
+ * What a slow or idle client may hold: a connection must bring its request's
+ * headers within `headersMs` (408 and closed otherwise), and one idle between
+ * requests is closed after `keepAliveMs`. Nothing bounds a request once its
+ * headers are in: bodies (image loads, build contexts) and responses (logs -f,
+ * events, pulls) take as long as they take, and a hijacked connection (attach,
+ * exec, BuildKit's) is the route's alone.
+ */
+export interface ServerTimeouts {
+  headersMs: number;
+  keepAliveMs: number;
+  /** How often connections are checked against headersMs. */
+  checkIntervalMs: number;
+}
+
+const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 60_000, keepAliveMs: 5_000, checkIntervalMs: 30_000 };
 
 export interface Listening {
   address: string;
@@ -31,7 +51,7 @@ export async function listenOn(address: string, app: H3, options: ListenOptions 
     case "unix":
       return listenUnix(rest, app, options);
     case "fd":
-      return listenSystemdFds(rest, app);
+      return listenSystemdFds(rest, app, options.timeouts);
     case "tcp":
       return listenTcp(rest, app, options);
     default:
@@ -46,7 +66,11 @@ function splitAddress(address: string): [string, string] {
 }
 
 /** A Node server for the app, with hijackable upgrades and tracked sockets. */
-function nodeServer(app: H3, server: Server = createServer()): { server: Server; destroyConnections(): void } {
+function nodeServer(
+  app: H3,
+  timeouts = DEFAULT_TIMEOUTS,
+  server: Server = createServer({ connectionsCheckingInterval: timeouts.checkIntervalMs }),
+): { server: Server; destroyConnections(): void } {
   const sockets = new Set<Duplex>();
   const handler = toNodeHandler(app);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -65,8 +89,8 @@ function nodeServer(app: H3, server: Server = createServer()): { server: Server;
   });
   // Slow clients streaming images or logs must not be cut off by Node's defaults.
   server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = timeouts.headersMs;
+  server.keepAliveTimeout = timeouts.keepAliveMs;
   return {
     server,
     destroyConnections: () => {
@@ -114,7 +138,7 @@ async function writeResponse(socket: Duplex, response: Response): Promise<void> 
 
 async function listenUnix(path: string, app: H3, options: ListenOptions): Promise<Listening> {
   await removeStaleSocket(path);
-  const { server, destroyConnections } = nodeServer(app);
+  const { server, destroyConnections } = nodeServer(app, options.timeouts);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(path, () => {
@@ -159,7 +183,7 @@ async function groupId(group: string): Promise<number> {
 }
 
 /** systemd socket activation: the sockets arrive as fds 3… with LISTEN_FDS (and names in LISTEN_FDNAMES). */
-async function listenSystemdFds(name: string, app: H3): Promise<Listening> {
+async function listenSystemdFds(name: string, app: H3, timeouts?: ServerTimeouts): Promise<Listening> {
   const count = Number(process.env.LISTEN_FDS ?? 0);
   if (process.env.LISTEN_PID && Number(process.env.LISTEN_PID) !== process.pid) {
     throw new ListenError("fd://: LISTEN_PID names another process; not started by systemd socket activation");
@@ -170,7 +194,7 @@ async function listenSystemdFds(name: string, app: H3): Promise<Listening> {
   if (!fds.length) throw new ListenError(`fd://${name}: no passed socket has that name`);
   const servers = await Promise.all(
     fds.map(async (fd) => {
-      const served = nodeServer(app);
+      const served = nodeServer(app, timeouts);
       await new Promise<void>((resolve, reject) => {
         served.server.once("error", reject);
         served.server.listen({ fd }, () => resolve());
@@ -191,7 +215,7 @@ function isLoopback(host: string): boolean {
   return host === "localhost" || /^127\./.test(host) || host === "::1" || host === "[::1]";
 }
 
-/** TCP through listhen; TLS when certificates are given, and required off loopback. */
+/** TCP through listhen, or TLS when certificates are given (required off loopback). */
 async function listenTcp(hostPort: string, app: H3, options: ListenOptions): Promise<Listening> {
   const match = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(hostPort);
   if (!match) throw new ListenError(`tcp://${hostPort}: expected tcp://host:port`);
@@ -203,11 +227,12 @@ async function listenTcp(hostPort: string, app: H3, options: ListenOptions): Pro
         "Give --tlscert and --tlskey, or --allow-insecure-tcp if you really mean it",
     );
   }
+  if (options.tls) return listenTls(hostname, port, app, options.tls, options.timeouts);
   // listhen would quietly move to another port when this one is taken: only this one will do.
   const listener = await listhen(() => {}, {
     hostname,
     port: { port },
-    https: options.tls ? { cert: options.tls.cert, key: options.tls.key } : false,
+    https: false,
     showURL: false,
     open: false,
     clipboard: false,
@@ -222,9 +247,39 @@ async function listenTcp(hostPort: string, app: H3, options: ListenOptions): Pro
   }
   const server = listener.server as Server;
   server.removeAllListeners("request");
-  const { destroyConnections } = nodeServer(app, server);
+  const { destroyConnections } = nodeServer(app, options.timeouts, server);
   return {
-    address: `${options.tls ? "tcp+tls" : "tcp"}://${hostname}:${listener.address.port}`,
+    address: `tcp://${hostname}:${listener.address.port}`,
+    stopAccepting: () => closeServer(server),
+    destroyConnections,
+  };
+}
+
+/**
+ * Node's own TLS server: listhen has no client verification. With a CA, the
+ * handshake itself refuses a client without a certificate that CA signed.
+ */
+async function listenTls(hostname: string, port: number, app: H3, tls: NonNullable<ListenOptions["tls"]>, timeouts?: ServerTimeouts): Promise<Listening> {
+  const [cert, key, ca] = await Promise.all([readFile(tls.cert), readFile(tls.key), tls.ca ? readFile(tls.ca) : undefined]);
+  const https = createHttpsServer({
+    cert,
+    key,
+    connectionsCheckingInterval: (timeouts ?? DEFAULT_TIMEOUTS).checkIntervalMs,
+    ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
+  });
+  // Same request and upgrade events as an http.Server, which is all nodeServer uses.
+  const server = https as unknown as Server;
+  const { destroyConnections } = nodeServer(app, timeouts, server);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: hostname, port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  return {
+    address: `tcp+tls://${hostname}:${typeof bound === "object" && bound ? bound.port : port}`,
     stopAccepting: () => closeServer(server),
     destroyConnections,
   };

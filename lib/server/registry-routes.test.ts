@@ -12,7 +12,9 @@ import { ROUTES_DIR } from "../package-info.ts";
 import { FakeRegistry } from "../registry/fake-registry.ts";
 import { ReplayRunner } from "../runner/replay.ts";
 import { send, TEST_FACTS } from "../testing/replay-app.ts";
+import { createLogger } from "../log.ts";
 import { createDaemonApp } from "./app.ts";
+import { requestLog } from "./observe.ts";
 import { loadRouteFiles } from "./route-files.ts";
 
 const server = setupServer();
@@ -34,7 +36,7 @@ function daemonApp(): { app: H3; log: string[]; runner: ReplayRunner } {
     routes,
     services: { nerdctl: new Nerdctl(runner), facts: () => TEST_FACTS },
     daemonVersion: TEST_FACTS.version,
-    log: (line) => log.push(line),
+    observe: requestLog(createLogger("text", (line) => log.push(line)), true),
   });
   return { app, log, runner };
 }
@@ -87,7 +89,7 @@ describe("POST /auth", () => {
       expect(await response.json()).toEqual({ message });
     }
     const huge = await send(app, "/v1.43/auth", postJson({ username: "x".repeat(70 * 1024) }));
-    expect(huge.status).toBe(400);
+    expect(huge.status).toBe(413);
     const badAddress = await send(app, "/v1.43/auth", postJson({ username: "u", password: "p", serveraddress: "-v/:/h" }));
     expect(badAddress.status).toBe(400);
     expect(seen).toEqual([]);
@@ -102,7 +104,7 @@ describe("POST /auth", () => {
     await send(app, "/v1.43/distribution/127.0.0.1:5000/nosuch:v1/json", { headers: auth });
     await send(app, "/v1.43/images/search?term=127.0.0.1:5000/x", { headers: auth });
     // Every request was logged (failures by the error handler too), none with a secret.
-    expect(log.filter((line) => / -> \d{3}$/.test(line))).toHaveLength(4);
+    expect(log.filter((line) => / request method=\w+ path=\S+ status=\d{3} /.test(line))).toHaveLength(4);
     const everything = log.join("\n");
     for (const secret of [PASSWORD, Buffer.from(`alice:${PASSWORD}`).toString("base64"), auth["X-Registry-Auth"]]) expect(everything).not.toContain(secret);
   });

@@ -31,11 +31,20 @@ describe("RouteRequest", () => {
     expect((await call((request) => request.json(), "/x", body("{nope"))).status).toBe(400);
   });
 
-  it("refuses a JSON body over the limit with a 400, before reading it whole", async () => {
+  it("refuses a JSON body over the limit with a 413, whether it says its length or not", async () => {
     const big = JSON.stringify({ Labels: { a: "x".repeat(JSON_BODY_LIMIT) } });
-    expect(await call((request) => request.json(), "/x", { method: "POST", body: big })).toEqual({
-      status: 400,
-      body: { message: `request body larger than ${JSON_BODY_LIMIT} bytes` },
+    const refused = { status: 413, body: { message: `request body larger than ${JSON_BODY_LIMIT} bytes` } };
+    expect(await call((request) => request.json(), "/x", { method: "POST", body: big })).toEqual(refused);
+    // Chunked: no Content-Length to refuse it by, so it is read up to the limit and no further.
+    const chunked = new Blob([big]).stream();
+    expect(await call((request) => request.json(), "/x", { method: "POST", body: chunked, duplex: "half" } as RequestInit)).toEqual(refused);
+  });
+
+  it("reads a JSON body just under the limit", async () => {
+    const text = JSON.stringify({ a: "x".repeat(JSON_BODY_LIMIT - 16) });
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(JSON_BODY_LIMIT);
+    expect((await call(async (request) => ((await request.json()) as { a: string }).a.length, "/x", { method: "POST", body: text })).body).toEqual({
+      read: JSON_BODY_LIMIT - 16,
     });
   });
 });

@@ -2,7 +2,7 @@ import type { Duplex, Readable } from "node:stream";
 import { defineHandler, type H3Event } from "h3";
 import { compareVersions } from "../docker/api-version.ts";
 import { Filters } from "../docker/filters.ts";
-import { badParameter } from "../errors.ts";
+import { badParameter, tooLarge } from "../errors.ts";
 import { scopeFor, type Scope } from "../service/scope.ts";
 import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useParam } from "./context.ts";
 import type { ConnectionSession } from "../io/connection.ts";
@@ -10,8 +10,12 @@ import { serveConnection, upgradeBody } from "./connection.ts";
 import { switchProtocols, upgradeOf } from "./hijack.ts";
 import { clientGone, requestBody } from "./streams.ts";
 
-/** The largest JSON body a route reads (container create, network create, …): far above any real one. */
-export const JSON_BODY_LIMIT = 1 << 20;
+/**
+ * The largest JSON body a route reads (container create, network create, …):
+ * far above any real one. Streamed bodies (build contexts, image archives,
+ * archive PUTs) have no such cap: they are never held.
+ */
+export const JSON_BODY_LIMIT = 4 << 20;
 /** The largest other small body (an auth document). */
 export const SMALL_BODY_LIMIT = 64 * 1024;
 
@@ -98,10 +102,10 @@ export class RouteRequest {
 
   /**
    * A small body (an auth document, a JSON object) as text, read up to `limit`
-   * bytes: a larger one is refused (400) rather than held. Empty when there is none.
+   * bytes: a larger one is refused (413) rather than held. Empty when there is none.
    */
   async smallBody(limit = SMALL_BODY_LIMIT): Promise<string> {
-    const refused = () => badParameter(`request body larger than ${limit} bytes`);
+    const refused = () => tooLarge(`request body larger than ${limit} bytes`);
     if (Number(this.event.req.headers.get("content-length") ?? "0") > limit) throw refused();
     const chunks: Buffer[] = [];
     let size = 0;

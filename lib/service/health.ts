@@ -1,3 +1,4 @@
+import { outsideRequest } from "../log.ts";
 import { runHealthcheck } from "../nerdctl/container-lifecycle.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { baselineOf, watchEnd } from "./container-exit.ts";
@@ -69,7 +70,8 @@ export function watchHealth(scope: Scope, container: NerdctlContainerInspect): v
       // The container went away or stopped between checks; its end stops the schedule.
     }
   };
-  const timer = setInterval(() => void scope.health.check(scope.namespace, container.Id, check), interval);
+  // The schedule is the daemon's, not the request's that started the container: its checks log as no request's.
+  const timer = outsideRequest(() => setInterval(() => void scope.health.check(scope.namespace, container.Id, check), interval));
   stop.signal.addEventListener("abort", () => clearInterval(timer), { once: true });
   void watchEnd(scope, { ...baselineOf(container), running: true }, "exit", stop.signal).then(() => stop.abort());
 }

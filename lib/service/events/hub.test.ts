@@ -286,14 +286,19 @@ describe("slow subscribers and a failing stream", () => {
     expect(hub.listeners).toBe(1);
   });
 
-  it("restarts a source that keeps failing at start, later each time, whether anyone listens or not", async () => {
-    const { runner, hub } = setup({ restartDelayMs: 10, maxRestartDelayMs: 40 });
+  it("restarts a source that keeps failing at start, later each time, whether anyone listens or not, and tells of each restart", async () => {
+    const restarts: string[] = [];
+    const { runner, hub } = setup({ restartDelayMs: 10, maxRestartDelayMs: 40, restarting: (namespace) => restarts.push(namespace) });
     hub.start();
     runner.children[0]!.exit(1);
     await until(() => runner.children.length === 2);
     runner.children[1]!.exit(1);
     await until(() => runner.children.length === 3);
     expect(hub.running()).toBe(true);
+    expect(restarts).toEqual(["default", "default"]);
+    // Stopped at shutdown is not a restart.
+    hub.close();
+    expect(restarts).toHaveLength(2);
   });
 
   it("close() ends every stream and kills every child (shutdown)", async () => {

@@ -6,6 +6,7 @@ import type { Nerdctl } from "../../nerdctl/client.ts";
 import { allContainers } from "../../nerdctl/containers.ts";
 import { parseEventLine, spawnEvents, type NerdctlEvent } from "../../nerdctl/events.ts";
 import { inspectAllRecords } from "../../nerdctl/images.ts";
+import { outsideRequest } from "../../log.ts";
 import type { RunResult, RunningCommand } from "../../runner/types.ts";
 
 export interface SourceOptions {
@@ -15,6 +16,8 @@ export interface SourceOptions {
   /** The longest wait between attempts while the child keeps failing at once. */
   maxRestartDelayMs: number;
   log?: (line: string) => void;
+  /** The child ended (or could not start) without being stopped, and is to be started again. */
+  restarting?: (namespace: string) => void;
 }
 
 /** What the source tells its namespace. */
@@ -77,7 +80,8 @@ export class EngineEventSource {
     if (this.#run) return;
     clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
-    this.#start();
+    // The source is the daemon's, whichever request first needed it: its calls and restarts log as no request's.
+    outsideRequest(() => this.#start());
   }
 
   stop(): void {
@@ -149,6 +153,7 @@ export class EngineEventSource {
 
   #restartIn(delay: number): void {
     if (this.#stopped) return;
+    this.options.restarting?.(this.namespace);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
       if (!this.#run && !this.#stopped) this.#start();
