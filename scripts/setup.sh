@@ -54,13 +54,15 @@ bash scripts/install-engine.sh
 # The test suites also need Debian's dockerd (the reference daemon, and the
 # host engine Testcontainers drives), its 20.10 CLI, and debootstrap (the base
 # of the engine container image), buildx, which `docker build` runs (its
-# `--ssh` is tested with ssh-agent), and docker compose, a client they drive.
+# `--ssh` is tested with ssh-agent), docker compose, a client they drive, and
+# the reaper Testcontainers runs as its Ryuk.
 # systemd's socket activator and unit checker and OpenSSL's CLI test the
 # deployments (socket activation, TLS with client certificates).
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
   bash scripts/install-buildx.sh
   bash scripts/install-compose.sh
+  bash scripts/install-reaper.sh
   ensure_packages docker.io debootstrap tmux openssh-client python3-venv systemd openssl
   # docker-py, the Python client the e2e suites drive, in a venv of its own
   # (under node_modules/, so npm ci starts it afresh too).

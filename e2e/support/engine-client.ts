@@ -20,6 +20,8 @@ export type EngineAccess =
       docker: string;
       dockerHost: string;
       containerId: string;
+      /** nerdctld's socket inside the container: what a container of the engine bind-mounts to reach it. */
+      daemonSocket: string;
       /** nerdctl inside the container, and its environment there. */
       nerdctl: string;
       env: Record<string, string>;

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -204,6 +205,7 @@ async function writeImageArchive(
   path: string,
   layerSources: LayerSource[],
   options: BusyboxImageOptions,
+  runConfig: Record<string, unknown> = { Env: [DEFAULT_PATH_ENV], Cmd: ['sh'] },
 ): Promise<WrittenImage> {
   const reference = normalizeReference(options.reference ?? DEFAULT_BUSYBOX_REFERENCE);
   const platform = parsePlatform(options.platform ?? DEFAULT_PLATFORM);
@@ -215,7 +217,7 @@ async function writeImageArchive(
   const configBytes = jsonBlob({
     architecture: platform.architecture,
     ...(platform.variant ? { variant: platform.variant } : {}),
-    config: { Env: [DEFAULT_PATH_ENV], Cmd: ['sh'] },
+    config: runConfig,
     created: IMAGE_CREATED,
     history: layerSources.map((source) => ({ created: IMAGE_CREATED, created_by: source.createdBy })),
     os: platform.os,
@@ -320,4 +322,21 @@ export async function writeLargeImage(path: string, options: LargeImageOptions):
     randomDataLayer(options.seed ?? 'nerdctld-large-image', options.sizeBytes),
   ];
   return writeImageArchive(path, layers, { ...options, reference });
+}
+
+/**
+ * Writes an image of one static program at /bin/<name>, its entrypoint (the
+ * reaper the Testcontainers suite runs as Ryuk, scripts/install-reaper.sh).
+ */
+export async function writeProgramImage(path: string, programPath: string, reference: string, labels: Record<string, string> = {}): Promise<WrittenImage> {
+  const binary = await readFile(programPath);
+  const mtime = CREATED_EPOCH_SECONDS;
+  const name = basename(programPath);
+  const entries: TarEntry[] = [
+    { type: 'directory', name: 'bin', mode: 0o755, mtime },
+    { type: 'file', name: `bin/${name}`, mode: 0o755, mtime, content: binary },
+    { type: 'directory', name: 'tmp', mode: 0o1777, mtime },
+  ];
+  const layer: LayerSource = { entries: () => entries, createdBy: `ADD ${name} /bin/${name}` };
+  return writeImageArchive(path, [layer], { reference }, { Env: [DEFAULT_PATH_ENV], Entrypoint: [`/bin/${name}`], Labels: labels });
 }

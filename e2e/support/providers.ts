@@ -249,6 +249,7 @@ async function startTestcontainersProvider(): Promise<EngineProvider> {
       docker: dockerCli(),
       dockerHost: docker.dockerHost,
       containerId: started.getId(),
+      daemonSocket: `${CONTAINER_RUN_DIR}/nerdctl.sock`,
       nerdctl: nerdctlPath,
       env,
     };

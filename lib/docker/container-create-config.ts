@@ -78,12 +78,19 @@ function stopSignal(value: string): string {
   return value;
 }
 
-/** Labels nerdctl and nerdctld keep for themselves cannot be set by a client. */
-function userLabels(labels: Record<string, string>): string[] {
+const reserved = (key: string) => key.startsWith("nerdctl/") || key.startsWith(RECORD_LABEL_PREFIX);
+
+/**
+ * The container's labels: the image's, then the client's over them, as
+ * dockerd merges them (nerdctl keeps only the client's). Labels nerdctl and
+ * nerdctld keep for themselves cannot be set by a client, nor come from an image.
+ */
+function containerLabels(labels: Record<string, string>, image: Record<string, string>): string[] {
   for (const key of Object.keys(labels)) {
-    if (key.startsWith("nerdctl/") || key.startsWith(RECORD_LABEL_PREFIX)) throw badParameter(`label ${describeValue(key)} is reserved for the engine`);
+    if (reserved(key)) throw badParameter(`label ${describeValue(key)} is reserved for the engine`);
   }
-  return keyValues("Labels", labels);
+  const inherited = Object.entries(image).filter(([key]) => key !== "" && !key.includes("=") && !reserved(key));
+  return keyValues("Labels", { ...Object.fromEntries(inherited), ...labels });
 }
 
 /**
@@ -112,7 +119,7 @@ export function translateConfig(request: ContainerCreateRequest, flags: CreateFl
   }
   flags.on("tty", request.Tty === true);
   flags.repeat("env", environment(strings("Env", request.Env)));
-  flags.repeat("label", userLabels(stringMap("Labels", request.Labels)));
+  flags.repeat("label", containerLabels(stringMap("Labels", request.Labels), flags.image.labels));
   const signal = text("StopSignal", request.StopSignal);
   if (signal) flags.set("stop-signal", stopSignal(signal));
   const timeout = integer("StopTimeout", request.StopTimeout);

@@ -75,7 +75,9 @@ export function containerPort(key: string): [string, string] {
 /** One -p word: `[ip:][hostPort:]port/proto`, the host port left out for a random one. */
 function publish(port: string, protocol: string, binding: PortBinding): string {
   const hostIp = text("PortBindings.HostIp", binding.HostIp);
-  const hostPort = text("PortBindings.HostPort", binding.HostPort);
+  // Docker takes host port 0 as "any free port" (Testcontainers asks so); nerdctl's portmap refuses 0, and takes none as any.
+  const given = text("PortBindings.HostPort", binding.HostPort);
+  const hostPort = /^0+$/.test(given) ? "" : given;
   if (hostPort && !/^\d{1,5}(?:-\d{1,5})?$/.test(hostPort)) throw badParameter(`invalid port specification: ${JSON.stringify(hostPort)}`);
   if (hostIp && !isIP(hostIp)) throw badParameter(`invalid IP address: ${hostIp}`);
   const ip = isIP(hostIp) === 6 ? `[${hostIp}]` : hostIp;

@@ -185,4 +185,6 @@ export interface ImageDefaults {
   /** `linux/amd64`, `linux/arm/v7`. */
   platform: string;
   exposedPorts: string[];
+  /** The image configuration's labels. */
+  labels: Record<string, string>;
 }

@@ -9,7 +9,7 @@ import { FIELD_HANDLING } from "./container-create-fields.ts";
 import { readRecord } from "./container-create-record.ts";
 import type { ContainerCreateRequest } from "./container-create-types.ts";
 
-const CONTEXT: CreateContext = { image: { platform: "linux/amd64", exposedPorts: ["8080/tcp"] }, imageRecord: "docker.io/library/busybox:latest" };
+const CONTEXT: CreateContext = { image: { platform: "linux/amd64", exposedPorts: ["8080/tcp"], labels: {} }, imageRecord: "docker.io/library/busybox:latest" };
 
 function plan(body: ContainerCreateRequest, query = {}, context = CONTEXT) {
   const planned = planContainerCreate(checkContainerCreate({ Image: "busybox", ...body }, query), context);
@@ -81,6 +81,12 @@ describe("Config → nerdctl create", () => {
     expect(refusal({ Labels: { "nerdctl/name": "x" } })).toMatch(/reserved/);
     expect(refusal({ Labels: { "nerdctld/create.0": "{}" } })).toMatch(/reserved/);
     expect(refusal({ Cmd: [1] as unknown as string[] })).toBe("Cmd must be a list of strings");
+  });
+
+  it("gives the container the image's labels, the client's over them, as dockerd merges them", () => {
+    const image = { ...CONTEXT.image, labels: { "org.testcontainers.ryuk": "true", tier: "image", "nerdctl/name": "not-the-engine's", "a=b": "c" } };
+    const planned = plan({ Labels: { tier: "client" } }, {}, { ...CONTEXT, image });
+    expect(planned.args.filter((word) => word.startsWith("--label="))).toEqual(["--label=org.testcontainers.ryuk=true", "--label=tier=client"]);
   });
 });
 
@@ -267,6 +273,13 @@ describe("network → nerdctl create", () => {
         HostConfig: { PortBindings: { "80/tcp": [{ HostIp: "", HostPort: "8080" }], "443/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }], "9000/tcp": [{ HostIp: "::1", HostPort: "9000" }] }, PublishAllPorts: true },
       }),
     ).toEqual(["--publish=8080:80/tcp", "--publish=127.0.0.1::443/tcp", "--publish=[::1]:9000:9000/tcp", "--publish=8080/tcp", "--publish=53/udp"]);
+  });
+
+  it("takes host port 0 as any free port, as dockerd does", () => {
+    expect(flags({ HostConfig: { PortBindings: { "8080/tcp": [{ HostPort: "0" }], "53/udp": [{ HostIp: "127.0.0.1", HostPort: "0" }] } } })).toEqual([
+      "--publish=8080/tcp",
+      "--publish=127.0.0.1::53/udp",
+    ]);
   });
 
   it("warns that host networking discards published ports", () => {

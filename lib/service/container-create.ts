@@ -52,7 +52,7 @@ async function removeMadeVolumes(scope: Scope, before: Set<string>, named: strin
 export async function containerCreate(scope: Scope, input: ContainerCreateInput): Promise<ContainerCreateResponse> {
   const checked = checkContainerCreate(input.body, { name: input.name, platform: input.platform });
   // Every value is checked before the engine is asked anything: bad input leaves no trace, not even a lookup.
-  createArgs(planContainerCreate(checked, { image: { platform: "", exposedPorts: [] }, imageRecord: checked.image }).options);
+  createArgs(planContainerCreate(checked, { image: { platform: "", exposedPorts: [], labels: {} }, imageRecord: checked.image }).options);
   const [images, network] = await Promise.all([
     namespaceImages(scope),
     checked.network.custom === undefined ? undefined : networkName(scope, checked.network.custom),
@@ -62,7 +62,8 @@ export async function containerCreate(scope: Scope, input: ContainerCreateInput)
   const imageRecord = recordForNerdctl(image, { strict: true });
   if (!imageRecord) throw new ApiError("system", `cannot create a container from image ${shortId(image.id)}: it has no name nerdctl can use`);
   const exposedPorts = Object.keys(image.config.config?.ExposedPorts ?? {});
-  const plan = planContainerCreate(checked, { image: { platform: imagePlatform(image), exposedPorts }, imageRecord, network });
+  const labels = image.config.config?.Labels ?? {};
+  const plan = planContainerCreate(checked, { image: { platform: imagePlatform(image), exposedPorts, labels }, imageRecord, network });
   const before = makesVolumes(plan.options, image) ? new Set(await listVolumeNames(scope.nerdctl)) : undefined;
   try {
     const id = await createContainer(scope.nerdctl, plan.options);

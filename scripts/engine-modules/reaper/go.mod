@@ -1,0 +1,3 @@
+module nerdctld.test/reaper
+
+go 1.23
