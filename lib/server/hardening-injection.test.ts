@@ -436,7 +436,7 @@ beforeAll(async () => {
   });
   const made = await app.fetch(requestOf({ method: "POST", path: `/containers/${ID}/exec`, json: { Cmd: ["true"] } }));
   execId = ((await made.json()) as { Id: string }).Id;
-});
+}, 120_000);
 
 afterAll(async () => {
   if (savedTmp === undefined) delete process.env.TMPDIR;

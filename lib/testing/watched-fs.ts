@@ -25,7 +25,7 @@ export function watched<T extends object>(module: T, realpathOf: typeof Fs.readl
   const record = (call: string, value: unknown) => {
     const path = typeof value === "string" ? value : value instanceof URL ? value.pathname : Buffer.isBuffer(value) ? value.toString() : undefined;
     if (path === undefined) return;
-    const held = /^\/proc\/self\/fd\/(\d+)(\/.*)?$/.exec(path);
+    const held = /^\/proc\/self\/fd\/(\d+)(\/.*)?$/s.exec(path);
     if (held) {
       let dir: string;
       try {
