@@ -88,9 +88,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => forward?.server.close(resolve));
   // Everything the requests made goes with the namespace.
-  await engineNerdctl(["system", "prune", "--all", "--force", "--volumes"], { namespace });
-  await engineNerdctl(["namespace", "remove", namespace]);
   if (work) await rm(work, { recursive: true, force: true });
+  const pruned = await engineNerdctl(["system", "prune", "--all", "--force", "--volumes"], { namespace });
+  const removed = await engineNerdctl(["namespace", "remove", namespace]);
+  if (pruned.exitCode !== 0 || removed.exitCode !== 0) throw new Error(`namespace ${namespace} left behind: ${pruned.stderr}${removed.stderr}`);
 });
 
 describe("spec-driven fuzzing", () => {
