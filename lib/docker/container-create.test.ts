@@ -82,6 +82,20 @@ describe("Config → nerdctl create", () => {
     expect(refusal({ Labels: { "nerdctld/create.0": "{}" } })).toMatch(/reserved/);
     expect(refusal({ Cmd: [1] as unknown as string[] })).toBe("Cmd must be a list of strings");
   });
+
+  it.each([
+    ["Mounts", { Mounts: {} }],
+    ["Devices", { Devices: "/dev/null" }],
+    ["Ulimits", { Ulimits: [1] }],
+    ["BlkioWeightDevice", { BlkioWeightDevice: [[]] }],
+    ["PortBindings.80/tcp", { PortBindings: { "80/tcp": "8080" } }],
+  ])("refuses HostConfig.%s that is not a list of objects", (field, host) => {
+    expect(refusal({ HostConfig: host as never })).toBe(`HostConfig.${field} must be a list of objects`);
+  });
+
+  it("takes a null item of such a list as an empty one", () => {
+    expect(refusal({ HostConfig: { Devices: [null] } as never })).toBe('invalid device mapping ":"');
+  });
 });
 
 describe("HostConfig → nerdctl create", () => {
