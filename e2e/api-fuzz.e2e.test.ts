@@ -89,6 +89,9 @@ afterAll(async () => {
   await new Promise((resolve) => forward?.server.close(resolve));
   // Everything the requests made goes with the namespace.
   if (work) await rm(work, { recursive: true, force: true });
+  // containerd makes a namespace with the first thing put in it: there may be none.
+  const listed = await engineNerdctl(["namespace", "ls", "--quiet"]);
+  if (!listed.stdout.split("\n").includes(namespace)) return;
   const pruned = await engineNerdctl(["system", "prune", "--all", "--force", "--volumes"], { namespace });
   const removed = await engineNerdctl(["namespace", "remove", namespace]);
   if (pruned.exitCode !== 0 || removed.exitCode !== 0) throw new Error(`namespace ${namespace} left behind: ${pruned.stderr}${removed.stderr}`);
