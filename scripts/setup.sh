@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 # The docker-py release the e2e suites drive (e2e/docker-py-client.e2e.test.ts).
 DOCKER_PY_VERSION=7.2.0
+# The schemathesis release that fuzzes the API from its spec (e2e/api-fuzz.e2e.test.ts).
+SCHEMATHESIS_VERSION=4.32.5
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -72,6 +74,14 @@ if [[ ${1:-} == --for-tests ]]; then
     rm -rf "$docker_py"
     /usr/bin/python3 -m venv "$docker_py"
     "$docker_py/bin/pip" install --quiet --disable-pip-version-check "docker==$DOCKER_PY_VERSION"
+  fi
+  # schemathesis likewise, in a venv of its own.
+  schemathesis=node_modules/.cache/schemathesis
+  if [[ $("$schemathesis/bin/st" --version 2>/dev/null) != "st, version $SCHEMATHESIS_VERSION" ]]; then
+    say "schemathesis $SCHEMATHESIS_VERSION"
+    rm -rf "$schemathesis"
+    /usr/bin/python3 -m venv "$schemathesis"
+    "$schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   fi
 fi
 

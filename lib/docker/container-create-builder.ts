@@ -44,6 +44,15 @@ export function strings(field: string, value: unknown): string[] {
   return value as string[];
 }
 
+/** A field that must be a list of objects (null is none, a null item an empty object); a 400 naming it otherwise. */
+export function objects<T extends object>(field: string, value: unknown): T[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((item) => item !== null && (typeof item !== "object" || Array.isArray(item)))) {
+    throw badParameter(`${field} must be a list of objects`);
+  }
+  return value.map((item) => (item ?? {}) as T);
+}
+
 /** A field that must be a map of strings. */
 export function stringMap(field: string, value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};

@@ -1,5 +1,5 @@
 import { badParameter, describeValue } from "../errors.ts";
-import { integer, keyValues, stringMap, strings, text, type CreateFlags } from "./container-create-builder.ts";
+import { integer, keyValues, objects, stringMap, strings, text, type CreateFlags } from "./container-create-builder.ts";
 import type { HostConfig } from "./container-create-types.ts";
 
 /* HostConfig's resources, privileges, namespaces, restart policy, logging and runtime. */
@@ -61,7 +61,7 @@ function blkio(flags: CreateFlags, host: HostConfig): void {
   if (weight > 0 && (weight < 10 || weight > 1000)) throw badParameter("Range of blkio weight is from 10 to 1000");
   if (weight > 0) flags.set("blkio-weight", weight);
   const devices = (field: string, list: { Path?: string; Rate?: number; Weight?: number }[] | null | undefined, key: "Rate" | "Weight") =>
-    (list ?? []).map((device) => {
+    objects<{ Path?: string; Rate?: number; Weight?: number }>(field, list).map((device) => {
       const path = text(`${field}.Path`, device.Path);
       if (!path.startsWith("/")) throw badParameter(`${field}: invalid device path ${describeValue(path)}`);
       return `${path}:${integer(`${field}.${key}`, device[key])}`;
@@ -76,7 +76,7 @@ function blkio(flags: CreateFlags, host: HostConfig): void {
 function devices(flags: CreateFlags, host: HostConfig): void {
   flags.list(
     "device",
-    (host.Devices ?? []).map((device) => {
+    objects<NonNullable<HostConfig["Devices"]>[number]>("HostConfig.Devices", host.Devices).map((device) => {
       const onHost = text("HostConfig.Devices.PathOnHost", device.PathOnHost);
       const inContainer = text("HostConfig.Devices.PathInContainer", device.PathInContainer) || onHost;
       const permissions = text("HostConfig.Devices.CgroupPermissions", device.CgroupPermissions) || "rwm";
@@ -89,7 +89,7 @@ function devices(flags: CreateFlags, host: HostConfig): void {
   );
   flags.list(
     "ulimit",
-    (host.Ulimits ?? []).map((ulimit) => {
+    objects<NonNullable<HostConfig["Ulimits"]>[number]>("HostConfig.Ulimits", host.Ulimits).map((ulimit) => {
       const name = text("HostConfig.Ulimits.Name", ulimit.Name);
       if (!/^[a-z]+$/.test(name)) throw badParameter(`invalid ulimit type: ${name}`);
       const soft = integer("HostConfig.Ulimits.Soft", ulimit.Soft);

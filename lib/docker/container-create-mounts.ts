@@ -1,5 +1,5 @@
 import { badParameter, describeValue } from "../errors.ts";
-import { stringMap, strings, text, type CreateFlags } from "./container-create-builder.ts";
+import { objects, stringMap, strings, text, type CreateFlags } from "./container-create-builder.ts";
 import type { ContainerCreateRequest, Mount } from "./container-create-types.ts";
 
 /* Binds, Mounts, Tmpfs, VolumesFrom and the anonymous Volumes of Config, as nerdctl's -v, --mount, --tmpfs and --volumes-from. */
@@ -139,7 +139,7 @@ export function translateMounts(request: ContainerCreateRequest, flags: CreateFl
   if (driver !== "" && driver !== "local") throw badParameter(`HostConfig.VolumeDriver ${describeValue(driver)} is not supported`);
   const mounted = [
     ...strings("HostConfig.Binds", host.Binds).map((spec) => bind(flags, spec)),
-    ...(host.Mounts ?? []).map((entry) => mount(flags, entry)),
+    ...objects<NonNullable<typeof host.Mounts>[number]>("HostConfig.Mounts", host.Mounts).map((entry) => mount(flags, entry)),
   ];
   const targets = new Set([...mounted.map((entry) => entry.target), ...tmpfs(flags, stringMap("HostConfig.Tmpfs", host.Tmpfs))]);
   if (targets.size < mounted.length + Object.keys(host.Tmpfs ?? {}).length) throw badParameter("Duplicate mount point");

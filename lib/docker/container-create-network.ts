@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { badParameter, describeValue } from "../errors.ts";
-import { strings, text, type CreateFlags } from "./container-create-builder.ts";
+import { objects, strings, text, type CreateFlags } from "./container-create-builder.ts";
 import type { ContainerCreateRequest, EndpointSettings, PortBinding } from "./container-create-types.ts";
 
 /* Networking: the network, the endpoint's addresses, published ports, DNS and /etc/hosts entries. */
@@ -88,7 +88,11 @@ function publish(port: string, protocol: string, binding: PortBinding): string {
 function ports(flags: CreateFlags, request: ContainerCreateRequest, choice: NetworkChoice): void {
   const host = request.HostConfig ?? {};
   for (const key of Object.keys(request.ExposedPorts ?? {})) containerPort(key);
-  const bindings = Object.entries(host.PortBindings ?? {}).map(([key, list]) => ({ key, port: containerPort(key), list: list ?? [] }));
+  const bindings = Object.entries(host.PortBindings ?? {}).map(([key, list]) => ({
+    key,
+    port: containerPort(key),
+    list: objects<NonNullable<typeof list>[number]>(`HostConfig.PortBindings.${key}`, list),
+  }));
   if (choice.mode !== "bridge" && choice.custom === undefined) {
     if (bindings.some((binding) => binding.list.length) || host.PublishAllPorts) {
       flags.warn("Published ports are discarded when using host network mode");

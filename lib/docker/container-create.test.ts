@@ -88,6 +88,20 @@ describe("Config → nerdctl create", () => {
     const planned = plan({ Labels: { tier: "client" } }, {}, { ...CONTEXT, image });
     expect(planned.args.filter((word) => word.startsWith("--label="))).toEqual(["--label=org.testcontainers.ryuk=true", "--label=tier=client"]);
   });
+
+  it.each([
+    ["Mounts", { Mounts: {} }],
+    ["Devices", { Devices: "/dev/null" }],
+    ["Ulimits", { Ulimits: [1] }],
+    ["BlkioWeightDevice", { BlkioWeightDevice: [[]] }],
+    ["PortBindings.80/tcp", { PortBindings: { "80/tcp": "8080" } }],
+  ])("refuses HostConfig.%s that is not a list of objects", (field, host) => {
+    expect(refusal({ HostConfig: host as never })).toBe(`HostConfig.${field} must be a list of objects`);
+  });
+
+  it("takes a null item of such a list as an empty one", () => {
+    expect(refusal({ HostConfig: { Devices: [null] } as never })).toBe('invalid device mapping ":"');
+  });
 });
 
 describe("HostConfig → nerdctl create", () => {

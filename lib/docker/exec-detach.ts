@@ -1,4 +1,4 @@
-import { systemError } from "../errors.ts";
+import { badParameter } from "../errors.ts";
 
 /** Docker's default detach keys: ctrl-p, ctrl-q. */
 export const DEFAULT_DETACH_KEYS = Uint8Array.of(16, 17);
@@ -9,7 +9,8 @@ const CONTROL_KEYS = [..."@abcdefghijklmnopqrstuvwxyz[\\]^_"].map((key) => `ctrl
 /**
  * Docker's detach keys ("ctrl-p,ctrl-q", "a,ctrl-x,DEL") as the bytes a
  * terminal sends for them. Empty for none given (the default applies). A
- * key dockerd does not know is its 500, in its words.
+ * key dockerd does not know is refused in its words, as a 400 (dockerd's is a
+ * 500, yet the fault is the client's).
  */
 export function parseDetachKeys(keys: string): Uint8Array {
   if (keys === "") return new Uint8Array();
@@ -17,7 +18,7 @@ export function parseDetachKeys(keys: string): Uint8Array {
     if (Buffer.byteLength(key) === 1) return key.charCodeAt(0);
     if (key === "DEL") return 127;
     const code = CONTROL_KEYS.indexOf(key);
-    if (code < 0) throw systemError(`Invalid escape keys (${keys}) provided`);
+    if (code < 0) throw badParameter(`Invalid escape keys (${keys}) provided`);
     return code;
   });
   return Uint8Array.from(codes);

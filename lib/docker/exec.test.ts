@@ -177,8 +177,8 @@ describe("the exec document", () => {
     expect(document.DetachKeys).toBe("");
   });
 
-  it("refuses detach keys dockerd does not know, with its 500", () => {
-    expect(failure(() => execConfig({ ...request, detachKeys: "ctrl-1" }, container({})))).toEqual({ kind: "system", message: "Invalid escape keys (ctrl-1) provided" });
+  it("refuses detach keys dockerd does not know, in its words, as a bad parameter", () => {
+    expect(failure(() => execConfig({ ...request, detachKeys: "ctrl-1" }, container({})))).toEqual({ kind: "invalid-parameter", message: "Invalid escape keys (ctrl-1) provided" });
   });
 });
 

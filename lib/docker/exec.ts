@@ -2,6 +2,7 @@ import { badParameter, conflict, describeValue, systemError, type ApiError } fro
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { stateName } from "./containers.ts";
 import { parseDetachKeys } from "./exec-detach.ts";
+import { reader } from "./go-json.ts";
 
 /*
  * Docker's exec instances: the bodies of POST /containers/{id}/exec and
@@ -104,74 +105,6 @@ export function startFailure(reason: string, user: string): ApiError {
   }
   if (INVALID_COMMAND.some((words) => lower.includes(words))) return badParameter(message);
   return systemError(message);
-}
-
-type Body = Record<string, unknown>;
-
-/** A field as Go's decoder finds it: the exact key, else one that differs only in case. */
-function field(body: Body, name: string): unknown {
-  if (name in body) return body[name];
-  const key = Object.keys(body).find((candidate) => candidate.toLowerCase() === name.toLowerCase());
-  return key === undefined ? undefined : body[key];
-}
-
-function jsonKind(value: unknown): string {
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "boolean") return "bool";
-  return typeof value === "object" ? "object" : typeof value;
-}
-
-/** dockerd's words for a body whose value has the wrong type. */
-function mismatch(struct: string, name: string, value: unknown, goType: string): Error {
-  const shown = typeof value === "number" && goType === "uint" ? `number ${value}` : jsonKind(value);
-  return badParameter(`invalid JSON: json: cannot unmarshal ${shown} into Go struct field ${struct}.${name} of type ${goType}`);
-}
-
-/** Reads a body's fields by their Go types; absent and null are the zero value, as in Go. */
-function reader(struct: string, body: unknown) {
-  if (body === undefined || body === null) body = {};
-  if (typeof body !== "object" || Array.isArray(body)) {
-    throw badParameter(`invalid JSON: json: cannot unmarshal ${jsonKind(body)} into Go value of type types.${struct}`);
-  }
-  const fields = body as Body;
-  const plain = (name: string): string => {
-    const value = field(fields, name) ?? "";
-    if (typeof value !== "string") throw mismatch(struct, name, value, "string");
-    return checkedText(name, value);
-  };
-  return {
-    bool(name: string): boolean {
-      const value = field(fields, name) ?? false;
-      if (typeof value !== "boolean") throw mismatch(struct, name, value, "bool");
-      return value;
-    },
-    string: plain,
-    strings(name: string): string[] {
-      const value = field(fields, name) ?? [];
-      if (!Array.isArray(value)) throw mismatch(struct, name, value, "[]string");
-      return value.map((item: unknown) => {
-        if (item !== null && typeof item !== "string") throw mismatch(struct, name, item, "string");
-        return checkedText(name, item ?? "");
-      });
-    },
-    size(name: string): ConsoleSize | undefined {
-      const value = field(fields, name);
-      if (value === undefined || value === null) return undefined;
-      if (!Array.isArray(value)) throw mismatch(struct, name, value, "[2]uint");
-      // Go fills a fixed array from the front: missing elements stay 0, extra ones are dropped.
-      const [height, width] = [value[0] ?? 0, value[1] ?? 0].map((item: unknown) => {
-        if (typeof item !== "number" || !Number.isInteger(item) || item < 0) throw mismatch(struct, name, item, "uint");
-        return item;
-      });
-      return { height: height!, width: width! };
-    },
-  };
-}
-
-/** argv cannot carry a NUL: a value holding one is refused before it gets near a command line. */
-function checkedText(name: string, value: string): string {
-  if (value.includes("\0")) throw badParameter(`${name} must not contain a NUL character: ${describeValue(value)}`);
-  return value;
 }
 
 /** The body of POST /containers/{id}/exec. `since142`: ConsoleSize is read from API 1.42 on. */

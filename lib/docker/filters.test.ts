@@ -41,6 +41,13 @@ describe("Filters", () => {
     expect(Filters.none.match("name", "anything")).toBe(true);
   });
 
+  it("matches a name too long to compile as a regular expression by equality only", () => {
+    const long = "A".repeat(65_536);
+    const filters = Filters.parse(JSON.stringify({ name: [long] }), ["name"]);
+    expect(filters.match("name", "web")).toBe(false);
+    expect(filters.match("name", long)).toBe(true);
+  });
+
   it("needs every label filter to hold", () => {
     const filters = Filters.parse('{"label":["app","tier=db"]}', ["label"]);
     expect(filters.matchLabels({ app: "x", tier: "db" })).toBe(true);

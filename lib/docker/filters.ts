@@ -109,9 +109,13 @@ export function noneOfLabels(filters: Filters, labels: Record<string, string> | 
   });
 }
 
+/** The value as a RegExp, or undefined when it is none (invalid, or too large to compile). */
 function safeRegExp(pattern: string): RegExp | undefined {
   try {
-    return new RegExp(pattern);
+    const compiled = new RegExp(pattern);
+    // V8 compiles on first use: a pattern too large fails here, not in the match.
+    compiled.test("");
+    return compiled;
   } catch {
     return undefined;
   }

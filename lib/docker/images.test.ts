@@ -114,6 +114,12 @@ describe("the reference filter's globs (path.Match)", () => {
   it.each(["[ab", "ab\\", "[]a]", "[-a]"])("refuses the malformed pattern %j with a 400", (pattern) => {
     expect(() => compileGlob(pattern)).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
   });
+
+  it("matches nothing with a pattern too large for a RegExp, and any name with a long run of stars", () => {
+    expect(compileGlob(`b${"x".repeat(65_536)}`).test("busybox")).toBe(false);
+    expect(compileGlob("*".repeat(65_536)).test("busybox")).toBe(true);
+    expect(compileGlob("*".repeat(65_536)).test("team/app")).toBe(false);
+  });
 });
 
 describe("grouping and references", () => {

@@ -3,6 +3,7 @@ import type { NetworkCreateOptions } from "../nerdctl/networks.ts";
 import type { NerdctlCompatNetwork, NerdctlNativeNetwork } from "../nerdctl/network-types.ts";
 import { badParameter, ApiError } from "../errors.ts";
 import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
+import { reader } from "./go-json.ts";
 import { ZERO_TIME } from "./time.ts";
 
 /** Docker API v1.43 Network. */
@@ -114,36 +115,32 @@ export function networkPruneCandidates(networks: Network[], filters: Filters, in
   );
 }
 
-/** POST /networks/create body, checked. */
+/** POST /networks/create body, checked: each field of the type dockerd's decoder wants (a 400 otherwise). */
 export function parseNetworkCreate(body: unknown): NetworkCreateOptions {
-  const request = (body ?? {}) as Record<string, unknown>;
-  if (typeof request.Name !== "string" || request.Name === "") throw badParameter("network name is required");
+  const read = reader("NetworkCreateRequest", body);
+  const name = read.string("Name");
+  if (name === "") throw badParameter("network name is required");
   // Docker clients (compose among them) send an empty Driver for the default.
-  const driver = (request.Driver || "bridge") as string;
+  const driver = read.string("Driver") || "bridge";
   if (!["bridge", "macvlan", "ipvlan"].includes(driver)) {
     throw badParameter(`network driver ${JSON.stringify(driver)} is not available: nerdctl has bridge, macvlan and ipvlan`);
   }
-  if (request.Ingress) throw badParameter("ingress networks are a swarm feature; this engine is not a swarm manager");
-  const ipam = (request.IPAM ?? {}) as { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null };
-  if (ipam.Driver && ipam.Driver !== "default") throw badParameter(`IPAM driver ${JSON.stringify(ipam.Driver)} is not available`);
-  const strings = (value: unknown, what: string) => {
-    if (value === undefined || value === null) return {};
-    if (typeof value !== "object" || Array.isArray(value) || Object.values(value).some((item) => typeof item !== "string")) {
-      throw badParameter(`${what} must be an object of strings`);
-    }
-    return value as Record<string, string>;
-  };
+  if (read.bool("Ingress")) throw badParameter("ingress networks are a swarm feature; this engine is not a swarm manager");
+  const ipam = read.object("IPAM", "network.IPAM");
+  const ipamDriver = ipam?.string("Driver") ?? "";
+  if (ipamDriver !== "" && ipamDriver !== "default") throw badParameter(`IPAM driver ${JSON.stringify(ipamDriver)} is not available`);
   return {
-    name: request.Name,
+    name,
     driver: driver as NetworkCreateOptions["driver"],
-    internal: request.Internal === true,
-    ipv6: request.EnableIPv6 === true,
-    subnets: (ipam.Config ?? []).map((config) => {
-      if (!config.Subnet) throw badParameter("IPAM config needs a Subnet");
-      return { subnet: config.Subnet, gateway: config.Gateway || undefined, ipRange: config.IPRange || undefined };
+    internal: read.bool("Internal"),
+    ipv6: read.bool("EnableIPv6"),
+    subnets: (ipam?.objects("Config", "network.IPAMConfig") ?? []).map((config) => {
+      const subnet = config.string("Subnet");
+      if (!subnet) throw badParameter("IPAM config needs a Subnet");
+      return { subnet, gateway: config.string("Gateway") || undefined, ipRange: config.string("IPRange") || undefined };
     }),
-    labels: strings(request.Labels, "Labels"),
-    options: strings(request.Options, "Options"),
+    labels: read.stringMap("Labels"),
+    options: read.stringMap("Options"),
   };
 }
 

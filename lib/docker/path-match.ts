@@ -14,8 +14,10 @@ export function compileGlob(pattern: string): RegExp {
   const escapeInClass = (c: string) => c.replace(/[\\\]\[^-]/g, "\\$&");
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
-    if (c === "*") source += "[^/]*";
-    else if (c === "?") source += "[^/]";
+    if (c === "*") {
+      // A run of stars matches what one does.
+      if (chars[i + 1] !== "*") source += "[^/]*";
+    } else if (c === "?") source += "[^/]";
     else if (c === "\\") {
       i += 1;
       if (i >= chars.length) throw bad();
@@ -60,9 +62,13 @@ export function compileGlob(pattern: string): RegExp {
     }
   }
   try {
-    return new RegExp(`${source}$`, "u");
+    const compiled = new RegExp(`${source}$`, "u");
+    // V8 compiles on first use: a pattern too large to compile fails here, not in a later match.
+    compiled.test("");
+    return compiled;
   } catch {
-    // A range Go accepts but a RegExp does not (lo > hi) matches nothing in Go.
+    // A range Go accepts but a RegExp does not (lo > hi) matches nothing in Go; nor does a
+    // pattern too large for a RegExp, which is far longer than any image name it could match.
     return /(?!)/;
   }
 }

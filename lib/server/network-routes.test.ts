@@ -122,6 +122,13 @@ describe("networks", () => {
     [{ Name: "x", IPAM: { Config: [{ Subnet: "10.0.0.0/8; rm" }] } }, /invalid subnet/],
     [{ Name: "x", Options: { "--opt": "x" } }, /invalid option/],
     [{}, /network name is required/],
+    [{ Name: "x", Driver: 1 }, /cannot unmarshal number into Go struct field NetworkCreateRequest.Driver of type string/],
+    [{ Name: "x", IPAM: "default" }, /cannot unmarshal string into Go struct field NetworkCreateRequest.IPAM of type network.IPAM/],
+    [{ Name: "x", IPAM: { Config: {} } }, /cannot unmarshal object into Go struct field NetworkCreateRequest.IPAM.Config of type \[\]network.IPAMConfig/],
+    [{ Name: "x", IPAM: { Config: [null] } }, /IPAM config needs a Subnet/],
+    [{ Name: "x", IPAM: { Config: [{ Subnet: 10 }] } }, /cannot unmarshal number into Go struct field NetworkCreateRequest.IPAM.Config.Subnet of type string/],
+    [{ Name: "x", Labels: { a: 1 } }, /cannot unmarshal number into Go struct field NetworkCreateRequest.Labels of type string/],
+    [{ Name: "x", Internal: "yes" }, /cannot unmarshal string into Go struct field NetworkCreateRequest.Internal of type bool/],
   ])("POST /networks/create refuses %j with a 400 before nerdctl runs", async (body, message) => {
     const before = runner.calls.length;
     const response = await send(app, "/networks/create", { method: "POST", body: JSON.stringify(body) });

@@ -30,7 +30,7 @@ import {
   goTimeUTC,
   type ContainerPathStat,
 } from "../docker/container-archive.ts";
-import { ApiError, systemError } from "../errors.ts";
+import { ApiError, badParameter, systemError } from "../errors.ts";
 import { drainIterator } from "../io/readable.ts";
 import { taskRootfs } from "../host/task-rootfs.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
@@ -90,10 +90,20 @@ function toPathStat(metadata: PathMetadata): ContainerPathStat {
   return { name, size, mode: goFileMode(mode), mtime: goTimeUTC(mtimeNs), linkTarget };
 }
 
-/** What went wrong in the container's filesystem, as dockerd words it: a missing path is a 404 naming the path asked for. */
+/** Errnos that say the client's path can name no file (a NUL in it, a name over 255 bytes): a bad parameter, not the daemon's failure. */
+const PATH_REFUSED = new Set(["EINVAL", "ENAMETOOLONG"]);
+
+/**
+ * What went wrong in the container's filesystem, as dockerd words it: a missing path is a 404 naming the path asked for,
+ * a path that can name no file a 400.
+ */
 function asApiError(error: unknown, path: string, ref: string): unknown {
   if (error instanceof ApiError) return error;
-  if (error instanceof TreeError) return error.code === "ENOENT" ? fileNotFound(path, ref) : systemError(pathErrorMessage(error.op, error.path, error.code));
+  if (error instanceof TreeError) {
+    if (error.code === "ENOENT") return fileNotFound(path, ref);
+    const message = pathErrorMessage(error.op, error.path, error.code);
+    return PATH_REFUSED.has(error.code) ? badParameter(message) : systemError(message);
+  }
   if (error instanceof UnpackError) return systemError(error.message);
   return error;
 }
