@@ -3,6 +3,7 @@
  * commands: the docker CLI through nerdctld, plain nerdctl on nerdctld's
  * engine, and the same docker CLI through dockerd.
  */
+import { open } from "node:fs/promises";
 import { execa } from "execa";
 import { combineRounds, dockerEnv, type ComparedPaths, type TransferCell, type WatchedDaemon } from "./transfer.ts";
 
@@ -62,4 +63,22 @@ export class Samples<Operation extends string> {
 
 export function describeCell(cell: TransferCell): string {
   return cell.kind === "measured" ? `${cell.seconds.toFixed(2)} s` : `${cell.kind}${cell.kind === "failed" ? `: ${cell.message}` : ""}`;
+}
+
+/** What a file gained after `offset`: the lines nerdctld's log got meanwhile. */
+export async function readFrom(path: string, offset: number): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const length = (await handle.stat()).size - offset;
+    const buffer = Buffer.alloc(Math.max(0, length));
+    await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.toString("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+/** How many nerdctl calls a stretch of nerdctld's --debug log shows (a call's line is written when it ends). */
+export function nerdctlCalls(logText: string): number {
+  return logText.split("\n").filter((line) => / nerdctld: exec /.test(line)).length;
 }

@@ -13,12 +13,12 @@
  */
 import { randomFillSync } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { packTar } from "../lib/archive/tar-writer.ts";
-import { clientsOf, describeCell as describe, plumb, Samples, turn, type Client, type ClientPath } from "./clients.ts";
+import { clientsOf, describeCell as describe, plumb, readFrom, Samples, turn, type Client, type ClientPath } from "./clients.ts";
 import { timeCommand, type ComparedPaths, type TransferCell, type WatchedDaemon } from "./transfer.ts";
 
 export type LifecyclePath = ClientPath;
@@ -200,18 +200,6 @@ async function writeBigTar(path: string, bytes: number): Promise<void> {
   };
   const entries = [{ type: "file" as const, name: "big", mode: 0o644, mtime: Math.floor(Date.now() / 1000), size: bytes, content: content() }];
   await pipeline(Readable.from(packTar(entries)), createWriteStream(path));
-}
-
-async function readFrom(path: string, offset: number): Promise<string> {
-  const handle = await open(path, "r");
-  try {
-    const length = (await handle.stat()).size - offset;
-    const buffer = Buffer.alloc(Math.max(0, length));
-    await handle.read(buffer, 0, buffer.length, offset);
-    return buffer.toString("utf8");
-  } finally {
-    await handle.close();
-  }
 }
 
 const LOG_LINE = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) nerdctld: (.*)$/;
