@@ -66,9 +66,10 @@ function callsText(calls: number[] | undefined): string {
 }
 
 function settlingText(row: GrowthRow): string {
-  const settling = row.settling;
-  if (settling.kind === "unsettled") return settling.why === "" ? "—" : `not settled: ${escapeCell(settling.why)}`;
-  return `${ms(settling.firstReadMs)} ms, then ${ms(settling.fastReadMs)} ms; ${(settling.afterMs / 1000).toFixed(1)} s (${settling.reads} reads)`;
+  const { settling } = row;
+  const timed = row.nerdctldCalls === null ? "" : `; ${row.nerdctldCalls} nerdctl calls while timed`;
+  if (settling.kind === "unsettled") return settling.why === "" ? "—" : `not settled: ${escapeCell(settling.why)}${timed}`;
+  return `${ms(settling.firstReadMs)} ms, then ${ms(settling.fastReadMs)} ms; ${(settling.afterMs / 1000).toFixed(1)} s (${settling.reads} reads)${timed}`;
 }
 
 function populateText(row: GrowthRow): string {
@@ -173,7 +174,7 @@ export function renderReadsReport(report: ReadsReport): string {
       "any change made outside it; on dockerd with the docker CLI, likewise. nerdctld's state re-reads only what changed, at the first " +
       "read after a change: after each size was reached its listing was read until it listed everything and three reads in a row " +
       "answered from the state, with no nerdctl call in nerdctld's --debug log (\"settling\": the first read, the median of those three, " +
-      `how long it took), and only then timed. HTTP: one keep-alive connection, ${report.httpIterations} requests after a few untimed ones, p50 / p95 in ms, ` +
+      `how long it took, and the nerdctl calls the log shows while nerdctld's cell was timed), and only then timed. HTTP: one keep-alive connection, ${report.httpIterations} requests after a few untimed ones, p50 / p95 in ms, ` +
       `API version 1.41 on both. nerdctl: the whole process, ${report.commandIterations} runs, its table output's bytes and lines. ` +
       "\"listed\" is what the answer held (nerdctl: lines below the header).",
     "",
