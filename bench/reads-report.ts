@@ -176,7 +176,8 @@ export function renderReadsReport(report: ReadsReport): string {
       "answered from the state, with no nerdctl call in nerdctld's --debug log (\"settling\": the first read, the median of those three, " +
       `how long it took, and the nerdctl calls the log shows while nerdctld's cell was timed), and only then timed. HTTP: one keep-alive connection, ${report.httpIterations} requests after a few untimed ones, p50 / p95 in ms, ` +
       `API version 1.41 on both. nerdctl: the whole process, ${report.commandIterations} runs, its table output's bytes and lines. ` +
-      "\"listed\" is what the answer held (nerdctl: lines below the header).",
+      "\"listed\" is what the answer held (nerdctl: lines below the header; `nerdctl images` also shows the untagged " +
+      "`import` record each `nerdctl load` of an OCI archive leaves, which the API's listings leave out).",
     "",
   );
   for (const kind of ["containers", "images"] as const) {

@@ -249,8 +249,8 @@ function collectedHeapBytes(): number {
  * What nerdctld's state code holds for the namespace as it is now, weighed in
  * this process: a fresh NamespaceState reads one kind as nerdctld's does, and
  * the heap is measured after a full collection before and after; the median of
- * three weighings, after one unweighed read of each kind (which loads the code
- * every read runs). Exact where the daemon's RSS is coarse.
+ * three weighings, after one unweighed read (which loads the code every read
+ * runs). Exact where the daemon's RSS is coarse.
  */
 async function weighState(nerdctl: ReadsPlan["nerdctl"]): Promise<StateWeight> {
   const client = new Nerdctl(new RealRunner({ binaries: { nerdctl: nerdctl.path }, env: nerdctl.env }));
@@ -262,14 +262,13 @@ async function weighState(nerdctl: ReadsPlan["nerdctl"]): Promise<StateWeight> {
     return { state, records };
   };
   const weigh = async (kind: GrowthKind) => {
-    await read(kind);
+    // Every state read stays referenced here until the end, so each weighing's "before" holds all earlier ones and its difference is its own.
+    const kept = [await read(kind)];
     const weighings: { count: number; heapBytes: number }[] = [];
     for (let i = 0; i < 3; i++) {
       const before = collectedHeapBytes();
-      const held = await read(kind);
-      const heapBytes = collectedHeapBytes() - before;
-      // Read after the second measurement, so the state is alive through it.
-      weighings.push({ count: held.records.length, heapBytes });
+      kept.push(await read(kind));
+      weighings.push({ count: kept.at(-1)!.records.length, heapBytes: collectedHeapBytes() - before });
     }
     return weighings.sort((a, b) => a.heapBytes - b.heapBytes)[1]!;
   };
