@@ -13,14 +13,12 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { docker, DOCKER_CLIS } from "./support/docker-cli.ts";
-import { engineNerdctl } from "./support/engine-client.ts";
-import { startEngineRegistry, type EngineRegistry } from "./support/engine-registry.ts";
+import { docker } from "./support/docker-cli.ts";
+import { pushBusybox, startEngineRegistry, type EngineRegistry } from "./support/engine-registry.ts";
 import { MATRIX, type MatrixCell } from "./support/matrix.ts";
 
 const dockerHost = inject("dockerHost");
 const socketPath = dockerHost.replace(/^unix:\/\//, "");
-const CLI = DOCKER_CLIS[0]!.path;
 const CREDENTIALS = { user: "e2e-login", password: "e2e-login-secret" };
 
 let work: string;
@@ -76,29 +74,18 @@ let authRegistry: EngineRegistry;
 const pushed: Record<string, { digest: string; size: number }> = {};
 const platform = { os: "linux", architecture: process.arch === "x64" ? "amd64" : process.arch };
 
-/** Pushes the seeded busybox as ref through the daemon; returns docker push's digest and size. */
-async function pushBusybox(ref: string, dockerConfig?: string): Promise<{ digest: string; size: number }> {
-  const tagged = await engineNerdctl(["tag", "busybox", ref]);
-  if (tagged.exitCode !== 0) throw new Error(`tag ${ref}: ${tagged.stderr}`);
-  const result = await docker(CLI, dockerHost, ["push", ref], undefined, dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {});
-  await engineNerdctl(["rmi", ref]);
-  const match = /: digest: (sha256:[0-9a-f]{64}) size: (\d+)$/m.exec(result.stdout);
-  if (result.exitCode !== 0 || !match) throw new Error(`push ${ref}: ${result.stderr}${result.stdout}`);
-  return { digest: match[1]!, size: Number(match[2]) };
-}
-
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "nerdctld-e2e-registry-"));
   registry = await startEngineRegistry({ label: "search", work, dockerHost });
   authRegistry = await startEngineRegistry({ label: "login", work, dockerHost }, CREDENTIALS);
   for (const repository of ["e2e/busybox", "tools/busybox-extra", "alpine"]) {
-    pushed[`${registry.host}/${repository}:v1`] = await pushBusybox(`${registry.host}/${repository}:v1`);
+    pushed[`${registry.host}/${repository}:v1`] = await pushBusybox(dockerHost, `${registry.host}/${repository}:v1`);
   }
   const setupConfig = join(work, "setup-config");
   await mkdir(setupConfig);
   const auth = Buffer.from(`${CREDENTIALS.user}:${CREDENTIALS.password}`).toString("base64");
   await writeFile(join(setupConfig, "config.json"), JSON.stringify({ auths: { [authRegistry.host]: { auth } } }));
-  pushed[`${authRegistry.host}/private/busybox:v1`] = await pushBusybox(`${authRegistry.host}/private/busybox:v1`, setupConfig);
+  pushed[`${authRegistry.host}/private/busybox:v1`] = await pushBusybox(dockerHost, `${authRegistry.host}/private/busybox:v1`, setupConfig);
 });
 
 afterAll(async () => {

@@ -13,7 +13,8 @@ import { engineNerdctl, engineShell } from "./support/engine-client.ts";
  */
 const dockerHost = inject("dockerHost");
 const socketPath = dockerHost.replace(/^unix:\/\//, "");
-const PREFIX = "fresh";
+/** Every object of these suites is named so; the seed's own (`fresh`, `web`, `done`) never are. */
+const PREFIX = "freshness";
 const OUTSIDE_BOUND_MS = 1_000;
 
 interface Answer {
@@ -57,7 +58,7 @@ interface View {
   images: string[];
 }
 
-const ours = (names: string[]) => names.filter((name) => name.startsWith(PREFIX)).sort();
+const ours = (names: string[]) => names.filter((name) => name.startsWith(`${PREFIX}-`) || name.startsWith(`${PREFIX}/`)).sort();
 
 async function daemonView(): Promise<View> {
   const [containers, volumes, networks, images] = await Promise.all([

@@ -100,7 +100,7 @@ describe("raw API", () => {
       "api-version": "1.43",
       ostype: "linux",
       "docker-experimental": "false",
-      "builder-version": "1",
+      "builder-version": "2",
       "cache-control": "no-cache, no-store, must-revalidate",
       pragma: "no-cache",
     });

@@ -18,6 +18,8 @@ import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
 import { StateHub } from "./service/state/state-hub.ts";
+import { StatsSamplers } from "./service/stats-samplers.ts";
+import { HealthChecks } from "./service/health.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
 import { resumeContainerWatches } from "./service/container-watches.ts";
 import { scopeFor } from "./service/scope.ts";
@@ -130,7 +132,7 @@ export async function startDaemon(config: DaemonConfig, log: (line: string) => v
     buildkitHost: env.BUILDKIT_HOST ?? process.env.BUILDKIT_HOST,
     runDir: process.getuid?.() === 0 ? "/run" : (process.env.XDG_RUNTIME_DIR ?? "/run"),
   });
-  const services = { nerdctl, facts, events, state, execs: new ExecRegistry(), stdio: new ContainerStdio(), buildkit };
+  const services = { nerdctl, facts, events, state, samplers: new StatsSamplers(), execs: new ExecRegistry(), stdio: new ContainerStdio(), health: new HealthChecks(), buildkit };
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
     services,

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The docker-py release the e2e suites drive (e2e/docker-py-client.e2e.test.ts).
+DOCKER_PY_VERSION=7.2.0
+
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 # Installs the Debian packages of the list that are missing (apt-get update once).
@@ -50,12 +53,22 @@ bash scripts/install-engine.sh
 
 # The test suites also need Debian's dockerd (the reference daemon, and the
 # host engine Testcontainers drives), its 20.10 CLI, and debootstrap (the base
-# of the engine container image), and buildx, which `docker build` runs (its
-# `--ssh` is tested with ssh-agent).
+# of the engine container image), buildx, which `docker build` runs (its
+# `--ssh` is tested with ssh-agent), and docker compose, a client they drive.
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
   bash scripts/install-buildx.sh
-  ensure_packages docker.io debootstrap tmux openssh-client
+  bash scripts/install-compose.sh
+  ensure_packages docker.io debootstrap tmux openssh-client python3-venv
+  # docker-py, the Python client the e2e suites drive, in a venv of its own
+  # (under node_modules/, so npm ci starts it afresh too).
+  docker_py=node_modules/.cache/docker-py
+  if [[ $("$docker_py/bin/python" -c 'import docker; print(docker.__version__)' 2>/dev/null) != "$DOCKER_PY_VERSION" ]]; then
+    say "docker-py $DOCKER_PY_VERSION"
+    rm -rf "$docker_py"
+    /usr/bin/python3 -m venv "$docker_py"
+    "$docker_py/bin/pip" install --quiet --disable-pip-version-check "docker==$DOCKER_PY_VERSION"
+  fi
 fi
 
 say "building the daemon (tsc)"

@@ -79,3 +79,13 @@ export async function startEngineRegistry(
   throw new Error(`the registry did not start:\n${logs.stdout}${logs.stderr}`);
 }
 
+/** Pushes the seeded busybox as `ref` through the daemon (tagged, pushed, untagged again); docker push's digest and size. */
+export async function pushBusybox(dockerHost: string, ref: string, dockerConfig?: string): Promise<{ digest: string; size: number }> {
+  const tagged = await engineNerdctl(["tag", "busybox", ref]);
+  if (tagged.exitCode !== 0) throw new Error(`tag ${ref}: ${tagged.stderr}`);
+  const result = await docker(DOCKER_CLIS[0]!.path, dockerHost, ["push", ref], undefined, dockerConfig ? { DOCKER_CONFIG: dockerConfig } : {});
+  await engineNerdctl(["rmi", ref]);
+  const match = /: digest: (sha256:[0-9a-f]{64}) size: (\d+)$/m.exec(result.stdout);
+  if (result.exitCode !== 0 || !match) throw new Error(`push ${ref}: ${result.stderr}${result.stdout}`);
+  return { digest: match[1]!, size: Number(match[2]) };
+}

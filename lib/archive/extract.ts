@@ -5,6 +5,7 @@
  * hard link may point outside it, and there are no devices. Anything wrong is
  * a 400 in words that name the entry.
  */
+import { createHash, type Hash } from "node:crypto";
 import { constants } from "node:fs";
 import { chmod, link, lstat, mkdir, open, readlink, symlink, unlink, utimes, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -49,6 +50,19 @@ export interface ExtractLimits {
 
 type Kind = "file" | "directory" | "symlink" | "other";
 
+/**
+ * A file's mtime in the extracted context: the archive's second, plus a
+ * fraction of it taken from the content (1 to 999999 µs). BuildKit syncs a
+ * context onto the copy an earlier build left (buildctl gives every build the
+ * same key) and keeps each file whose size and mtime match: with the fraction,
+ * a file whose content changed is sent again, even in archives written with
+ * mtime 0, and an unchanged one is not. Images keep whole seconds (layers are
+ * written with them); cache keys do not depend on mtimes.
+ */
+export function contextFileMtime(archiveMtime: number, content: Hash): number {
+  return Math.floor(archiveMtime) + (1 + (content.digest().readUInt32BE(0) % 999_999)) / 1e6;
+}
+
 /** Extracts a (decompressed) build context archive into root, an empty directory. */
 export async function extractBuildContext(source: AsyncIterable<Buffer>, root: string, limits: ExtractLimits): Promise<void> {
   await new Extractor(root, limits.maxEntries).run(readTar(source, { subject: "the build context", maxBytes: limits.maxBytes }));
@@ -69,7 +83,7 @@ class Extractor {
   ) {}
 
   async run(events: AsyncIterable<TarEvent>): Promise<void> {
-    let file: { handle: FileHandle; entry: TarHeader } | undefined;
+    let file: { handle: FileHandle; entry: TarHeader; content: Hash } | undefined;
     try {
       for await (const event of events) {
         if (event.kind === "entry") {
@@ -78,13 +92,16 @@ class Extractor {
           file = await this.#entry(entry);
         } else if (event.kind === "data") {
           // Bodies of anything but files (a directory's, a link's) are read and dropped.
-          if (file) for (let written = 0; written < event.piece.length; ) written += (await file.handle.write(event.piece, written)).bytesWritten;
+          if (!file) continue;
+          file.content.update(event.piece);
+          for (let written = 0; written < event.piece.length; ) written += (await file.handle.write(event.piece, written)).bytesWritten;
         } else if (file) {
-          const { handle, entry } = file;
+          const { handle, entry, content } = file;
           file = undefined;
           try {
             await handle.chmod(entry.mode);
-            await handle.utimes(entry.mtime, entry.mtime);
+            const mtime = contextFileMtime(entry.mtime, content);
+            await handle.utimes(mtime, mtime);
           } finally {
             await handle.close();
           }
@@ -98,12 +115,12 @@ class Extractor {
   }
 
   /** Makes what an entry is; a file is opened for its body, which follows. */
-  async #entry(entry: TarHeader): Promise<{ handle: FileHandle; entry: TarHeader } | undefined> {
+  async #entry(entry: TarHeader): Promise<{ handle: FileHandle; entry: TarHeader; content: Hash } | undefined> {
     switch (entry.type) {
       case "0":
       case "\0":
       case "7":
-        return { handle: await this.#file(entry), entry };
+        return { handle: await this.#file(entry), entry, content: createHash("sha256") };
       case "5":
         await this.#directory(entry);
         return undefined;

@@ -118,7 +118,7 @@ export const FIELD_HANDLING: Readonly<Record<string, Handling>> = {
   "NetworkingConfig.EndpointsConfig": "translated",
   "EndpointSettings.IPAMConfig": "translated",
   "EndpointSettings.MacAddress": "translated",
-  "EndpointSettings.Aliases": { warn: "Network aliases are not supported: the container is reachable by its name only." },
+  "EndpointSettings.Aliases": "translated",
   "EndpointSettings.Links": { warn: "Links are not supported: the linked containers' names are not added to /etc/hosts." },
   "EndpointSettings.DriverOpts": { warn: "Endpoint driver options are not supported and were discarded." },
   // What dockerd fills in itself; a client echoing an inspect back sends them.

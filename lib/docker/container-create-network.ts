@@ -125,10 +125,36 @@ function dns(flags: CreateFlags, request: ContainerCreateRequest): void {
   flags.list("add-host", extraHosts(strings("HostConfig.ExtraHosts", host.ExtraHosts)));
 }
 
+/** What a hostname may be (the kernel's 64 bytes); an alias that is not one stays unresolved. */
+const HOSTNAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+/** The label compose names a container's service in: the alias its peers use. */
+const COMPOSE_SERVICE = "com.docker.compose.service";
+
+/**
+ * nerdctl has no network aliases: the containers of a user-defined network find
+ * each other by the names and hostnames it writes into their /etc/hosts. A
+ * container with no hostname of its own there takes an alias besides its name
+ * as hostname, as nerdctl's own compose does: its compose service's (compose
+ * also lists the container's final name, which differs while it recreates one),
+ * else the first; any other alias is left unresolved, with a warning.
+ */
+function aliases(flags: CreateFlags, request: ContainerCreateRequest, choice: NetworkChoice, name: string | undefined): void {
+  const wanted = [...new Set(strings("EndpointSettings.Aliases", choice.endpoint.Aliases))].filter((alias) => alias !== name);
+  const service = request.Labels?.[COMPOSE_SERVICE];
+  const candidates = wanted.filter((alias) => HOSTNAME.test(alias)).sort((a, b) => Number(b === service) - Number(a === service));
+  const hostname = choice.custom !== undefined && !text("Hostname", request.Hostname) ? candidates[0] : undefined;
+  if (hostname) flags.set("hostname", hostname);
+  if (wanted.some((alias) => alias !== hostname)) {
+    flags.warn("Network aliases are not supported: the container is reachable by its name and its hostname only.");
+  }
+}
+
 /** Networking flags; `network` is the custom network's name as the engine knows it, when there is one. */
-export function translateNetwork(request: ContainerCreateRequest, choice: NetworkChoice, flags: CreateFlags, network?: string): void {
+export function translateNetwork(request: ContainerCreateRequest, choice: NetworkChoice, flags: CreateFlags, network?: string, name?: string): void {
   if (choice.mode.startsWith("container:") && request.Hostname) throw badParameter("conflicting options: hostname and the network mode");
   if (choice.mode !== "bridge") flags.list("network", [network ?? choice.mode]);
+  aliases(flags, request, choice, name);
   endpoint(flags, request, choice);
   ports(flags, request, choice);
   dns(flags, request);

@@ -224,7 +224,40 @@ describe("network → nerdctl create", () => {
     expect(checkContainerCreate({ Image: "busybox", ...body }, {}).network.custom).toBe("mynet");
     const planned = plan(body);
     expect(planned.args).toEqual(expect.arrayContaining(["--network=mynet", "--ip=10.4.0.9", "--ip6=fd00::9", "--mac-address=02:42:ac:11:00:09"]));
-    expect(planned.warnings).toEqual(["Network aliases are not supported: the container is reachable by its name only."]);
+  });
+
+  it("makes the first alias besides the name the hostname on a user-defined network, so its peers resolve it", () => {
+    // compose: the container's name, then the service's, then the network's own aliases.
+    const compose = plan({ NetworkingConfig: { EndpointsConfig: { app_default: { Aliases: ["app-web-1", "web"] } } } }, { name: "app-web-1" });
+    expect(compose.args).toEqual(expect.arrayContaining(["--network=app_default", "--hostname=web", "--name=app-web-1"]));
+    expect(compose.warnings).toEqual([]);
+    // Recreating, compose creates the container under another name and lists its final one first.
+    const recreated = plan(
+      { Labels: { "com.docker.compose.service": "web" }, NetworkingConfig: { EndpointsConfig: { app_default: { Aliases: ["app-web-1", "web"] } } } },
+      { name: "0123456789ab_app-web-1" },
+    );
+    expect(recreated.args).toContain("--hostname=web");
+    expect(recreated.warnings).toEqual(["Network aliases are not supported: the container is reachable by its name and its hostname only."]);
+    // A one-off container's only alias is its name: nothing to do.
+    const oneOff = plan({ NetworkingConfig: { EndpointsConfig: { app_default: { Aliases: ["app-web-run-1"] } } } }, { name: "app-web-run-1" });
+    expect(oneOff.args.filter((word) => word.startsWith("--hostname"))).toEqual([]);
+    expect(oneOff.warnings).toEqual([]);
+  });
+
+  it("warns of the aliases that stay unresolved: more than one, beside a hostname of the client's, on the default bridge", () => {
+    const unresolved = ["Network aliases are not supported: the container is reachable by its name and its hostname only."];
+    const more = plan({ NetworkingConfig: { EndpointsConfig: { mynet: { Aliases: ["web", "www"] } } } });
+    expect(more.args).toContain("--hostname=web");
+    expect(more.warnings).toEqual(unresolved);
+    const own = plan({ Hostname: "box", NetworkingConfig: { EndpointsConfig: { mynet: { Aliases: ["web"] } } } });
+    expect(own.args.filter((word) => word.startsWith("--hostname"))).toEqual(["--hostname=box"]);
+    expect(own.warnings).toEqual(unresolved);
+    const bridge = plan({ NetworkingConfig: { EndpointsConfig: { bridge: { Aliases: ["web"] } } } });
+    expect(bridge.args.filter((word) => word.startsWith("--hostname"))).toEqual([]);
+    expect(bridge.warnings).toEqual(unresolved);
+    const notAHostname = plan({ NetworkingConfig: { EndpointsConfig: { mynet: { Aliases: ["web server"] } } } });
+    expect(notAHostname.args.filter((word) => word.startsWith("--hostname"))).toEqual([]);
+    expect(notAHostname.warnings).toEqual(unresolved);
   });
 
   it("publishes PortBindings, and with PublishAllPorts every exposed port without one", () => {

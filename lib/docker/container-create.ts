@@ -90,7 +90,7 @@ export function planContainerCreate(checked: CheckedCreate, context: CreateConte
   translateConfig(request, flags);
   translateHostConfig(request.HostConfig ?? {}, flags);
   const volumes = translateMounts(request, flags);
-  translateNetwork(request, checked.network, flags, context.network);
+  translateNetwork(request, checked.network, flags, context.network, checked.name);
   if (checked.name) flags.set("name", checked.name);
   if (checked.platform) flags.set("platform", checked.platform);
   flags.repeat("label", recordLabels(request));

@@ -1,6 +1,6 @@
 import type { ContainerSize, ContainerSnapshot, NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import type { ContainerPruneResponse, ContainerSummary } from "./container-types.ts";
-import { stateName, toContainerSummary, userLabels } from "./containers.ts";
+import { stateName, toContainerSummary, userLabels, type NetworkIds } from "./containers.ts";
 import { badParameter, notFound } from "../errors.ts";
 import { noneOfLabels, parseFilterTime, type Filters } from "./filters.ts";
 import { familiarize } from "../reference.ts";
@@ -74,12 +74,12 @@ export function filterContainers(
  */
 export function selectContainers(
   snapshot: ContainerSnapshot,
-  options: { all: boolean; limit: number; filters: Filters; sizes?: Map<string, ContainerSize> },
+  options: { all: boolean; limit: number; filters: Filters; sizes?: Map<string, ContainerSize>; networkIds?: NetworkIds },
   now: number,
 ): ContainerSummary[] {
   const { containers, images } = snapshot;
   const summaries = containers.map((container) => {
-    const summary = toContainerSummary(container, images.get(container.Image), now);
+    const summary = toContainerSummary(container, images.get(container.Image), now, options.networkIds);
     const size = options.sizes?.get(container.Id);
     return options.sizes ? { ...summary, SizeRw: size?.rw ?? 0, SizeRootFs: size?.rootFs ?? 0 } : summary;
   });

@@ -10,6 +10,7 @@ import type {
   MountPoint,
   Port,
 } from "./container-types.ts";
+import { builtinNetworkId } from "./networks.ts";
 import { dockerTime, humanDuration, isZeroTime, unixSeconds } from "./time.ts";
 import { familiarize } from "../reference.ts";
 import { readRecord, recordedCommand, recordedConfig, recordedHostConfig, type CreateRecord } from "./container-create-record.ts";
@@ -127,16 +128,24 @@ function emptyEndpoint(): EndpointSettings {
   };
 }
 
+/** Networks' ids by name, as the engine gave them (host and none have nerdctld's). */
+export type NetworkIds = ReadonlyMap<string, string>;
+
+function networkId(name: string, ids: NetworkIds): string {
+  return ids.get(name) ?? (name === "host" || name === "none" ? builtinNetworkId(name) : "");
+}
+
 /** The container's networks by name; a stopped container stays on its networks, without addresses. */
-function endpoints(container: NerdctlContainerInspect): Record<string, EndpointSettings> {
+function endpoints(container: NerdctlContainerInspect, ids: NetworkIds): Record<string, EndpointSettings> {
   const names = networkNames(container);
-  const result: Record<string, EndpointSettings> = Object.fromEntries(names.map((name) => [name, emptyEndpoint()]));
+  const result: Record<string, EndpointSettings> = Object.fromEntries(names.map((name) => [name, { ...emptyEndpoint(), NetworkID: networkId(name, ids) }]));
   Object.entries(container.NetworkSettings?.Networks ?? {}).forEach(([key, endpoint], index) => {
     // nerdctl names endpoints it cannot attribute "unknown-eth<N>"; eth<N> is the N-th network.
     const ethIndex = Number(/eth(\d+)$/.exec(key)?.[1] ?? index);
     const name = key.startsWith("unknown-") ? (names[ethIndex] ?? key) : key;
     result[name] = {
       ...emptyEndpoint(),
+      NetworkID: networkId(name, ids),
       IPAddress: endpoint.IPAddress,
       IPPrefixLen: endpoint.IPPrefixLen,
       GlobalIPv6Address: endpoint.GlobalIPv6Address,
@@ -219,8 +228,9 @@ export function toContainerSummary(
   container: NerdctlContainerInspect,
   image: NerdctlImageIdentity | undefined,
   now: number,
+  networkIds: NetworkIds = new Map(),
 ): ContainerSummary {
-  const networks = endpoints(container);
+  const networks = endpoints(container, networkIds);
   return {
     Id: container.Id,
     Names: [`/${containerName(container)}`],
@@ -238,12 +248,16 @@ export function toContainerSummary(
   };
 }
 
-export function toContainerInspect(container: NerdctlContainerInspect, image: NerdctlImageIdentity | undefined): ContainerInspect {
+export function toContainerInspect(
+  container: NerdctlContainerInspect,
+  image: NerdctlImageIdentity | undefined,
+  networkIds: NetworkIds = new Map(),
+): ContainerInspect {
   const state = container.State;
   const name = stateName(container);
   const record = readRecord(container.Config.Labels);
   const { entrypoint, cmd } = splitCommand(container, image, record);
-  const networks = endpoints(container);
+  const networks = endpoints(container, networkIds);
   const primary = Object.values(networks)[0];
   const ports = portBindings(container);
   const config = container.Config;

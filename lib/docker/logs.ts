@@ -30,13 +30,23 @@ function timeBound(name: "since" | "until", value: string | undefined): string |
   return value;
 }
 
-/** Checks the parameters, so that a bad one is a 400 before anything runs. */
-export function parseLogsQuery(query: LogsQuery): LogsRequest {
+/**
+ * Checks the parameters, so that a bad one is a 400 before anything runs.
+ * A tail of 0 is none of the lines written before `now` (nerdctl reads 0 as
+ * all of them): a bound at `now`, or at the client's since when that is later.
+ */
+export function parseLogsQuery(query: LogsQuery, now = new Date()): LogsRequest {
   if (!query.stdout && !query.stderr) throw badParameter("Bad parameters: you must choose at least one stream");
-  const since = timeBound("since", query.since);
+  let since = timeBound("since", query.since);
   const until = timeBound("until", query.until);
   // As dockerd: a tail that is not a count of lines ("all", "-1" as Testcontainers sends, anything else) is all of them.
-  const tail = query.tail !== undefined && /^\d+$/.test(query.tail) ? query.tail : undefined;
+  let tail = query.tail !== undefined && /^\d+$/.test(query.tail) ? query.tail : undefined;
+  if (tail !== undefined && Number(tail) === 0) {
+    tail = undefined;
+    // RFC 3339: a fraction of a Unix time would be read as nanoseconds.
+    const start = now.toISOString();
+    if (since === undefined || (boundNano(since) ?? 0n) < boundNano(start)!) since = start;
+  }
   return {
     stdout: query.stdout,
     stderr: query.stderr,
@@ -44,11 +54,15 @@ export function parseLogsQuery(query: LogsQuery): LogsRequest {
   };
 }
 
+/** A checked `since`/`until` bound in nanoseconds. */
+function boundNano(bound: string): bigint | undefined {
+  const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(bound);
+  return unix ? BigInt(unix[1]!) * 1_000_000_000n + BigInt((unix[2] ?? "").padEnd(9, "0")) : timestampNano(bound);
+}
+
 /** A `since` bound in nanoseconds when it is finer than a second, which nerdctl cuts to the second; undefined otherwise. */
 export function subSecondSince(since: string | undefined): bigint | undefined {
-  if (since === undefined) return undefined;
-  const unix = /^(\d+)\.(\d{1,9})$/.exec(since);
-  const nano = unix ? BigInt(unix[1]!) * 1_000_000_000n + BigInt(unix[2]!.padEnd(9, "0")) : timestampNano(since);
+  const nano = since === undefined ? undefined : boundNano(since);
   return nano !== undefined && nano % 1_000_000_000n !== 0n ? nano : undefined;
 }
 

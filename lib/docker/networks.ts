@@ -118,7 +118,8 @@ export function networkPruneCandidates(networks: Network[], filters: Filters, in
 export function parseNetworkCreate(body: unknown): NetworkCreateOptions {
   const request = (body ?? {}) as Record<string, unknown>;
   if (typeof request.Name !== "string" || request.Name === "") throw badParameter("network name is required");
-  const driver = (request.Driver ?? "bridge") as string;
+  // Docker clients (compose among them) send an empty Driver for the default.
+  const driver = (request.Driver || "bridge") as string;
   if (!["bridge", "macvlan", "ipvlan"].includes(driver)) {
     throw badParameter(`network driver ${JSON.stringify(driver)} is not available: nerdctl has bridge, macvlan and ipvlan`);
   }

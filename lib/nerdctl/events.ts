@@ -70,16 +70,25 @@ export async function imageIdOf(nerdctl: Nerdctl, record: string): Promise<strin
   return result.exitCode === 0 && /^sha256:[0-9a-f]{64}$/.test(id) ? id : undefined;
 }
 
-/** The container an engine event is about (a container's own topic, or its task's); undefined for any other. */
-export function containerOfEvent(event: NerdctlEvent): string | undefined {
-  const key = event.Topic.startsWith("/containers/") ? "id" : event.Topic.startsWith("/tasks/") ? "container_id" : undefined;
-  if (!key) return undefined;
+/**
+ * The container whose record (inspect) an engine event changes: a
+ * container's own topics, and its task's, but not those of the processes
+ * exec'd in it, which its record does not show. Undefined for any other event.
+ */
+export function containerChangedBy(event: NerdctlEvent): string | undefined {
+  if (!event.Topic.startsWith("/containers/") && !event.Topic.startsWith("/tasks/")) return undefined;
+  if (event.Topic.startsWith("/tasks/exec-")) return undefined;
+  let payload: Record<string, unknown>;
   try {
-    const value = (JSON.parse(event.Event) as Record<string, unknown> | null)?.[key];
-    return typeof value === "string" && /^[0-9a-f]{64}$/.test(value) ? value : undefined;
+    payload = (JSON.parse(event.Event) as Record<string, unknown> | null) ?? {};
   } catch {
     return undefined;
   }
+  const id = event.Topic.startsWith("/containers/") ? payload.id : payload.container_id;
+  if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id)) return undefined;
+  // A task's exit names its process: the container's own (its id, or none), or an exec'd one.
+  if (event.Topic === "/tasks/exit" && typeof payload.id === "string" && payload.id !== "" && payload.id !== id) return undefined;
+  return id;
 }
 
 /** Whether an engine event changes the namespace's images (a name made, moved or removed). */

@@ -1,4 +1,4 @@
-import { badParameter } from "../errors.ts";
+import { badParameter, isKind } from "../errors.ts";
 import type { Nerdctl } from "./client.ts";
 import type { NerdctlCompatNetwork, NerdctlNativeNetwork } from "./network-types.ts";
 import { assertObjectName } from "./validate.ts";
@@ -26,6 +26,20 @@ export async function networkIdentities(nerdctl: Nerdctl, refs: string[]): Promi
     id: network.NerdctlID ?? network.CNI.name,
     type: network.CNI.plugins[0]?.type ?? "bridge",
   }));
+}
+
+/** Networks' ids by name, in one call; host and none have none, and a network removed meanwhile is left out. */
+export async function networkIdsByName(nerdctl: Nerdctl, names: readonly string[]): Promise<Map<string, string>> {
+  const wanted = [...new Set(names)].filter((name) => name !== "host" && name !== "none");
+  if (wanted.length === 0) return new Map();
+  try {
+    // nerdctl answers for those it finds, and fails only when it finds none.
+    const networks = await inspectNetworksNative(nerdctl, wanted);
+    return new Map(networks.flatMap((network) => (network.NerdctlID ? [[network.CNI.name, network.NerdctlID] as const] : [])));
+  } catch (error) {
+    if (isKind(error, "not-found")) return new Map();
+    throw error;
+  }
 }
 
 /** The containers attached to a network. */

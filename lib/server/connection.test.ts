@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:http";
+import { request, type IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,9 @@ const stream = defineRoute(async (request) => {
   return request.serve("application/vnd.docker.multiplexed-stream", (connection) => session(connection, body));
 });
 
+/** A route shaped as attach is: the options are in the query, the body is not read. */
+const attach = defineRoute((request) => request.serve("application/vnd.docker.raw-stream", (connection) => session(connection, undefined)));
+
 let work: string;
 let socketPath: string;
 let listening: Listening;
@@ -33,7 +36,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), "nerdctld-connection-"));
   socketPath = join(work, "d.sock");
   const app = createDaemonApp({
-    routes: [{ method: "POST", template: parseTemplate("/exec/{id}/start"), layer: "1.43", handler: stream }],
+    routes: [
+      { method: "POST", template: parseTemplate("/exec/{id}/start"), layer: "1.43", handler: stream },
+      { method: "POST", template: parseTemplate("/containers/{id}/attach"), layer: "1.43", handler: attach },
+    ],
     services: { nerdctl: new Nerdctl(new ReplayRunner([])), facts: () => { throw new Error("unused"); } },
     daemonVersion: "test",
   });
@@ -47,9 +53,9 @@ afterAll(async () => {
 });
 
 /** An upgrade request as the docker CLI writes it: headers, the JSON body, and then whatever `after` is, in one write. */
-function upgradeRequest(id: string, body: string, after = ""): string {
+function upgradeRequest(id: string, body: string, after = "", path = `/v1.43/exec/${id}/start`): string {
   return (
-    `POST /v1.43/exec/${id}/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n` +
+    `POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n${body}${after}`
   );
 }
@@ -149,6 +155,39 @@ describe("RouteRequest.serve over a unix socket", () => {
     await client.ended;
     expect(client.received()).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
     expect(afterHeaders(client.received())).toBe('{"message":"No such exec instance: missing"}\n');
+  });
+
+  it("does not take a body the route left unread as input: dockerode sends its attach options as one", async () => {
+    let typed = "";
+    session = async ({ input, output }) => {
+      for await (const chunk of input) typed += String(chunk);
+      output.write("bye");
+    };
+    const client = rawClient();
+    const options = '{"stream":true,"stdin":true,"stdout":true,"hijack":true}';
+    client.socket.write(upgradeRequest("c1", options, "hello\n", "/containers/c1/attach?stream=1&stdin=1&stdout=1"));
+    await vi.waitFor(() => expect(client.received()).toContain("101 UPGRADED"));
+    client.socket.end();
+    await client.ended;
+    expect(typed).toBe("hello\n");
+    expect(afterHeaders(client.received())).toBe("bye");
+  });
+
+  it("sends a 200's status and headers before the session writes anything (dockerode starts the container only then)", async () => {
+    let release: () => void = () => {};
+    session = async ({ output }) => {
+      await new Promise<void>((resolve) => (release = resolve));
+      output.write("started");
+    };
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      request({ socketPath, path: "/containers/c2/attach?stream=1&stdout=1", method: "POST" }, resolve).on("error", reject).end();
+    });
+    expect(response.statusCode).toBe(200);
+    let text = "";
+    response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    release();
+    await once(response, "end");
+    expect(text).toBe("started");
   });
 
   it("streams the output in a 200 to a client that did not ask for an upgrade, as it comes", async () => {

@@ -3,7 +3,7 @@ import type { H3Event } from "h3";
 import type { ConnectionSession } from "../io/connection.ts";
 import { firstChunk } from "../io/readable.ts";
 import { hijack, upgradeOf, type UpgradeRuntime } from "./hijack.ts";
-import { clientGone, pullStream } from "./streams.ts";
+import { clientGone, headersFirst, pullStream } from "./streams.ts";
 
 /*
  * A client's connection taken over for an interactive stream (exec, attach).
@@ -51,7 +51,7 @@ async function* readBody(upgrade: UpgradeRuntime, length: number): AsyncGenerato
  * output streams into.
  */
 export function serveConnection(event: H3Event, contentType: string, body: () => Readable, session: ConnectionSession): Promise<string> | Response {
-  if (upgradeOf(event)) return serveUpgraded(hijack(event, contentType), session);
+  if (upgradeOf(event)) return skipBody(body()).then(() => serveUpgraded(hijack(event, contentType), session));
   const output = new PassThrough();
   const stopped = new AbortController();
   const gone = AbortSignal.any([clientGone(event), stopped.signal]);
@@ -61,7 +61,15 @@ export function serveConnection(event: H3Event, contentType: string, body: () =>
     },
     (error: unknown) => output.destroy(error instanceof Error ? error : new Error(String(error))),
   );
-  return new Response(pullStream(output, () => stopped.abort()), { status: 200, headers: { "Content-Type": PLAIN_STREAM_TYPE } });
+  return new Response(pullStream(headersFirst(output), () => stopped.abort()), { status: 200, headers: { "Content-Type": PLAIN_STREAM_TYPE } });
+}
+
+/**
+ * A body the route did not read is not input: the input is what follows it
+ * (dockerode sends its attach options as one; dockerd drops it too).
+ */
+async function skipBody(body: Readable): Promise<void> {
+  for await (const _ of body);
 }
 
 async function serveUpgraded(socket: Duplex, session: ConnectionSession): Promise<string> {

@@ -52,14 +52,24 @@ describe("GET /containers/json", () => {
     expect(Object.keys(ported.NetworkSettings.Networks)).toEqual(["bridge"]);
   });
 
+  it("names each container's network by the engine's id for it, as inspect does (compose compares them)", async () => {
+    const recorded = runner.fixtures.find((fixture) => fixture.args.join(" ") === "network inspect --mode native -- bridge");
+    const bridgeId = (JSON.parse(recorded!.stdout) as { NerdctlID: string }[])[0]!.NerdctlID;
+    expect(bridgeId).toMatch(/^[0-9a-f]{64}$/);
+    for (const container of await list("?all=1")) expect(container.NetworkSettings.Networks.bridge?.NetworkID).toBe(bridgeId);
+    const response = await send(app, "/v1.43/containers/ported/json");
+    const ported = (await response.json()) as ContainerInspect;
+    expect(ported.NetworkSettings.Networks.bridge?.NetworkID).toBe(bridgeId);
+  });
+
   it("applies limit to the newest containers, running or not", async () => {
     expect(await list("?limit=1")).toHaveLength(1);
   });
 
-  it("needs three engine calls whatever the number of containers", async () => {
+  it("needs four engine calls whatever the number of containers", async () => {
     const before = runner.calls.length;
     await list("?all=true");
-    expect(runner.calls.length - before).toBe(3);
+    expect(runner.calls.length - before).toBe(4);
   });
 
   it("refuses a limit that is not a number", async () => {

@@ -1,4 +1,4 @@
-import { compareVersions } from "../docker/api-version.ts";
+import { versionNumber } from "../docker/api-version.ts";
 
 /** A path template such as `/images/{name}/json`, split once. */
 export interface Template {
@@ -71,39 +71,39 @@ export type Resolution<H> =
  * version below it).
  */
 export class RouteTable<H> {
-  readonly #routes: RouteEntry<H>[];
+  /** Every route with its layer and specificity as numbers: resolving compares numbers only. */
+  readonly #routes: { route: RouteEntry<H>; layer: number; specificity: number }[];
   readonly #operations: { method: string; template: Template }[];
-  readonly #oldestLayer: string | undefined;
+  readonly #oldestLayer: number;
 
   constructor(routes: RouteEntry<H>[], operations: readonly string[]) {
-    this.#routes = [...routes].sort(
-      (a, b) => specificity(b.template) - specificity(a.template) || compareVersions(b.layer, a.layer),
-    );
+    this.#routes = routes
+      .map((route) => ({ route, layer: versionNumber(route.layer), specificity: specificity(route.template) }))
+      .sort((a, b) => b.specificity - a.specificity || b.layer - a.layer);
     this.#operations = operations.map((operation) => {
       const [method, path] = operation.split(" ") as [string, string];
       return { method, template: parseTemplate(path) };
     });
-    this.#oldestLayer = routes.map((route) => route.layer).sort(compareVersions)[0];
+    this.#oldestLayer = Math.min(...this.#routes.map((entry) => entry.layer));
   }
 
   get routes(): readonly RouteEntry<H>[] {
-    return this.#routes;
+    return this.#routes.map((entry) => entry.route);
   }
 
   resolve(method: string, path: string, version: string): Resolution<H> {
     const segments = path.split("/").slice(1);
-    const effective =
-      this.#oldestLayer && compareVersions(version, this.#oldestLayer) < 0 ? this.#oldestLayer : version;
-    let best: { route: RouteEntry<H>; params: Record<string, string> } | undefined;
-    for (const route of this.#routes) {
-      if (route.method !== method || compareVersions(route.layer, effective) > 0) continue;
-      if (best && specificity(route.template) < specificity(best.route.template)) break;
-      const params = matchTemplate(route.template, segments);
+    const effective = Math.max(versionNumber(version), this.#oldestLayer);
+    let best: { route: RouteEntry<H>; params: Record<string, string>; specificity: number } | undefined;
+    for (const entry of this.#routes) {
+      if (entry.route.method !== method || entry.layer > effective) continue;
+      if (best && entry.specificity < best.specificity) break;
+      const params = matchTemplate(entry.route.template, segments);
       if (!params) continue;
       // Same specificity: the newest layer not above the requested version wins (sorted first).
-      if (!best) best = { route, params };
+      if (!best) best = { route: entry.route, params, specificity: entry.specificity };
     }
-    if (best) return { kind: "route", ...best };
+    if (best) return { kind: "route", route: best.route, params: best.params };
 
     let otherMethod = false;
     const operations = this.#operations

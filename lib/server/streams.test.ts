@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
+import { once } from "node:events";
+import { PassThrough, Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { H3, type H3Event } from "h3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -112,6 +113,20 @@ describe("clientGone (h3's request signal on Node)", () => {
     expect(body).toBe("ab");
     await sleep(50);
     expect(signal?.aborted).toBe(false);
+  });
+});
+
+describe("headers", () => {
+  it("leave before the first byte of a live source (a quiet logs --follow)", async () => {
+    const quiet = new PassThrough();
+    handler = () => binaryResponse(quiet, "application/vnd.docker.multiplexed-stream", () => {}, { live: true });
+    const response = await new Promise<IncomingMessage>((resolve) => open("GET", "/logs", resolve).end());
+    expect(response.headers["content-type"]).toBe("application/vnd.docker.multiplexed-stream");
+    let text = "";
+    response.on("data", (chunk: Buffer) => (text += chunk));
+    quiet.end("later");
+    await once(response, "end");
+    expect(text).toBe("later");
   });
 });
 

@@ -68,6 +68,16 @@ export function pullStream(source: AsyncIterable<Uint8Array | string>, onCancel:
   );
 }
 
+/**
+ * The source after an empty first chunk, which makes the server send the
+ * status and headers at once, as dockerd flushes them: clients wait for them
+ * before they go on (dockerode starts a container it attaches to only then).
+ */
+export async function* headersFirst(source: AsyncIterable<Uint8Array | string>): AsyncGenerator<Uint8Array | string> {
+  yield new Uint8Array();
+  yield* source;
+}
+
 /** Docker's JSON message stream (pull, push, load, import): one message per line. */
 export function jsonMessagesResponse(messages: AsyncIterable<JSONMessage> | Iterable<JSONMessage>, onCancel: () => void = () => {}): Response {
   const lines = (async function* () {
@@ -85,13 +95,20 @@ function isPipeableBody(source: unknown): source is PipeableBody {
  * A binary stream, sent as it is produced. A Node stream (a container
  * archive) or a PipeableBody (an image archive) goes to the socket without a
  * web-stream hop; its headers leave with the first bytes. Any other source
- * (logs) goes through a web stream, whose headers leave at once, so a quiet
- * `logs --follow` is answered. `onCancel` runs when the client goes away
- * before the end of a Readable or iterable source.
+ * goes through a web stream. A `live` source (logs, which may stay quiet for
+ * long) has its headers leave at once, so a quiet `logs --follow` is
+ * answered. `onCancel` runs when the client goes away before the end of a
+ * Readable or iterable source.
  */
-export function binaryResponse(source: Readable | AsyncIterable<Uint8Array> | PipeableBody, contentType: string, onCancel: () => void = () => {}): Response | HTTPResponse {
+export function binaryResponse(
+  source: Readable | AsyncIterable<Uint8Array> | PipeableBody,
+  contentType: string,
+  onCancel: () => void = () => {},
+  options: { live?: boolean } = {},
+): Response | HTTPResponse {
   const headers = { "Content-Type": contentType };
   if (isPipeableBody(source)) return new HTTPResponse(source as unknown as BodyInit, { status: 200, headers });
+  if (options.live) return new Response(pullStream(headersFirst(source), onCancel), { status: 200, headers });
   if (!(source instanceof Readable)) return new Response(pullStream(source, onCancel), { status: 200, headers });
   source.once("close", () => {
     if (!source.readableEnded) onCancel();
@@ -106,9 +123,7 @@ export function binaryResponse(source: Readable | AsyncIterable<Uint8Array> | Pi
  */
 export function lateJsonResponse(document: Promise<unknown>): Response {
   const body = (async function* () {
-    // An empty first chunk makes the server send the status and headers now.
-    yield new Uint8Array();
     yield `${JSON.stringify(await document)}\n`;
   })();
-  return new Response(pullStream(body, () => {}), { status: 200, headers: { "Content-Type": "application/json" } });
+  return new Response(pullStream(headersFirst(body), () => {}), { status: 200, headers: { "Content-Type": "application/json" } });
 }

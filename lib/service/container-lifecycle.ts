@@ -30,18 +30,23 @@ async function current(scope: Scope, ref: string) {
   return { container, id: container.Id, name: containerName(container), state: stateName(container) };
 }
 
+/** A change the container's health checks must not overlap: nerdctl writes a check's result back with every label it read. */
+function changingHeld(scope: Scope, id: string, change: () => Promise<void>): Promise<void> {
+  return changingContainer(scope, id, () => scope.health.holding(scope.namespace, id, change));
+}
+
 /** POST /containers/{id}/stop: 304 when it is not running. */
 export async function containerStop(scope: Scope, ref: string, options: StopOptions): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state !== "running" && state !== "paused" && state !== "restarting") throw notModified(`Container ${id} is not running`);
-  await changingContainer(scope, id, () => stopContainer(scope.nerdctl, id, options));
+  await changingHeld(scope, id, () => stopContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "stop", container: id });
 }
 
 /** POST /containers/{id}/restart: stops it if running, then starts it. */
 export async function containerRestart(scope: Scope, ref: string, options: StopOptions): Promise<void> {
   const { id } = await current(scope, ref);
-  await changingContainer(scope, id, () => restartContainer(scope.nerdctl, id, options));
+  await changingHeld(scope, id, () => restartContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "restart", container: id });
 }
 
@@ -49,7 +54,7 @@ export async function containerRestart(scope: Scope, ref: string, options: StopO
 export async function containerKill(scope: Scope, ref: string, signal: string): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (state !== "running" && state !== "paused" && state !== "restarting") throw cannotKill(ref, id);
-  await changingContainer(scope, id, () => killContainer(scope.nerdctl, id, signal));
+  await changingHeld(scope, id, () => killContainer(scope.nerdctl, id, signal));
   scope.events.emit({ type: "container", action: "kill", container: id, signal });
 }
 
@@ -75,14 +80,14 @@ export async function containerRename(scope: Scope, ref: string, name: string): 
     throw error;
   });
   if (holder && holder.Id !== id) throw nameInUse(name, holder.Id);
-  await changingContainer(scope, id, () => renameContainer(scope.nerdctl, id, name));
+  await changingHeld(scope, id, () => renameContainer(scope.nerdctl, id, name));
   scope.events.emit({ type: "container", action: "rename", container: id, name, oldName });
 }
 
 /** POST /containers/{id}/update: the resources and restart policy nerdctl can change. */
 export async function containerUpdate(scope: Scope, ref: string, options: UpdateOptions): Promise<{ Warnings: string[] }> {
   const { id } = await current(scope, ref);
-  if (Object.keys(options).length > 0) await changingContainer(scope, id, () => updateContainer(scope.nerdctl, id, options));
+  if (Object.keys(options).length > 0) await changingHeld(scope, id, () => updateContainer(scope.nerdctl, id, options));
   scope.events.emit({ type: "container", action: "update", container: id });
   return { Warnings: [] };
 }

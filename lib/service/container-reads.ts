@@ -1,10 +1,11 @@
 import type { Readable } from "node:stream";
 import { selectContainers } from "../docker/container-selection.ts";
 import type { ContainerInspect, ContainerSummary, ContainerTopResponse, FilesystemChange } from "../docker/container-types.ts";
-import { toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
+import { networkNames, toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
 import type { Filters } from "../docker/filters.ts";
 import type { ContainerSnapshot } from "../nerdctl/container-types.ts";
 import { changes, containerSizes, containerSnapshot, exportContainer, top } from "../nerdctl/containers.ts";
+import { networkIdsByName } from "../nerdctl/networks.ts";
 import { findContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
@@ -31,7 +32,16 @@ export async function containerList(scope: Scope, query: ContainerListQuery): Pr
   // A limit asks for the most recently created containers, running or not.
   const all = query.all || query.limit > 0;
   const [snapshot, sizes] = await Promise.all([listed(scope, query, all), query.size ? containerSizes(scope.nerdctl) : undefined]);
-  return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes }, Date.now());
+  // Endpoints name their network by id: compose recreates a container whose endpoints do not.
+  const networkIds = await networkIdsOf(scope, snapshot.containers.flatMap(networkNames));
+  return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes, networkIds }, Date.now());
+}
+
+/** Networks' ids by name: from the namespace's state while it keeps them. */
+async function networkIdsOf(scope: Scope, names: string[]): Promise<Map<string, string>> {
+  const networks = await scope.state.networks.current();
+  if (!networks) return networkIdsByName(scope.nerdctl, names);
+  return new Map(networks.flatMap((network) => (network.NerdctlID && names.includes(network.CNI.name) ? [[network.CNI.name, network.NerdctlID] as const] : [])));
 }
 
 async function listed(scope: Scope, query: ContainerListQuery, all: boolean): Promise<ContainerSnapshot> {
@@ -42,11 +52,11 @@ async function listed(scope: Scope, query: ContainerListQuery, all: boolean): Pr
   return containerSnapshot(scope.nerdctl, { all: wide });
 }
 
-/** GET /containers/{id}/json: the container and the image it was made from. */
+/** GET /containers/{id}/json: the container, the image it was made from and its networks' ids. */
 export async function containerInspect(scope: Scope, ref: string): Promise<ContainerInspect> {
   const container = await findContainer(scope, ref);
-  const images = await scope.state.images.of([container.Image]);
-  return toContainerInspect(container, images.get(container.Image));
+  const [images, networkIds] = await Promise.all([scope.state.images.of([container.Image]), networkIdsOf(scope, networkNames(container))]);
+  return toContainerInspect(container, images.get(container.Image), networkIds);
 }
 
 /** GET /containers/{id}/top: `nerdctl top` with the client's ps options, as {Titles, Processes}. */

@@ -1,7 +1,7 @@
 import { runHealthcheck } from "../nerdctl/container-lifecycle.ts";
-import { inspectContainer } from "../nerdctl/containers.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { baselineOf, watchEnd } from "./container-exit.ts";
+import { changingContainer, containerIfPresent } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -11,6 +11,41 @@ import type { Scope } from "./scope.ts";
  * runner) does not have. The daemon schedules them itself, for as long as the
  * container runs, and announces each change of status as dockerd does.
  */
+
+/**
+ * nerdctl writes a check's result back with every label the container had
+ * when the check began, so a label changed meanwhile is changed back: a stop's
+ * explicitly-stopped mark (the stopped unless-stopped container then counts as
+ * restarting, and containerd's restart monitor starts it again), a rename, a
+ * restart policy. A container's checks hold off while the daemon changes it.
+ */
+export class HealthChecks {
+  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #holds = new Map<string, number>();
+
+  /** Runs a check of the container, unless one is in flight or the container is being changed. */
+  async check(namespace: string | undefined, id: string, run: () => Promise<void>): Promise<void> {
+    const key = `${namespace ?? ""}/${id}`;
+    if (this.#inFlight.has(key) || this.#holds.has(key)) return;
+    const running = run().finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, running);
+    await running;
+  }
+
+  /** Runs `change` once the container's check in flight has ended, with none starting until it is done. */
+  async holding<T>(namespace: string | undefined, id: string, change: () => Promise<T>): Promise<T> {
+    const key = `${namespace ?? ""}/${id}`;
+    this.#holds.set(key, (this.#holds.get(key) ?? 0) + 1);
+    try {
+      await this.#inFlight.get(key)?.catch(() => {});
+      return await change();
+    } finally {
+      const left = this.#holds.get(key)! - 1;
+      if (left > 0) this.#holds.set(key, left);
+      else this.#holds.delete(key);
+    }
+  }
+}
 
 /** Docker's defaults, in milliseconds. */
 const DEFAULT_INTERVAL_MS = 30_000;
@@ -23,22 +58,18 @@ export function watchHealth(scope: Scope, container: NerdctlContainerInspect): v
   const interval = Math.max(MIN_INTERVAL_MS, (container.Config?.Healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_INTERVAL_MS);
   const stop = new AbortController();
   let last = container.State?.Health?.Status;
-  let running = false;
   const check = async () => {
-    if (running) return;
-    running = true;
     try {
-      await runHealthcheck(scope.nerdctl, container.Id);
-      const status = (await inspectContainer(scope.nerdctl, container.Id)).State?.Health?.Status;
+      // The check's result is in the container's record: the state reads it again.
+      await changingContainer(scope, container.Id, () => runHealthcheck(scope.nerdctl, container.Id));
+      const status = (await containerIfPresent(scope, container.Id))?.State?.Health?.Status;
       if (status && status !== last) scope.events.emit({ type: "container", action: "health_status", container: container.Id, status });
       last = status;
     } catch {
       // The container went away or stopped between checks; its end stops the schedule.
-    } finally {
-      running = false;
     }
   };
-  const timer = setInterval(() => void check(), interval);
+  const timer = setInterval(() => void scope.health.check(scope.namespace, container.Id, check), interval);
   stop.signal.addEventListener("abort", () => clearInterval(timer), { once: true });
   void watchEnd(scope, { ...baselineOf(container), running: true }, "exit", stop.signal).then(() => stop.abort());
 }

@@ -7,6 +7,8 @@ import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts"
 import type { ExecRegistry } from "./exec-registry.ts";
 import { NamespaceState } from "./state/namespace-state.ts";
 import type { StateHub } from "./state/state-hub.ts";
+import { StatsSamplers } from "./stats-samplers.ts";
+import { HealthChecks } from "./health.ts";
 
 /** What the daemon gives every service call, whatever the namespace. */
 export interface ServiceRoot {
@@ -22,12 +24,16 @@ export interface ServiceRoot {
   stdio?: ContainerStdio;
   /** What the daemon keeps of each namespace; an app built without asks nerdctl for everything. */
   state?: StateHub;
+  /** The stats samplers of the containers whose stats are streamed; an app built without shares none. */
+  samplers?: StatsSamplers;
   /** Where each namespace's buildkitd is; an app built without serves the classic builder only. */
   buildkit?: BuildkitLocator;
+  /** The health checks the daemon runs, held off while it changes a container. */
+  health?: HealthChecks;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */
-export interface Scope extends Omit<ServiceRoot, "events" | "state"> {
+export interface Scope extends Omit<ServiceRoot, "events" | "state" | "samplers"> {
   /** The containerd namespace the request works in; undefined is nerdctl's default. */
   namespace: string | undefined;
   /** The namespace's events: services announce their changes here. */
@@ -36,6 +42,9 @@ export interface Scope extends Omit<ServiceRoot, "events" | "state"> {
   stdio: ContainerStdio;
   /** What the daemon keeps of the namespace: reads answer from it while it is kept. */
   state: NamespaceState;
+  samplers: StatsSamplers;
+  /** The daemon's health checks, whatever the request. */
+  health: HealthChecks;
 }
 
 
@@ -55,5 +64,7 @@ export function scopeFor(root: ServiceRoot, namespace: string | null | undefined
     stdio: root.stdio ?? new ContainerStdio(),
     // Never told the engine's stream runs: it keeps nothing, and every read asks nerdctl.
     state: root.state?.in(inScope) ?? new NamespaceState(nerdctl, { subscribeGraceMs: 0, now: Date.now }),
+    samplers: root.samplers ?? new StatsSamplers(),
+    health: root.health ?? new HealthChecks(),
   };
 }

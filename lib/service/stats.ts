@@ -3,9 +3,7 @@ import { toStatsDocument, type StatsDocument } from "../docker/stats.ts";
 import { sampleCgroup, type CgroupSample } from "../host/cgroups.ts";
 import { containerTask } from "../nerdctl/stats.ts";
 import type { Scope } from "./scope.ts";
-
-/** dockerd samples once a second. */
-const INTERVAL_MS = 1000;
+import { INTERVAL_MS } from "./stats-samplers.ts";
 
 /** Stats documents, one JSON line a second, until stopped or the container stops. */
 export interface StatsStream {
@@ -33,16 +31,28 @@ export async function containerStats(
     return toStatsDocument(task, await sample(), first);
   }
 
+  // Streams share their container's sampler: one read a second however many clients watch.
+  const seat = scope.samplers.join(`${scope.namespace ?? ""}/${task.id}`, sample);
   let stopped = false;
   const lines = (async function* () {
-    let previous: CgroupSample | undefined;
-    while (!stopped) {
-      const current = await sample();
-      yield `${JSON.stringify(toStatsDocument(task, current, previous))}\n`;
-      if (!current) return;
-      previous = current;
-      await sleep(INTERVAL_MS);
+    try {
+      let previous: CgroupSample | undefined;
+      let current = await seat.first();
+      while (!stopped) {
+        yield `${JSON.stringify(toStatsDocument(task, current, previous))}\n`;
+        if (!current) return;
+        previous = current;
+        current = await seat.next();
+      }
+    } finally {
+      seat.leave();
     }
   })();
-  return { lines, stop: () => (stopped = true) };
+  return {
+    lines,
+    stop: () => {
+      stopped = true;
+      seat.leave();
+    },
+  };
 }

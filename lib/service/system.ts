@@ -20,7 +20,7 @@ async function objectCounts(scope: Scope): Promise<ObjectCounts> {
   const [containers, images] = await Promise.all([scope.state.containers.all(), scope.state.imageRecords.current()]);
   return {
     containers: containers ? countStates(containers) : countContainers(await listAllContainers(scope.nerdctl)),
-    // An image is its config: `nerdctl images --all --quiet` prints that digest once per name.
-    images: new Set(images ? images.map((record) => record.ImageConfigDesc?.digest) : await listImageIds(scope.nerdctl)).size,
+    // As `nerdctl images --all --quiet` counts them: by the digest each record names.
+    images: new Set(images ? images.map((record) => record.Image.Target.digest) : await listImageIds(scope.nerdctl)).size,
   };
 }

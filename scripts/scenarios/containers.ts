@@ -1,4 +1,6 @@
+import { networkNames } from "../../lib/docker/containers.ts";
 import { containerSnapshot, inspectContainer, top } from "../../lib/nerdctl/containers.ts";
+import { networkIdsByName } from "../../lib/nerdctl/networks.ts";
 import { createServer } from "node:net";
 import type { Scenario } from "../fixture-scenarios.ts";
 
@@ -28,8 +30,10 @@ export const CONTAINER_SCENARIOS: Scenario[] = [
       if (result.exitCode !== 0) throw new Error(`prepare containers: ${result.stderr}`);
     },
     async record(nerdctl) {
-      await containerSnapshot(nerdctl, { all: true });
+      const all = await containerSnapshot(nerdctl, { all: true });
       await containerSnapshot(nerdctl, { all: false });
+      // The ids of the networks the containers are on (the same call for lists and inspects here).
+      await networkIdsByName(nerdctl, all.containers.flatMap(networkNames));
       for (const name of ["web", "done", "fresh", "ported"]) await inspectContainer(nerdctl, name);
       await inspectContainer(nerdctl, "nosuch").catch(() => {});
       await top(nerdctl, "web", "");

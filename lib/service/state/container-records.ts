@@ -1,16 +1,8 @@
 import type { NerdctlContainerInspect } from "../../nerdctl/container-types.ts";
 import { allContainers, inspectContainers } from "../../nerdctl/containers.ts";
 import type { Nerdctl } from "../../nerdctl/client.ts";
+import { Followed, type RecordsOptions } from "./followed.ts";
 
-export interface RecordsOptions {
-  /**
-   * How long after the engine's stream starts the records are first read:
-   * `nerdctl events` subscribes a moment after it starts, and a change in
-   * that moment would be missed. Reads go to nerdctl meanwhile.
-   */
-  subscribeGraceMs: number;
-  now: () => number;
-}
 
 /**
  * A namespace's containers as `nerdctl container inspect` shows them, kept
@@ -21,32 +13,21 @@ export interface RecordsOptions {
  * flight, and the next one takes whatever came meanwhile. With no stream the
  * records are not kept, and callers ask nerdctl (`undefined`).
  */
-export class ContainerRecords {
+export class ContainerRecords extends Followed {
   readonly #records = new Map<string, NerdctlContainerInspect>();
   readonly #marked = new Set<string>();
   /** Marks made, and how many of them the records reflect. */
   #marks = 0;
   #settled = 0;
-  /** Bumped when the stream starts or ends: a read begun before belongs to the past. */
-  #epoch = 0;
-  #streamStartedAt: number | undefined;
   #loaded = false;
   #loading: Promise<void> | undefined;
   #refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly nerdctl: Nerdctl,
-    private readonly options: RecordsOptions,
-  ) {}
-
-  streamStarted(): void {
-    this.#reset();
-    this.#streamStartedAt = this.options.now();
-  }
-
-  streamEnded(): void {
-    this.#reset();
-    this.#streamStartedAt = undefined;
+    options: RecordsOptions,
+  ) {
+    super(options);
   }
 
   /** A container changed (an engine event named it, or nerdctld changed it): the next read inspects it again. */
@@ -59,12 +40,12 @@ export class ContainerRecords {
   async all(): Promise<NerdctlContainerInspect[] | undefined> {
     try {
       if (!(await this.#ready())) return undefined;
-      const epoch = this.#epoch;
+      const epoch = this.epoch;
       const wanted = this.#marks;
-      while (this.#settled < wanted && epoch === this.#epoch) {
+      while (this.#settled < wanted && epoch === this.epoch) {
         await (this.#refreshing ??= this.#refresh().finally(() => (this.#refreshing = undefined)));
       }
-      return epoch === this.#epoch ? [...this.#records.values()] : undefined;
+      return epoch === this.epoch ? [...this.#records.values()] : undefined;
     } catch {
       // nerdctl could not read them: the caller asks it itself, and reports what it says.
       return undefined;
@@ -86,8 +67,7 @@ export class ContainerRecords {
     return matches.length === 1 ? matches[0] : undefined;
   }
 
-  #reset(): void {
-    this.#epoch += 1;
+  protected forget(): void {
     this.#records.clear();
     this.#marked.clear();
     this.#marks = 0;
@@ -99,29 +79,28 @@ export class ContainerRecords {
 
   async #ready(): Promise<boolean> {
     if (this.#loaded) return true;
-    const startedAt = this.#streamStartedAt;
-    if (startedAt === undefined || this.options.now() - startedAt < this.options.subscribeGraceMs) return false;
+    if (!this.followed) return false;
     await (this.#loading ??= this.#load());
     return this.#loaded;
   }
 
   async #load(): Promise<void> {
-    const epoch = this.#epoch;
+    const epoch = this.epoch;
     // The listing covers marks made before it; those made while it runs stay for the next read.
     this.#marked.clear();
     const through = this.#marks;
     const listed = await allContainers(this.nerdctl).catch((error: unknown) => {
-      if (epoch === this.#epoch) this.#loading = undefined;
+      if (epoch === this.epoch) this.#loading = undefined;
       throw error;
     });
-    if (epoch !== this.#epoch) return;
+    if (epoch !== this.epoch) return;
     for (const container of listed) this.#records.set(container.Id, container);
     this.#settled = through;
     this.#loaded = true;
   }
 
   async #refresh(): Promise<void> {
-    const epoch = this.#epoch;
+    const epoch = this.epoch;
     const through = this.#marks;
     const ids = [...this.#marked];
     this.#marked.clear();
@@ -129,10 +108,10 @@ export class ContainerRecords {
     try {
       found = await inspectContainers(this.nerdctl, ids);
     } catch (error) {
-      if (epoch === this.#epoch) for (const id of ids) this.#marked.add(id);
+      if (epoch === this.epoch) for (const id of ids) this.#marked.add(id);
       throw error;
     }
-    if (epoch !== this.#epoch) return;
+    if (epoch !== this.epoch) return;
     // Those not found are gone.
     for (const id of ids) this.#records.delete(id);
     for (const container of found) this.#records.set(container.Id, container);

@@ -1,4 +1,4 @@
-import type { RecordsOptions } from "./container-records.ts";
+import { Followed, type RecordsOptions } from "./followed.ts";
 
 export interface ListingOptions extends RecordsOptions {
   /**
@@ -18,11 +18,9 @@ export interface ListingOptions extends RecordsOptions {
  * one when they came after a change: a burst of changes costs one listing in
  * flight and one after it. Undefined while the kind is not kept (ask nerdctl).
  */
-export class Listing<T> {
+export class Listing<T> extends Followed {
   #value: T | undefined;
   #readAt = 0;
-  #streamStartedAt: number | undefined;
-  #epoch = 0;
   #changes = 0;
   /** The changes the value reflects; -1 before the first listing. */
   #settled = -1;
@@ -30,17 +28,9 @@ export class Listing<T> {
 
   constructor(
     private readonly list: () => Promise<T>,
-    private readonly options: ListingOptions,
-  ) {}
-
-  streamStarted(): void {
-    this.#reset();
-    this.#streamStartedAt = this.options.now();
-  }
-
-  streamEnded(): void {
-    this.#reset();
-    this.#streamStartedAt = undefined;
+    private readonly listingOptions: ListingOptions,
+  ) {
+    super(listingOptions);
   }
 
   changed(): void {
@@ -48,28 +38,27 @@ export class Listing<T> {
   }
 
   async current(): Promise<T | undefined> {
-    const startedAt = this.#streamStartedAt;
+    if (!this.followed) return undefined;
     const now = this.options.now();
-    if (startedAt === undefined || now - startedAt < this.options.subscribeGraceMs) return undefined;
-    if (this.options.maxAgeMs !== undefined && this.#settled >= 0 && now - this.#readAt >= this.options.maxAgeMs) {
+    const { maxAgeMs } = this.listingOptions;
+    if (maxAgeMs !== undefined && this.#settled >= 0 && now - this.#readAt >= maxAgeMs) {
       // Once: the reads that come until the new listing is read wait for the same one.
       this.#readAt = now;
       this.changed();
     }
-    const epoch = this.#epoch;
+    const epoch = this.epoch;
     const wanted = this.#changes;
     try {
-      while (this.#settled < wanted && epoch === this.#epoch) {
+      while (this.#settled < wanted && epoch === this.epoch) {
         await (this.#loading ??= this.#load().finally(() => (this.#loading = undefined)));
       }
     } catch {
       return undefined;
     }
-    return epoch === this.#epoch ? this.#value : undefined;
+    return epoch === this.epoch ? this.#value : undefined;
   }
 
-  #reset(): void {
-    this.#epoch += 1;
+  protected forget(): void {
     this.#value = undefined;
     this.#settled = -1;
     this.#changes = 0;
@@ -77,11 +66,11 @@ export class Listing<T> {
   }
 
   async #load(): Promise<void> {
-    const epoch = this.#epoch;
+    const epoch = this.epoch;
     const through = this.#changes;
     const readAt = this.options.now();
     const value = await this.list();
-    if (epoch !== this.#epoch) return;
+    if (epoch !== this.epoch) return;
     this.#value = value;
     this.#readAt = readAt;
     this.#settled = through;

@@ -1,8 +1,11 @@
+import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { Nerdctl } from "../../nerdctl/client.ts";
 import type { NerdctlContainerInspect } from "../../nerdctl/container-types.ts";
-import type { NerdctlEvent } from "../../nerdctl/events.ts";
+import { parseEventLine, type NerdctlEvent } from "../../nerdctl/events.ts";
 import type { Command, CommandRunner, RunResult } from "../../runner/types.ts";
+import { readFixtures } from "../../runner/fixture.ts";
+import { FIXTURES_DIR } from "../../testing/replay-app.ts";
 import { NamespaceState } from "./namespace-state.ts";
 
 /** An engine of containers in memory, answering the nerdctl calls the state makes, and counting them. */
@@ -180,5 +183,44 @@ describe("NamespaceState's image identities", () => {
     state.engineEvent({ ...taskEvent("/images/delete", ""), Event: JSON.stringify({ name: "docker.io/library/busybox:latest" }) });
     await state.images.of(["busybox:latest"]);
     expect(inspected).toHaveLength(2);
+  });
+});
+
+describe("NamespaceState over a recorded engine event stream", () => {
+  it("re-reads a container at its own and its task's changes, never at a process exec'd in it", async () => {
+    const recorded = (await readFixtures(join(FIXTURES_DIR, "events"))).find((fixture) => fixture.args[0] === "events")!;
+    const events = recorded.stdout.split("\n").flatMap((line) => parseEventLine(line) ?? []);
+    const { engine, state, later } = setup();
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    const rereading = new Set<string>();
+    const quiet = new Set<string>();
+    for (const event of events) {
+      const before = engine.calls.length;
+      state.engineEvent(event);
+      await state.containers.all();
+      const payload = JSON.parse(event.Event) as { id?: string; container_id?: string };
+      const calls = engine.calls.slice(before);
+      if (calls.length === 0) {
+        quiet.add(event.Topic === "/tasks/exit" && payload.id !== payload.container_id ? "/tasks/exit of an exec" : event.Topic);
+        continue;
+      }
+      rereading.add(event.Topic);
+      // One inspect, of the event's own container.
+      expect(calls).toEqual([["container", "inspect", "--", payload.container_id ?? payload.id]]);
+    }
+    expect([...rereading].sort()).toEqual([
+      "/containers/create",
+      "/containers/delete",
+      "/containers/update",
+      "/tasks/create",
+      "/tasks/delete",
+      "/tasks/exit",
+      "/tasks/paused",
+      "/tasks/resumed",
+      "/tasks/start",
+    ]);
+    for (const topic of ["/tasks/exec-added", "/tasks/exec-started", "/tasks/exit of an exec", "/snapshot/prepare", "/images/create"]) expect(quiet).toContain(topic);
   });
 });

@@ -1,9 +1,10 @@
 import type { Nerdctl } from "../../nerdctl/client.ts";
 import { info, version } from "../../nerdctl/system.ts";
 import type { NerdctlInfo, NerdctlVersion } from "../../nerdctl/types.ts";
-import { changesImages, containerOfEvent, type NerdctlEvent } from "../../nerdctl/events.ts";
+import { changesImages, containerChangedBy, type NerdctlEvent } from "../../nerdctl/events.ts";
 import type { EngineObserver } from "../events/bus.ts";
-import { ContainerRecords, type RecordsOptions } from "./container-records.ts";
+import { ContainerRecords } from "./container-records.ts";
+import type { RecordsOptions } from "./followed.ts";
 import { ImageIdentities } from "./image-identities.ts";
 import { Listing } from "./listing.ts";
 import type { NerdctlNativeImage } from "../../nerdctl/image-types.ts";
@@ -62,7 +63,7 @@ export class NamespaceState implements EngineObserver {
   }
 
   engineEvent(event: NerdctlEvent): void {
-    const container = containerOfEvent(event);
+    const container = containerChangedBy(event);
     if (container) this.containers.mark(container);
     if (changesImages(event)) this.imagesChanged();
   }

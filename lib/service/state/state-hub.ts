@@ -1,6 +1,6 @@
 import type { Nerdctl } from "../../nerdctl/client.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { RecordsOptions } from "./container-records.ts";
+import type { RecordsOptions } from "./followed.ts";
 import { NamespaceState } from "./namespace-state.ts";
 
 const DEFAULTS: RecordsOptions = { subscribeGraceMs: 500, now: Date.now };

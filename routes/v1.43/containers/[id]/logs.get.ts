@@ -15,5 +15,5 @@ export default defineRoute(async (request) => {
     tail: request.text("tail"),
   });
   const logs = await containerLogs(request.scope, request.param("id"), query, request.signal);
-  return binaryResponse(logs.stream, outputContentType(logs.framed, request.since("1.42")), logs.stop);
+  return binaryResponse(logs.stream, outputContentType(logs.framed, request.since("1.42")), logs.stop, { live: true });
 });
