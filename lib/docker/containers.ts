@@ -224,27 +224,84 @@ function splitCommand(container: NerdctlContainerInspect, image: NerdctlImageIde
   return { entrypoint: null, cmd: argv };
 }
 
+/**
+ * What a summary takes from the container's record alone, kept as long as the
+ * record: the state replaces a container's record when the container changes,
+ * and never changes one, so a listing builds this once per change rather than
+ * once per request.
+ */
+interface RecordSummary {
+  fixed: Omit<ContainerSummary, "ImageID" | "Status" | "NetworkSettings">;
+  networkNames: string[];
+  /** The endpoints with the network ids they were last shown with, and those ids. */
+  networks: Record<string, EndpointSettings>;
+  networkIds: string;
+}
+
+const recordSummaries = new WeakMap<NerdctlContainerInspect, RecordSummary>();
+
+function recordSummary(container: NerdctlContainerInspect, ids: NetworkIds): RecordSummary {
+  const known = recordSummaries.get(container);
+  if (known) return known;
+  const networks = endpoints(container, ids);
+  const summary: RecordSummary = {
+    fixed: {
+      Id: container.Id,
+      Names: [`/${containerName(container)}`],
+      Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
+      Command: [container.Path, ...(container.Args ?? [])].join(" "),
+      Created: unixSeconds(container.Created),
+      Ports: summaryPorts(container),
+      Labels: userLabels(container.Config.Labels),
+      State: stateName(container),
+      HostConfig: { NetworkMode: container.HostConfig.NetworkMode || Object.keys(networks)[0] || "none" },
+      Mounts: mounts(container),
+    },
+    networkNames: Object.keys(networks),
+    networks,
+    networkIds: networkIdsKey(Object.keys(networks), ids),
+  };
+  recordSummaries.set(container, summary);
+  return summary;
+}
+
+function networkIdsKey(names: string[], ids: NetworkIds): string {
+  return names.map((name) => networkId(name, ids)).join("\n");
+}
+
+/** The endpoints as the ids name their networks now: the kept ones while the ids are the same. */
+function currentNetworks(summary: RecordSummary, ids: NetworkIds): Record<string, EndpointSettings> {
+  const key = networkIdsKey(summary.networkNames, ids);
+  if (key !== summary.networkIds) {
+    summary.networks = Object.fromEntries(Object.entries(summary.networks).map(([name, endpoint]) => [name, { ...endpoint, NetworkID: networkId(name, ids) }]));
+    summary.networkIds = key;
+  }
+  return summary.networks;
+}
+
+/** GET /containers/json's entry for a container (the parts shared between answers are never changed). */
 export function toContainerSummary(
   container: NerdctlContainerInspect,
   image: NerdctlImageIdentity | undefined,
   now: number,
   networkIds: NetworkIds = new Map(),
 ): ContainerSummary {
-  const networks = endpoints(container, networkIds);
+  const summary = recordSummary(container, networkIds);
+  const { fixed } = summary;
   return {
-    Id: container.Id,
-    Names: [`/${containerName(container)}`],
-    Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
+    Id: fixed.Id,
+    Names: fixed.Names,
+    Image: fixed.Image,
     ImageID: image?.Id ?? "",
-    Command: [container.Path, ...(container.Args ?? [])].join(" "),
-    Created: unixSeconds(container.Created),
-    Ports: summaryPorts(container),
-    Labels: userLabels(container.Config.Labels),
-    State: stateName(container),
+    Command: fixed.Command,
+    Created: fixed.Created,
+    Ports: fixed.Ports,
+    Labels: fixed.Labels,
+    State: fixed.State,
     Status: statusText(container, now),
-    HostConfig: { NetworkMode: container.HostConfig.NetworkMode || Object.keys(networks)[0] || "none" },
-    NetworkSettings: { Networks: networks },
-    Mounts: mounts(container),
+    HostConfig: fixed.HostConfig,
+    NetworkSettings: { Networks: currentNetworks(summary, networkIds) },
+    Mounts: fixed.Mounts,
   };
 }
 
