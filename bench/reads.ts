@@ -8,12 +8,14 @@
  *   growth    GET /containers/json?all=1 and GET /images/json on both daemons,
  *             and `nerdctl ps -a` / `nerdctl images`, with the namespace grown
  *             to each size in turn: p50 and the answer's size in bytes
- *   memory    nerdctld's RSS before the namespace grew, once its state holds
- *             the most containers, and once it also holds the most images
+ *   memory    nerdctld's RSS before the namespace grew and once its state
+ *             holds the namespace grown further on nerdctld's engine alone (to
+ *             1,000 containers and 500 images), and the state's records weighed
  *
  * Containers and images are added with plain nerdctl on nerdctld's engine (so
  * nerdctld learns of them from the engine's events, as of any change made
- * outside it) and with the docker CLI on dockerd; everything the benchmark
+ * outside it) and with the docker CLI on dockerd: containers created one per
+ * command, every other one then started in batches; everything the benchmark
  * added is removed at the end, also when it fails.
  */
 import { stat } from "node:fs/promises";
@@ -94,15 +96,19 @@ export interface QuietRss {
   dockerd: number | null;
 }
 
+/** What nerdctld's state listed: at the start, and once grown for the memory measurement. */
+export interface HeldCounts {
+  containers: number;
+  images: number;
+}
+
 export interface MemoryResults {
   before: QuietRss;
-  /** Once nerdctld's state held the most containers, and how many it held before and then. */
-  withContainers: QuietRss | null;
-  containers: { before: number; after: number } | null;
-  /** Once it also held the most images. */
-  withImages: QuietRss | null;
-  images: { before: number; after: number } | null;
-  /** The state's records at the largest sizes, weighed exactly (or why not). */
+  /** What nerdctld listed before the namespace grew. */
+  heldBefore: HeldCounts | null;
+  /** Once nerdctld's state held the memory measurement's namespace (or why it did not). */
+  grown: { rss: QuietRss; held: HeldCounts } | { failed: string };
+  /** The state's records of the grown namespace, weighed exactly (or why not). */
   weight: StateWeight | { failed: string };
 }
 
@@ -126,6 +132,8 @@ export interface ReadsPlan extends ClientsPlan {
   command: LatencyBudget;
   containerSizes: number[];
   imageSizes: number[];
+  /** What nerdctld's engine alone grows to, after the growth tables, for the memory measurement. */
+  memorySize: HeldCounts;
   /** How many creations run at once on one engine. */
   parallel: number;
   /** The longest nerdctld's state may take to settle after a size was reached. */
@@ -248,9 +256,10 @@ function collectedHeapBytes(): number {
 /**
  * What nerdctld's state code holds for the namespace as it is now, weighed in
  * this process: a fresh NamespaceState reads one kind as nerdctld's does, and
- * the heap is measured after a full collection before and after; the median of
- * three weighings, after one unweighed read (which loads the code every read
- * runs). Exact where the daemon's RSS is coarse.
+ * the heap is measured after a full collection before and after, once per kind
+ * (a read of a thousand containers takes tens of seconds), after one unweighed
+ * read of the images (which loads the code every read runs). Exact where the
+ * daemon's RSS is coarse.
  */
 async function weighState(nerdctl: ReadsPlan["nerdctl"]): Promise<StateWeight> {
   const client = new Nerdctl(new RealRunner({ binaries: { nerdctl: nerdctl.path }, env: nerdctl.env }));
@@ -261,16 +270,12 @@ async function weighState(nerdctl: ReadsPlan["nerdctl"]): Promise<StateWeight> {
     if (!records) throw new Error(`the state read no ${kind}`);
     return { state, records };
   };
+  // Every state read stays referenced here until the end, so each weighing's "before" holds the earlier ones and its difference is its own.
+  const kept = [await read("images")];
   const weigh = async (kind: GrowthKind) => {
-    // Every state read stays referenced here until the end, so each weighing's "before" holds all earlier ones and its difference is its own.
-    const kept = [await read(kind)];
-    const weighings: { count: number; heapBytes: number }[] = [];
-    for (let i = 0; i < 3; i++) {
-      const before = collectedHeapBytes();
-      kept.push(await read(kind));
-      weighings.push({ count: kept.at(-1)!.records.length, heapBytes: collectedHeapBytes() - before });
-    }
-    return weighings.sort((a, b) => a.heapBytes - b.heapBytes)[1]!;
+    const before = collectedHeapBytes();
+    kept.push(await read(kind));
+    return { count: kept.at(-1)!.records.length, heapBytes: collectedHeapBytes() - before };
   };
   return { containers: await weigh("containers"), images: await weigh("images") };
 }
@@ -323,15 +328,16 @@ interface EngineCount {
 const nameOf = (index: number) => `${PREFIX}-${index}`;
 const referenceOf = (index: number) => `${PREFIX}:${index}`;
 
-/** Adds containers `from`..`to`-1, half of them running `sleep`, the other half created; no network, so none waits for CNI. */
+/**
+ * Adds containers `from`..`to`-1, created one per command with no network (so
+ * none waits for CNI), then every other one started running `sleep`, a batch
+ * of names per `start`.
+ */
 async function addContainers(client: Client, from: number, to: number, parallel: number): Promise<void> {
   const indexes = Array.from({ length: to - from }, (_, offset) => from + offset);
-  await inPool(indexes, parallel, (index) =>
-    plumb(client, [
-      ...(index % 2 === 0 ? ["run", "--detach"] : ["create"]),
-      "--network", "none", "--name", nameOf(index), IMAGE, "sleep", "86400",
-    ]),
-  );
+  await inPool(indexes, parallel, (index) => plumb(client, ["create", "--network", "none", "--name", nameOf(index), IMAGE, "sleep", "86400"]));
+  const running = indexes.filter((index) => index % 2 === 0).map(nameOf);
+  await inPool(chunks(running, 25), parallel, (batch) => plumb(client, ["start", ...batch]));
 }
 
 /** Adds images `from`..`to`-1: one archive of distinct tiny images, loaded in one go. */
@@ -342,42 +348,50 @@ async function addImages(client: Client, from: number, to: number, workDir: stri
   await plumb(client, ["load", "--input", archive]);
 }
 
+/** Grows one engine to `size` objects of a kind; the seconds it took, or null when nothing was added (or adding failed before). */
+async function grow(plan: ReadsPlan, kind: GrowthKind, count: EngineCount, size: number): Promise<number | null> {
+  const wanted = size - count.base - count.added;
+  if (count.failure !== null || wanted <= 0) return null;
+  plan.log(`reads: ${count.client.path}: adding ${wanted} ${kind} (to ${size})`);
+  const start = performance.now();
+  try {
+    if (kind === "containers") await addContainers(count.client, count.added, count.added + wanted, plan.parallel);
+    else await addImages(count.client, count.added, count.added + wanted, plan.workDir);
+    count.added += wanted;
+    return (performance.now() - start) / 1000;
+  } catch (error) {
+    count.failure = `adding ${kind} failed: ${(error as Error).message.split("\n")[0]}`;
+    plan.log(`reads: ${count.client.path}: ${count.failure}`);
+    return null;
+  }
+}
+
+/** Waits for nerdctld's state to hold what nerdctld's engine holds of a kind. */
+async function settledOn(plan: ReadsPlan, kind: GrowthKind, engine: EngineCount, size: number): Promise<Settling> {
+  if (engine.failure !== null) return { kind: "unsettled", why: engine.failure };
+  const settling = await settle(plan.nerdctld, GROWTH_READS[kind].path, engine.base + engine.added, plan.settleTimeoutMs).catch(
+    (error: unknown): Settling => ({ kind: "unsettled", why: (error as Error).message }),
+  );
+  plan.log(`reads: nerdctld ${kind} at ${size}: ${settling.kind === "settled" ? `settled after ${settling.afterMs.toFixed(0)} ms, first read ${settling.firstReadMs.toFixed(0)} ms` : settling.why}`);
+  return settling;
+}
+
 /** One size of one kind: both engines grown to it, nerdctld's state settled, then every path measured. */
 async function measureSize(
   plan: ReadsPlan,
   kind: GrowthKind,
   size: number,
   counts: EngineCount[],
-  /** Called once nerdctld's state settled, before any timed read. */
-  settled: () => Promise<void>,
-): Promise<{ row: GrowthRow; nerdctldCount: number | null }> {
+): Promise<GrowthRow> {
   const read = GROWTH_READS[kind];
   const populateSeconds: GrowthRow["populateSeconds"] = {};
   for (const count of counts) {
-    const wanted = size - count.base - count.added;
-    if (count.failure !== null || wanted <= 0) continue;
-    plan.log(`reads: ${count.client.path}: adding ${wanted} ${kind} (to ${size})`);
-    const start = performance.now();
-    try {
-      if (kind === "containers") await addContainers(count.client, count.added, count.added + wanted, plan.parallel);
-      else await addImages(count.client, count.added, count.added + wanted, plan.workDir);
-      count.added += wanted;
-      populateSeconds[count.client.path as "nerdctl" | "dockerd"] = (performance.now() - start) / 1000;
-    } catch (error) {
-      count.failure = `adding ${kind} failed: ${(error as Error).message.split("\n")[0]}`;
-      plan.log(`reads: ${count.client.path}: ${count.failure}`);
-    }
+    const seconds = await grow(plan, kind, count, size);
+    if (seconds !== null) populateSeconds[count.client.path as "nerdctl" | "dockerd"] = seconds;
   }
   const [engine, reference] = counts;
   const nerdctlEngine = engine!;
-  let settling: Settling = { kind: "unsettled", why: nerdctlEngine.failure ?? "" };
-  if (nerdctlEngine.failure === null) {
-    settling = await settle(plan.nerdctld, read.path, nerdctlEngine.base + nerdctlEngine.added, plan.settleTimeoutMs).catch(
-      (error: unknown): Settling => ({ kind: "unsettled", why: (error as Error).message }),
-    );
-    plan.log(`reads: nerdctld ${kind} at ${size}: ${settling.kind === "settled" ? `settled after ${settling.afterMs.toFixed(0)} ms, first read ${settling.firstReadMs.toFixed(0)} ms` : settling.why}`);
-  }
-  await settled();
+  const settling = await settledOn(plan, kind, nerdctlEngine, size);
 
   const httpCell = async (socketPath: string | null, failure: string | null): Promise<GrowthCell> => {
     if (socketPath === null) return { kind: "n/a", why: plan.dockerdMissing };
@@ -410,13 +424,33 @@ async function measureSize(
   const nerdctl = await nerdctlCell();
   const row: GrowthRow = { kind, size, nerdctld, dockerd, nerdctl, settling, nerdctldCalls, populateSeconds };
   plan.log(`reads: ${kind} at ${size}: nerdctld ${describeGrowth(nerdctld)}, dockerd ${describeGrowth(dockerd)}, nerdctl ${describeGrowth(nerdctl)}`);
-  return { row, nerdctldCount: nerdctld.kind === "measured" ? nerdctld.count : null };
+  return row;
 }
 
 function describeGrowth(cell: GrowthCell): string {
   if (cell.kind !== "measured") return cell.kind === "failed" ? `failed (${cell.message})` : "n/a";
   const p50 = cell.latency.kind === "measured" ? `${cell.latency.p50.toFixed(1)} ms` : cell.latency.kind;
   return `p50 ${p50}, ${cell.bytes} bytes, ${cell.count} listed`;
+}
+
+/**
+ * Grows nerdctld's engine alone to the memory measurement's size (dockerd's
+ * namespace stays as the growth tables left it), waits for nerdctld's state to
+ * hold all of it, then reads nerdctld's RSS after a quiet moment.
+ */
+async function grownMemory(
+  plan: ReadsPlan,
+  engines: Record<GrowthKind, EngineCount>,
+  pids: { nerdctld: number; dockerd: number | null },
+): Promise<MemoryResults["grown"]> {
+  for (const kind of ["containers", "images"] as const) await grow(plan, kind, engines[kind], plan.memorySize[kind]);
+  const held = {} as HeldCounts;
+  for (const kind of ["containers", "images"] as const) {
+    const settling = await settledOn(plan, kind, engines[kind], plan.memorySize[kind]);
+    if (settling.kind === "unsettled") return { failed: `nerdctld's ${kind}: ${settling.why}` };
+    held[kind] = engines[kind].base + engines[kind].added;
+  }
+  return { rss: await quietRss(pids), held };
 }
 
 export async function measureReads(plan: ReadsPlan): Promise<ReadsResults> {
@@ -436,36 +470,21 @@ export async function measureReads(plan: ReadsPlan): Promise<ReadsResults> {
     const commandsRanWith = { nerdctld: await counted(plan.nerdctld.socketPath), dockerd: await counted(plan.dockerdSocket) };
     const commands = await measureCommands(plan, clients);
 
-    const memory: MemoryResults = {
-      before: await quietRss(pids),
-      withContainers: null,
-      containers: null,
-      withImages: null,
-      images: null,
-      weight: { failed: "not reached" },
-    };
+    const before = await quietRss(pids);
     const socketOf = (client: Client) => (client.path === "nerdctl" ? plan.nerdctld.socketPath : plan.dockerdSocket!);
+    const counts = {} as Record<GrowthKind, EngineCount[]>;
     const growth: GrowthRow[] = [];
     for (const kind of ["containers", "images"] as const) {
-      const counts: EngineCount[] = [];
-      for (const client of engines) counts.push({ client, base: (await listing(socketOf(client), GROWTH_READS[kind].path)).count, added: 0, failure: null });
-      const before = counts[0]!.base;
-      const sizes = kind === "containers" ? plan.containerSizes : plan.imageSizes;
-      let rss: QuietRss | null = null;
-      for (const size of sizes) {
-        // At the largest size, once the state holds every object of the kind and before the timed reads add their garbage.
-        const largest = size === sizes.at(-1);
-        const { row, nerdctldCount } = await measureSize(plan, kind, size, counts, async () => {
-          if (largest) rss = await quietRss(pids);
-        });
-        growth.push(row);
-        if (largest) {
-          const held = nerdctldCount === null ? null : { before, after: nerdctldCount };
-          if (kind === "containers") Object.assign(memory, { withContainers: rss, containers: held });
-          else Object.assign(memory, { withImages: rss, images: held });
-        }
-      }
+      counts[kind] = [];
+      for (const client of engines) counts[kind].push({ client, base: (await listing(socketOf(client), GROWTH_READS[kind].path)).count, added: 0, failure: null });
+      for (const size of kind === "containers" ? plan.containerSizes : plan.imageSizes) growth.push(await measureSize(plan, kind, size, counts[kind]));
     }
+    const memory: MemoryResults = {
+      before,
+      heldBefore: commandsRanWith.nerdctld,
+      grown: await grownMemory(plan, { containers: counts.containers[0]!, images: counts.images[0]! }, pids),
+      weight: { failed: "not reached" },
+    };
     memory.weight = await weighState(plan.nerdctl).catch((error: unknown) => ({ failed: (error as Error).message.split("\n")[0]! }));
     return { ...commands, commandsRanWith, growth, memory, parallel: plan.parallel };
   } finally {

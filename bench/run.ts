@@ -264,6 +264,7 @@ async function measureReadsReport(bench: Bench, settings: ReadsSettings, cleanup
     command,
     containerSizes: settings.quick ? [10, 100] : [10, 100, 500],
     imageSizes: settings.quick ? [10, 50] : [10, 200],
+    memorySize: settings.quick ? { containers: 100, images: 50 } : { containers: 1000, images: 500 },
     parallel: 4,
     settleTimeoutMs: 120_000,
   };
