@@ -78,7 +78,14 @@ export async function readFrom(path: string, offset: number): Promise<string> {
   }
 }
 
-/** How many nerdctl calls a stretch of nerdctld's --debug log shows (a call's line is written when it ends). */
+/** The nerdctl calls a stretch of nerdctld's --debug log shows, each as the log words it (a call's line is written when it ends). */
+export function nerdctlCallLines(logText: string): string[] {
+  return logText
+    .split("\n")
+    .filter((line) => / nerdctld: exec /.test(line))
+    .map((line) => line.replace(/^.* nerdctld: exec /, ""));
+}
+
 export function nerdctlCalls(logText: string): number {
-  return logText.split("\n").filter((line) => / nerdctld: exec /.test(line)).length;
+  return nerdctlCallLines(logText).length;
 }

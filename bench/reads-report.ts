@@ -222,7 +222,8 @@ export function renderReadsReport(report: ReadsReport): string {
   const { grown } = memory;
   const held = "failed" in grown ? null : grown.held;
   const reached = held !== null && held.containers >= STATE_TARGET.containers && held.images >= STATE_TARGET.images;
-  const heldText = (counts: HeldCounts | null) => (counts ? `${counts.containers} containers and ${counts.images} images` : "—");
+  const many = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+  const heldText = (counts: HeldCounts | null) => (counts ? `${many(counts.containers, "container")} and ${many(counts.images, "image")}` : "—");
   push(
     "## 3. Memory of nerdctld's state",
     "",

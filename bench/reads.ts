@@ -28,7 +28,7 @@ import { writeDistinctImages } from "../e2e/support/images.ts";
 import { Nerdctl } from "../lib/nerdctl/client.ts";
 import { RealRunner } from "../lib/runner/real.ts";
 import { NamespaceState } from "../lib/service/state/namespace-state.ts";
-import { clientsOf, describeCell, nerdctlCalls, plumb, readFrom, Samples, turn, type Client, type ClientPath, type ClientsPlan } from "./clients.ts";
+import { clientsOf, describeCell, nerdctlCallLines, nerdctlCalls, plumb, readFrom, Samples, turn, type Client, type ClientPath, type ClientsPlan } from "./clients.ts";
 import { measureCommand, measureHttp, type Latency, type LatencyBudget } from "./http-latency.ts";
 import { apiRequest, keepAliveAgent } from "./http.ts";
 import { readMemory } from "./rss.ts";
@@ -256,10 +256,10 @@ function collectedHeapBytes(): number {
 /**
  * What nerdctld's state code holds for the namespace as it is now, weighed in
  * this process: a fresh NamespaceState reads one kind as nerdctld's does, and
- * the heap is measured after a full collection before and after, once per kind
- * (a read of a thousand containers takes tens of seconds), after one unweighed
- * read of the images (which loads the code every read runs). Exact where the
- * daemon's RSS is coarse.
+ * the heap is measured after a full collection before and after: the
+ * containers once (a read of a thousand takes tens of seconds), the images
+ * three times (the median), after one unweighed read of the images (which
+ * loads the code every read runs). Exact where the daemon's RSS is coarse.
  */
 async function weighState(nerdctl: ReadsPlan["nerdctl"]): Promise<StateWeight> {
   const client = new Nerdctl(new RealRunner({ binaries: { nerdctl: nerdctl.path }, env: nerdctl.env }));
@@ -272,12 +272,16 @@ async function weighState(nerdctl: ReadsPlan["nerdctl"]): Promise<StateWeight> {
   };
   // Every state read stays referenced here until the end, so each weighing's "before" holds the earlier ones and its difference is its own.
   const kept = [await read("images")];
-  const weigh = async (kind: GrowthKind) => {
-    const before = collectedHeapBytes();
-    kept.push(await read(kind));
-    return { count: kept.at(-1)!.records.length, heapBytes: collectedHeapBytes() - before };
+  const weigh = async (kind: GrowthKind, times: number) => {
+    const weighings: { count: number; heapBytes: number }[] = [];
+    for (let i = 0; i < times; i++) {
+      const before = collectedHeapBytes();
+      kept.push(await read(kind));
+      weighings.push({ count: kept.at(-1)!.records.length, heapBytes: collectedHeapBytes() - before });
+    }
+    return weighings.sort((a, b) => a.heapBytes - b.heapBytes)[Math.floor(times / 2)]!;
   };
-  return { containers: await weigh("containers"), images: await weigh("images") };
+  return { containers: await weigh("containers", 1), images: await weigh("images", 3) };
 }
 
 /** The commands of part 1, on the namespace as seeded (plus the inspected container). */
@@ -419,7 +423,9 @@ async function measureSize(
   };
   const from = (await stat(plan.nerdctld.logFile)).size;
   const nerdctld = await httpCell(plan.nerdctld.socketPath, nerdctlEngine.failure);
-  const nerdctldCalls = nerdctld.kind === "measured" ? nerdctlCalls(await readFrom(plan.nerdctld.logFile, from)) : null;
+  const timedLog = await readFrom(plan.nerdctld.logFile, from);
+  const nerdctldCalls = nerdctld.kind === "measured" ? nerdctlCalls(timedLog) : null;
+  if (nerdctldCalls) plan.log(`reads: nerdctl calls while nerdctld's ${kind} were timed: ${nerdctlCallLines(timedLog).map((line) => line.slice(0, 120)).join(" | ")}`);
   const dockerd = await httpCell(plan.dockerdSocket, reference?.failure ?? null);
   const nerdctl = await nerdctlCell();
   const row: GrowthRow = { kind, size, nerdctld, dockerd, nerdctl, settling, nerdctldCalls, populateSeconds };
