@@ -227,8 +227,9 @@ export function renderReadsReport(report: ReadsReport): string {
   push(
     "## 3. Memory of nerdctld's state",
     "",
-    "After the growth tables, nerdctld's engine alone was grown further, the same way (dockerd's namespace stays as the " +
-      `tables left it), and nerdctld's listings read until its state held all of it. VmRSS of the daemon process, each the median ` +
+    "After the growth tables, nerdctld's engine alone was grown further with plain nerdctl, the containers added this time only " +
+      "created (dockerd's namespace stays as the tables left it), and nerdctld's listings read until its state held all of it" +
+      `${"failed" in memory.grown ? "" : ` (adding took ${memory.grown.addedSeconds.toFixed(0)} s)`}. VmRSS of the daemon process, each the median ` +
       "of ten samples over 2 s after 3 s without requests: before the namespace grew (after part 1), and once the state held the " +
       "grown namespace (before any timed read of it). dockerd's alongside, for scale.",
     "",

@@ -106,8 +106,8 @@ export interface MemoryResults {
   before: QuietRss;
   /** What nerdctld listed before the namespace grew. */
   heldBefore: HeldCounts | null;
-  /** Once nerdctld's state held the memory measurement's namespace (or why it did not). */
-  grown: { rss: QuietRss; held: HeldCounts } | { failed: string };
+  /** Once nerdctld's state held the memory measurement's namespace, and the seconds adding to it took (or why it did not). */
+  grown: { rss: QuietRss; held: HeldCounts; addedSeconds: number } | { failed: string };
   /** The state's records of the grown namespace, weighed exactly (or why not). */
   weight: StateWeight | { failed: string };
 }
@@ -334,12 +334,13 @@ const referenceOf = (index: number) => `${PREFIX}:${index}`;
 
 /**
  * Adds containers `from`..`to`-1, created one per command with no network (so
- * none waits for CNI), then every other one started running `sleep`, a batch
- * of names per `start`.
+ * none waits for CNI), then, when `halfRunning`, every other one started
+ * running `sleep`, a batch of names per `start`.
  */
-async function addContainers(client: Client, from: number, to: number, parallel: number): Promise<void> {
+async function addContainers(client: Client, from: number, to: number, parallel: number, halfRunning: boolean): Promise<void> {
   const indexes = Array.from({ length: to - from }, (_, offset) => from + offset);
   await inPool(indexes, parallel, (index) => plumb(client, ["create", "--network", "none", "--name", nameOf(index), IMAGE, "sleep", "86400"]));
+  if (!halfRunning) return;
   const running = indexes.filter((index) => index % 2 === 0).map(nameOf);
   await inPool(chunks(running, 25), parallel, (batch) => plumb(client, ["start", ...batch]));
 }
@@ -352,14 +353,18 @@ async function addImages(client: Client, from: number, to: number, workDir: stri
   await plumb(client, ["load", "--input", archive]);
 }
 
-/** Grows one engine to `size` objects of a kind; the seconds it took, or null when nothing was added (or adding failed before). */
-async function grow(plan: ReadsPlan, kind: GrowthKind, count: EngineCount, size: number): Promise<number | null> {
+/**
+ * Grows one engine to `size` objects of a kind (containers half of them
+ * running, or only created); the seconds it took, or null when nothing was
+ * added (or adding failed before).
+ */
+async function grow(plan: ReadsPlan, kind: GrowthKind, count: EngineCount, size: number, halfRunning = true): Promise<number | null> {
   const wanted = size - count.base - count.added;
   if (count.failure !== null || wanted <= 0) return null;
   plan.log(`reads: ${count.client.path}: adding ${wanted} ${kind} (to ${size})`);
   const start = performance.now();
   try {
-    if (kind === "containers") await addContainers(count.client, count.added, count.added + wanted, plan.parallel);
+    if (kind === "containers") await addContainers(count.client, count.added, count.added + wanted, plan.parallel, halfRunning);
     else await addImages(count.client, count.added, count.added + wanted, plan.workDir);
     count.added += wanted;
     return (performance.now() - start) / 1000;
@@ -440,8 +445,9 @@ function describeGrowth(cell: GrowthCell): string {
 }
 
 /**
- * Grows nerdctld's engine alone to the memory measurement's size (dockerd's
- * namespace stays as the growth tables left it), waits for nerdctld's state to
+ * Grows nerdctld's engine alone to the memory measurement's size, the
+ * containers added only created (dockerd's namespace stays as the growth
+ * tables left it), waits for nerdctld's state to
  * hold all of it, then reads nerdctld's RSS after a quiet moment.
  */
 async function grownMemory(
@@ -449,14 +455,16 @@ async function grownMemory(
   engines: Record<GrowthKind, EngineCount>,
   pids: { nerdctld: number; dockerd: number | null },
 ): Promise<MemoryResults["grown"]> {
-  for (const kind of ["containers", "images"] as const) await grow(plan, kind, engines[kind], plan.memorySize[kind]);
+  // Created, not started: a running container costs the machine a shim and a logger, and its record is about the size of a created one's.
+  let addedSeconds = 0;
+  for (const kind of ["containers", "images"] as const) addedSeconds += (await grow(plan, kind, engines[kind], plan.memorySize[kind], false)) ?? 0;
   const held = {} as HeldCounts;
   for (const kind of ["containers", "images"] as const) {
     const settling = await settledOn(plan, kind, engines[kind], plan.memorySize[kind]);
     if (settling.kind === "unsettled") return { failed: `nerdctld's ${kind}: ${settling.why}` };
     held[kind] = engines[kind].base + engines[kind].added;
   }
-  return { rss: await quietRss(pids), held };
+  return { rss: await quietRss(pids), held, addedSeconds };
 }
 
 export async function measureReads(plan: ReadsPlan): Promise<ReadsResults> {

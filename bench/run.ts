@@ -4,8 +4,8 @@
  *
  *   --only WHAT[,WHAT]   what to measure (default `results,lifecycle`): `results` (latency, throughput,
  *                        memory and image transfer: RESULTS.md), `lifecycle` (LIFECYCLE.md), or
- *                        one part of the lifecycle: `run`, `exec`, `cp`; `reads` (READS.md: about
- *                        20 minutes on 2 cores, most of it making 500 containers on each engine)
+ *                        one part of the lifecycle: `run`, `exec`, `cp`; `reads` (READS.md: 20 to 25
+ *                        minutes on 2 cores, most of it making and removing 1,000 containers)
  *   --quick              small iteration counts, 1 s throughput, 64 MiB image and file; reads grow
  *                        to 100 containers and 50 images
  *   --large-size SIZE    the transfer image's random layer: bytes, or 64MiB, 1GiB, … (default 1GiB)
@@ -13,7 +13,7 @@
  *   --run-rounds N       rounds of the lifecycle's run commands (default 15, quick 5)
  *   --stream-rounds N    rounds of its exec and cp commands (default 5, quick 3)
  *   --big-size SIZE      the file exec and cp move, whole MiB (default 1GiB)
- *   --read-rounds N      rounds of the read commands (default 15, quick 5)
+ *   --read-rounds N      rounds of the read commands (default 10, quick 5)
  *   --out PATH           where the results report goes (default bench/RESULTS.md)
  *   --lifecycle-out PATH where the lifecycle report goes (default bench/LIFECYCLE.md)
  *   --reads-out PATH     where the reads report goes (default bench/READS.md)
@@ -265,7 +265,7 @@ async function measureReadsReport(bench: Bench, settings: ReadsSettings, cleanup
     containerSizes: settings.quick ? [10, 100] : [10, 100, 500],
     imageSizes: settings.quick ? [10, 50] : [10, 200],
     memorySize: settings.quick ? { containers: 100, images: 50 } : { containers: 1000, images: 500 },
-    parallel: 4,
+    parallel: 8,
     settleTimeoutMs: 120_000,
   };
   // Also on Ctrl-C: hundreds of containers must not outlive the run.
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
     transferRounds: rounds(values["stream-rounds"], quick ? 3 : 5, "--stream-rounds"),
     bigBytes: values["big-size"] === undefined ? (quick ? 64 : 1024) * 1024 ** 2 : parseSize(values["big-size"], "--big-size"),
   };
-  const readsSettings = { rounds: rounds(values["read-rounds"], quick ? 5 : 15, "--read-rounds"), quick };
+  const readsSettings = { rounds: rounds(values["read-rounds"], quick ? 5 : 10, "--read-rounds"), quick };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const notes: string[] = [];
   const cleanup = new Cleanup();
