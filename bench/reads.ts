@@ -447,8 +447,8 @@ function describeGrowth(cell: GrowthCell): string {
 /**
  * Grows nerdctld's engine alone to the memory measurement's size, the
  * containers added only created (dockerd's namespace stays as the growth
- * tables left it), waits for nerdctld's state to
- * hold all of it, then reads nerdctld's RSS after a quiet moment.
+ * tables left it), waits for nerdctld's state to hold all of it, then reads
+ * nerdctld's RSS after a quiet moment.
  */
 async function grownMemory(
   plan: ReadsPlan,
