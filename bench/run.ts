@@ -4,8 +4,8 @@
  *
  *   --only WHAT[,WHAT]   what to measure (default `results,lifecycle`): `results` (latency, throughput,
  *                        memory and image transfer: RESULTS.md), `lifecycle` (LIFECYCLE.md), or
- *                        one part of the lifecycle: `run`, `exec`, `cp`; `reads` (READS.md: 20 to 25
- *                        minutes on 2 cores, most of it making and removing 1,000 containers)
+ *                        one part of the lifecycle: `run`, `exec`, `cp`; `reads` (READS.md: about
+ *                        40 minutes on 2 cores, most of it nerdctl making 1,000 containers)
  *   --quick              small iteration counts, 1 s throughput, 64 MiB image and file; reads grow
  *                        to 100 containers and 50 images
  *   --large-size SIZE    the transfer image's random layer: bytes, or 64MiB, 1GiB, … (default 1GiB)
