@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { recordLabels } from "./container-create-record.ts";
-import { containerName, stateName, statusText, toChanges, toContainerInspect, toContainerSummary, toTopResponse } from "./containers.ts";
+import { toChanges, toTopResponse } from "./container-processes.ts";
+import { containerName, stateName, statusText, toContainerInspect, toContainerSummary } from "./containers.ts";
 import { humanDuration } from "./time.ts";
 
 /** Just the fields containerName reads. */

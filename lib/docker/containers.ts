@@ -4,9 +4,7 @@ import type {
   ContainerInspect,
   ContainerStateName,
   ContainerSummary,
-  ContainerTopResponse,
   EndpointSettings,
-  FilesystemChange,
   MountPoint,
   Port,
 } from "./container-types.ts";
@@ -231,7 +229,8 @@ function splitCommand(container: NerdctlContainerInspect, image: NerdctlImageIde
  * once per request.
  */
 interface RecordSummary {
-  fixed: Omit<ContainerSummary, "ImageID" | "Status" | "NetworkSettings">;
+  /** The summary with ImageID, Status and NetworkSettings still to fill (in place, so that Docker's field order holds). */
+  fixed: ContainerSummary;
   networkNames: string[];
   /** The endpoints with the network ids they were last shown with, and those ids. */
   networks: Record<string, EndpointSettings>;
@@ -249,12 +248,15 @@ function recordSummary(container: NerdctlContainerInspect, ids: NetworkIds): Rec
       Id: container.Id,
       Names: [`/${containerName(container)}`],
       Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
+      ImageID: "",
       Command: [container.Path, ...(container.Args ?? [])].join(" "),
       Created: unixSeconds(container.Created),
       Ports: summaryPorts(container),
       Labels: userLabels(container.Config.Labels),
       State: stateName(container),
+      Status: "",
       HostConfig: { NetworkMode: container.HostConfig.NetworkMode || Object.keys(networks)[0] || "none" },
+      NetworkSettings: { Networks: {} },
       Mounts: mounts(container),
     },
     networkNames: Object.keys(networks),
@@ -287,22 +289,7 @@ export function toContainerSummary(
   networkIds: NetworkIds = new Map(),
 ): ContainerSummary {
   const summary = recordSummary(container, networkIds);
-  const { fixed } = summary;
-  return {
-    Id: fixed.Id,
-    Names: fixed.Names,
-    Image: fixed.Image,
-    ImageID: image?.Id ?? "",
-    Command: fixed.Command,
-    Created: fixed.Created,
-    Ports: fixed.Ports,
-    Labels: fixed.Labels,
-    State: fixed.State,
-    Status: statusText(container, now),
-    HostConfig: fixed.HostConfig,
-    NetworkSettings: { Networks: currentNetworks(summary, networkIds) },
-    Mounts: fixed.Mounts,
-  };
+  return { ...summary.fixed, ImageID: image?.Id ?? "", Status: statusText(container, now), NetworkSettings: { Networks: currentNetworks(summary, networkIds) } };
 }
 
 export function toContainerInspect(
@@ -400,29 +387,4 @@ export function toContainerInspect(
       Networks: networks,
     },
   };
-}
-
-/**
- * `nerdctl top`'s table as Docker's {Titles, Processes}. Columns are aligned
- * under their titles (a tab writer), so each row is cut at the titles' offsets;
- * the last column (the command) keeps its spaces.
- */
-export function toTopResponse(table: string): ContainerTopResponse {
-  const [header = "", ...rows] = table.split("\n").filter((line) => line.trim() !== "");
-  const starts = [...header.matchAll(/\S+/g)].map((match) => match.index);
-  const titles = [...header.matchAll(/\S+/g)].map((match) => match[0]);
-  const processes = rows.map((row) =>
-    starts.map((start, i) => row.slice(start, i + 1 < starts.length ? starts[i + 1] : undefined).trim()),
-  );
-  return { Titles: titles, Processes: processes };
-}
-
-/** `nerdctl diff` lines as Docker's changes: Kind 0 modified, 1 added, 2 deleted. The root itself is not a change. */
-export function toChanges(text: string): FilesystemChange[] {
-  const kinds = { C: 0, A: 1, D: 2 } as const;
-  return text
-    .split("\n")
-    .map((line) => /^([ACD]) (.+)$/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null && match[2] !== "/")
-    .map((match) => ({ Path: match[2]!, Kind: kinds[match[1] as keyof typeof kinds] }));
 }

@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import { selectContainers } from "../docker/container-selection.ts";
 import type { ContainerInspect, ContainerSummary, ContainerTopResponse, FilesystemChange } from "../docker/container-types.ts";
-import { networkNames, toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
+import { toChanges, toTopResponse } from "../docker/container-processes.ts";
+import { networkNames, toContainerInspect } from "../docker/containers.ts";
 import type { Filters } from "../docker/filters.ts";
 import type { ContainerSnapshot } from "../nerdctl/container-types.ts";
 import { changes, containerSizes, containerSnapshot, exportContainer, top } from "../nerdctl/containers.ts";
