@@ -4,18 +4,23 @@ import type { Machine, Versions } from "./machine.ts";
 import { escapeCell, machineSections, mib, ratio, transferCells } from "./report.ts";
 import { median, type TransferCell } from "./transfer.ts";
 
-export interface LifecycleReport {
+/** What a report of whole commands says of its run. */
+export interface CommandReportHeader {
   command: string;
   startedAt: string;
   loadAverage: { start: number; end: number };
   elapsedSeconds: number;
   machine: Machine;
   versions: Versions;
+  /** The docker CLI both daemons were driven with. */
   dockerCli: string;
+  notes: string[];
+}
+
+export interface LifecycleReport extends CommandReportHeader {
   runRounds: number;
   transferRounds: number;
   results: LifecycleResults;
-  notes: string[];
 }
 
 /** The targets the lifecycle is held to. */
@@ -34,7 +39,7 @@ function measured(cell: TransferCell | undefined): Measured | undefined {
 }
 
 /** The median of the rounds' own time ratios a/b (each round ran both back to back), or null. */
-function perRound(a: TransferCell | undefined, b: TransferCell | undefined): number | null {
+export function perRound(a: TransferCell | undefined, b: TransferCell | undefined): number | null {
   const x = measured(a)?.rounds;
   const y = measured(b)?.rounds;
   if (!x || !y || x.length !== y.length) return null;
@@ -54,7 +59,7 @@ function seconds(value: number): string {
   return value.toFixed(value < 10 ? 3 : 1);
 }
 
-function verdict(pass: boolean | null): string {
+export function verdict(pass: boolean | null): string {
   return pass === null ? "not measured" : pass ? "**pass**" : "**FAIL**";
 }
 
@@ -67,7 +72,7 @@ function shortLine(text: string): string {
   return short.length <= 180 ? short : `${short.slice(0, 100)} … ${short.slice(-70)}`;
 }
 
-function otherCells(cell: TransferCell | undefined): string {
+export function otherCells(cell: TransferCell | undefined): string {
   if (!cell) return "— | — | —";
   switch (cell.kind) {
     case "measured":

@@ -13,16 +13,15 @@
  */
 import { randomFillSync } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { execa } from "execa";
 import { packTar } from "../lib/archive/tar-writer.ts";
-import { combineRounds, dockerEnv, timeCommand, type ComparedPaths, type TransferCell, type WatchedDaemon } from "./transfer.ts";
+import { clientsOf, describeCell as describe, plumb, readFrom, Samples, turn, type Client, type ClientPath } from "./clients.ts";
+import { timeCommand, type ComparedPaths, type TransferCell, type WatchedDaemon } from "./transfer.ts";
 
-export const LIFECYCLE_PATHS = ["nerdctld", "nerdctl", "dockerd"] as const;
-export type LifecyclePath = (typeof LIFECYCLE_PATHS)[number];
+export type LifecyclePath = ClientPath;
 
 /** What `--only` can pick of the lifecycle. */
 export const LIFECYCLE_PARTS = ["run", "exec", "cp"] as const;
@@ -70,68 +69,18 @@ export interface LifecyclePlan extends ComparedPaths {
   workDir: string;
 }
 
-/** A path as a user drives it: the program typed, how it reaches its engine, the daemon in between. */
-interface Client {
-  path: LifecyclePath;
-  command: string;
-  env: Record<string, string>;
-  daemon: WatchedDaemon | null;
-}
-
 const MIB = 1024 * 1024;
 /** The container of exec and cp; the one `run -d` makes has the same name with `-d`. */
 const CONTAINER = "nerdctld-bench-life";
 const DETACHED = `${CONTAINER}-d`;
 const IMAGE = "busybox";
 
-function clientsOf(plan: LifecyclePlan): Client[] {
-  const clients: Client[] = [
-    { path: "nerdctld", command: plan.dockerCli, env: dockerEnv(plan.nerdctld.dockerHost), daemon: plan.nerdctld.daemon },
-    { path: "nerdctl", command: plan.nerdctl.path, env: plan.nerdctl.env, daemon: null },
-  ];
-  if (plan.dockerd) clients.push({ path: "dockerd", command: plan.dockerCli, env: dockerEnv(plan.dockerd.dockerHost), daemon: plan.dockerd.daemon });
-  return clients;
-}
-
-/** The clients in the order of a round: one later each round. */
-function turn(clients: Client[], round: number): Client[] {
-  const shift = round % clients.length;
-  return [...clients.slice(shift), ...clients.slice(0, shift)];
-}
-
-/** An untimed command of a client (setting up, checking, cleaning up); throws with its stderr when it fails. */
-async function plumb(client: Client, args: string[], options: { mayFail?: boolean } = {}): Promise<string> {
-  const result = await execa(client.command, args, { env: client.env, reject: false, stdin: "ignore", timeout: 10 * 60_000 });
-  if (result.exitCode !== 0 && !options.mayFail) throw new Error(`${client.path}: ${args.join(" ")}: ${String(result.stderr).trim().slice(-300)}`);
-  return String(result.stdout);
-}
-
-/** Per operation and path, the cells of the rounds so far, in round order. */
-class Samples {
-  readonly #cells = new Map<string, { operation: LifecycleOperation; path: LifecyclePath; cells: TransferCell[] }>();
-
-  add(operation: LifecycleOperation, path: LifecyclePath, cell: TransferCell): void {
-    const key = `${operation}\t${path}`;
-    const entry = this.#cells.get(key) ?? { operation, path, cells: [] };
-    entry.cells.push(cell);
-    this.#cells.set(key, entry);
-  }
-
-  rows(): LifecycleRow[] {
-    return [...this.#cells.values()].map(({ operation, path, cells }) => ({ operation, path, cell: combineRounds(cells) }));
-  }
-}
-
-function describe(cell: TransferCell): string {
-  return cell.kind === "measured" ? `${cell.seconds.toFixed(2)} s` : `${cell.kind}${cell.kind === "failed" ? `: ${cell.message}` : ""}`;
-}
-
 export async function measureLifecycle(plan: LifecyclePlan): Promise<LifecycleResults> {
   if (!Number.isInteger(plan.bigBytes / MIB) || plan.bigBytes <= 0) throw new Error(`the big file must be whole MiB, not ${plan.bigBytes} bytes`);
   const clients = clientsOf(plan);
   // nerdctl shares nerdctld's engine: containers are set up and removed through it, and once.
   const engines = clients.filter((client) => client.path !== "nerdctld");
-  const samples = new Samples();
+  const samples = new Samples<LifecycleOperation>();
   const removeAll = () => Promise.all(engines.map((client) => plumb(client, ["rm", "--force", CONTAINER, DETACHED], { mayFail: true })));
   await removeAll();
   let runTrace: TraceLine[] | null = null;
@@ -161,7 +110,7 @@ export async function measureLifecycle(plan: LifecyclePlan): Promise<LifecycleRe
 }
 
 /** Round 0 warms every path up (first image and network use) and is not counted. */
-async function measureRuns(plan: LifecyclePlan, clients: Client[], samples: Samples): Promise<void> {
+async function measureRuns(plan: LifecyclePlan, clients: Client[], samples: Samples<LifecycleOperation>): Promise<void> {
   const time = (client: Client, args: string[]) => timeCommand({ command: client.command, args, env: client.env, bytes: 0, daemon: client.daemon, timeoutMs: plan.timeoutMs });
   for (let round = 0; round <= plan.runRounds; round++) {
     plan.log(`lifecycle: run round ${round} of ${plan.runRounds}${round === 0 ? " (warm-up)" : ""}`);
@@ -183,7 +132,7 @@ async function measureRuns(plan: LifecyclePlan, clients: Client[], samples: Samp
  * before the timed rounds send the output to /dev/null: a command that exits
  * 0 having moved less is a failure, not a fast run.
  */
-async function measureTransfers(plan: LifecyclePlan, clients: Client[], samples: Samples): Promise<void> {
+async function measureTransfers(plan: LifecyclePlan, clients: Client[], samples: Samples<LifecycleOperation>): Promise<void> {
   const tarPath = `${plan.workDir}/big.tar`;
   if (plan.parts.includes("cp")) await writeBigTar(tarPath, plan.bigBytes);
   const tarBytes = plan.parts.includes("cp") ? (await stat(tarPath)).size : 0;
@@ -251,18 +200,6 @@ async function writeBigTar(path: string, bytes: number): Promise<void> {
   };
   const entries = [{ type: "file" as const, name: "big", mode: 0o644, mtime: Math.floor(Date.now() / 1000), size: bytes, content: content() }];
   await pipeline(Readable.from(packTar(entries)), createWriteStream(path));
-}
-
-async function readFrom(path: string, offset: number): Promise<string> {
-  const handle = await open(path, "r");
-  try {
-    const length = (await handle.stat()).size - offset;
-    const buffer = Buffer.alloc(Math.max(0, length));
-    await handle.read(buffer, 0, buffer.length, offset);
-    return buffer.toString("utf8");
-  } finally {
-    await handle.close();
-  }
 }
 
 const LOG_LINE = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) nerdctld: (.*)$/;

@@ -2,17 +2,21 @@
  * `npm run bench`: nerdctld against plain nerdctl and Debian's dockerd on this
  * machine, with the same locally made images, in one run; writes RESULTS.md.
  *
- *   --only WHAT[,WHAT]   what to measure (default everything): `results` (latency, throughput,
+ *   --only WHAT[,WHAT]   what to measure (default `results,lifecycle`): `results` (latency, throughput,
  *                        memory and image transfer: RESULTS.md), `lifecycle` (LIFECYCLE.md), or
- *                        one part of the lifecycle: `run`, `exec`, `cp`
- *   --quick              small iteration counts, 1 s throughput, 64 MiB image and file
+ *                        one part of the lifecycle: `run`, `exec`, `cp`; `reads` (READS.md: about
+ *                        40 minutes on 2 cores, most of it nerdctl making 1,000 containers)
+ *   --quick              small iteration counts, 1 s throughput, 64 MiB image and file; reads grow
+ *                        to 100 containers and 50 images
  *   --large-size SIZE    the transfer image's random layer: bytes, or 64MiB, 1GiB, … (default 1GiB)
  *   --rounds N           how many times each transfer runs (default 5, quick 3); the median is reported
  *   --run-rounds N       rounds of the lifecycle's run commands (default 15, quick 5)
  *   --stream-rounds N    rounds of its exec and cp commands (default 5, quick 3)
  *   --big-size SIZE      the file exec and cp move, whole MiB (default 1GiB)
+ *   --read-rounds N      rounds of the read commands (default 10, quick 5)
  *   --out PATH           where the results report goes (default bench/RESULTS.md)
  *   --lifecycle-out PATH where the lifecycle report goes (default bench/LIFECYCLE.md)
+ *   --reads-out PATH     where the reads report goes (default bench/READS.md)
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
@@ -26,6 +30,8 @@ import { measureLatencies, type LatencyBudget } from "./http-latency.ts";
 import { LIFECYCLE_PARTS, measureLifecycle, type LifecyclePart } from "./lifecycle.ts";
 import { renderLifecycleReport, withFindings } from "./lifecycle-report.ts";
 import { collectVersions, describeMachine, type Versions } from "./machine.ts";
+import { measureReads, removeReadsObjects } from "./reads.ts";
+import { renderReadsReport } from "./reads-report.ts";
 import { parseSize } from "./size.ts";
 import { renderReport, type BenchSettings, type RssRow, type ThroughputRow } from "./report.ts";
 import { PeakWatcher, readMemory, type Memory } from "./rss.ts";
@@ -49,17 +55,18 @@ function settingsFrom(quick: boolean, largeSize: string | undefined, transferRou
   };
 }
 
-const SELECTIONS = ["results", "lifecycle", ...LIFECYCLE_PARTS] as const;
+const SELECTIONS = ["results", "lifecycle", "reads", ...LIFECYCLE_PARTS] as const;
 
-/** What --only picks: the results report or not, and which parts of the lifecycle. */
-function selectionFrom(only: string | undefined): { results: boolean; lifecycle: LifecyclePart[] } {
-  const picked = (only ?? SELECTIONS.slice(0, 2).join(",")).split(",").map((word) => word.trim());
+/** What --only picks: the results report or not, which parts of the lifecycle, the reads report or not. */
+function selectionFrom(only: string | undefined): { results: boolean; lifecycle: LifecyclePart[]; reads: boolean } {
+  const picked = (only ?? "results,lifecycle").split(",").map((word) => word.trim());
   for (const word of picked) {
     if (!(SELECTIONS as readonly string[]).includes(word)) throw new Error(`--only: ${JSON.stringify(word)} is none of ${SELECTIONS.join(", ")}`);
   }
   return {
     results: picked.includes("results"),
     lifecycle: LIFECYCLE_PARTS.filter((part) => picked.includes("lifecycle") || picked.includes(part)),
+    reads: picked.includes("reads"),
   };
 }
 
@@ -194,27 +201,24 @@ async function measureResults(bench: Bench, settings: BenchSettings, idle: { ner
   });
 }
 
-/** run, exec and cp as a user runs them: the text of LIFECYCLE.md. */
-async function measureLifecycleReport(
-  bench: Bench,
-  parts: LifecyclePart[],
-  settings: { runRounds: number; transferRounds: number; bigBytes: number },
-): Promise<string> {
+/** How the whole-command measurements reach each path: the docker CLI through both daemons, nerdctl beside nerdctld. */
+function commandPaths(bench: Bench) {
   const { nerdctld, dockerd } = bench;
-  const clock = startClock();
-  const results = await measureLifecycle({
-    parts,
+  return {
     dockerCli: bench.dockerCli,
-    nerdctld: { dockerHost: nerdctld.dockerHost, daemon: { pid: nerdctld.pid, mode: nerdctld.peakMode }, logFile: nerdctld.logFile },
+    nerdctld: { dockerHost: nerdctld.dockerHost, socketPath: nerdctld.socketPath, daemon: { pid: nerdctld.pid, mode: nerdctld.peakMode }, logFile: nerdctld.logFile },
     nerdctl: nerdctld.nerdctl,
     dockerd: dockerd ? { dockerHost: dockerd.dockerHost, daemon: { pid: dockerd.pid, mode: dockerd.peakMode } } : null,
     dockerdMissing: bench.dockerdMissing,
-    ...settings,
     workDir: bench.work,
     timeoutMs: 10 * 60_000,
     log,
-  });
-  return renderLifecycleReport({
+  };
+}
+
+/** What the whole-command reports say of their run: the command, the clock, the machine, the programs. */
+function commandReportHeader(bench: Bench, clock: ReturnType<typeof startClock>) {
+  return {
     command: bench.command,
     startedAt: clock.startedAt,
     loadAverage: clock.loadAverage(),
@@ -222,10 +226,57 @@ async function measureLifecycleReport(
     machine: describeMachine(),
     versions: bench.versions,
     dockerCli: bench.dockerCli,
+    notes: bench.notes,
+  };
+}
+
+/** run, exec and cp as a user runs them: the text of LIFECYCLE.md. */
+async function measureLifecycleReport(
+  bench: Bench,
+  parts: LifecyclePart[],
+  settings: { runRounds: number; transferRounds: number; bigBytes: number },
+): Promise<string> {
+  const clock = startClock();
+  const results = await measureLifecycle({ parts, ...commandPaths(bench), ...settings });
+  return renderLifecycleReport({
+    ...commandReportHeader(bench, clock),
     runRounds: settings.runRounds,
     transferRounds: settings.transferRounds,
     results,
-    notes: bench.notes,
+  });
+}
+
+interface ReadsSettings {
+  rounds: number;
+  quick: boolean;
+}
+
+/** The read commands, how reads grow with the namespace, and the state's memory: the text of READS.md. */
+async function measureReadsReport(bench: Bench, settings: ReadsSettings, cleanup: Cleanup): Promise<string> {
+  const clock = startClock();
+  const http = { warmup: 3, iterations: settings.quick ? 30 : 100, timeCapMs: 30_000 };
+  const command = { warmup: 1, iterations: settings.quick ? 3 : 10, timeCapMs: 120_000 };
+  const plan = {
+    ...commandPaths(bench),
+    dockerdSocket: bench.dockerd?.socketPath ?? null,
+    rounds: settings.rounds,
+    http,
+    command,
+    containerSizes: settings.quick ? [10, 100] : [10, 100, 500],
+    imageSizes: settings.quick ? [10, 50] : [10, 200],
+    memorySize: settings.quick ? { containers: 100, images: 50 } : { containers: 1000, images: 500 },
+    parallel: 8,
+    settleTimeoutMs: 120_000,
+  };
+  // Also on Ctrl-C: hundreds of containers must not outlive the run.
+  cleanup.add("the reads' containers and images", () => removeReadsObjects(plan));
+  const results = await measureReads(plan);
+  return renderReadsReport({
+    ...commandReportHeader(bench, clock),
+    rounds: settings.rounds,
+    httpIterations: http.iterations,
+    commandIterations: command.iterations,
+    results,
   });
 }
 
@@ -239,8 +290,10 @@ async function main(): Promise<void> {
       "run-rounds": { type: "string" },
       "stream-rounds": { type: "string" },
       "big-size": { type: "string" },
+      "read-rounds": { type: "string" },
       out: { type: "string", default: join(import.meta.dirname, "RESULTS.md") },
       "lifecycle-out": { type: "string", default: join(import.meta.dirname, "LIFECYCLE.md") },
+      "reads-out": { type: "string", default: join(import.meta.dirname, "READS.md") },
     },
   });
   const quick = values.quick ?? false;
@@ -251,6 +304,7 @@ async function main(): Promise<void> {
     transferRounds: rounds(values["stream-rounds"], quick ? 3 : 5, "--stream-rounds"),
     bigBytes: values["big-size"] === undefined ? (quick ? 64 : 1024) * 1024 ** 2 : parseSize(values["big-size"], "--big-size"),
   };
+  const readsSettings = { rounds: rounds(values["read-rounds"], quick ? 5 : 10, "--read-rounds"), quick };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const notes: string[] = [];
   const cleanup = new Cleanup();
@@ -312,6 +366,14 @@ async function main(): Promise<void> {
       await writeFile(values["lifecycle-out"]!, report);
       process.stdout.write(report);
       log(`wrote ${values["lifecycle-out"]}`);
+    }
+    // Last: it leaves the engines busiest (hundreds of containers) until it has removed what it added.
+    if (selection.reads) {
+      const previous = await readFile(values["reads-out"]!, "utf8").catch(() => null);
+      const report = withFindings(await measureReadsReport(bench, readsSettings, cleanup), previous);
+      await writeFile(values["reads-out"]!, report);
+      process.stdout.write(report);
+      log(`wrote ${values["reads-out"]}`);
     }
   } finally {
     await cleanup.runAll();

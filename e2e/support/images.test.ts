@@ -11,6 +11,7 @@ import {
   normalizeReference,
   pseudoRandomChunks,
   writeBusyboxImage,
+  writeDistinctImages,
   writeLargeImage,
   type WrittenImage,
 } from './images.ts';
@@ -254,5 +255,24 @@ describe('busybox image archive', () => {
     expect(random.size).toBe(sizeBytes);
     expect(random.data!.equals(Buffer.concat([...pseudoRandomChunks('nerdctld-large-image', sizeBytes)]))).toBe(true);
     expect(json(entries.get(blobName(large.imageId))).history).toHaveLength(2);
+  });
+
+  it('writes many distinct tiny images into one archive, each under its reference', async () => {
+    const references = ['docker.io/library/many:1', 'docker.io/library/many:2', 'example.com/other/many:3'];
+    const images = await writeDistinctImages(join(dir, 'many.tar'), references);
+    expect(images.map((written) => written.reference)).toEqual(references);
+    expect(new Set(images.map((written) => written.imageId)).size).toBe(3);
+    const entries = await readArchive(images[0]!.path);
+    const index = json(entries.get('index.json'));
+    expect(index.manifests.map((descriptor: any) => descriptor.annotations['io.containerd.image.name'])).toEqual(references);
+    expect(index.manifests.map((descriptor: any) => descriptor.digest)).toEqual(images.map((written) => written.manifest.digest));
+    const manifest = json(entries.get('manifest.json'));
+    expect(manifest.map((entry: any) => entry.RepoTags)).toEqual([['many:1'], ['many:2'], ['example.com/other/many:3']]);
+    expect(manifest.map((entry: any) => entry.Config)).toEqual(images.map((written) => blobName(written.imageId)));
+    for (const written of images) {
+      expect(written.layers).toHaveLength(1);
+      const files = await listTar(entries.get(blobName(written.layers[0]!.digest))!.data!);
+      expect(files.map((file) => [file.name, file.data!.toString()])).toEqual([['id', `${written.reference}\n`]]);
+    }
   });
 });

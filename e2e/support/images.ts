@@ -201,12 +201,23 @@ function blobPath(digest: string): string {
   return `blobs/${digest.replace(':', '/')}`;
 }
 
-async function writeImageArchive(
-  path: string,
-  layerSources: LayerSource[],
-  options: BusyboxImageOptions,
-  runConfig: Record<string, unknown> = { Env: [DEFAULT_PATH_ENV], Cmd: ['sh'] },
-): Promise<WrittenImage> {
+/** One image of an archive: its layers and its reference and platform. */
+interface ImageSource {
+  layers: LayerSource[];
+  options: BusyboxImageOptions;
+  /** The image configuration's `config`: what a container of it runs with. */
+  runConfig?: Record<string, unknown>;
+}
+
+/** An image's blobs and its entries in index.json and manifest.json. */
+interface DescribedImage {
+  written: Omit<WrittenImage, 'path'>;
+  blobs: TarEntry[];
+  indexEntry: unknown;
+  dockerManifestEntry: unknown;
+}
+
+async function describeImage({ layers: layerSources, options, runConfig = { Env: [DEFAULT_PATH_ENV], Cmd: ['sh'] } }: ImageSource): Promise<DescribedImage> {
   const reference = normalizeReference(options.reference ?? DEFAULT_BUSYBOX_REFERENCE);
   const platform = parsePlatform(options.platform ?? DEFAULT_PLATFORM);
   const layers: Descriptor[] = [];
@@ -233,46 +244,52 @@ async function writeImageArchive(
   });
   const manifest = describeBuffer(MEDIA_TYPE_OCI_MANIFEST, manifestBytes);
 
-  const indexBytes = jsonBlob({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE_OCI_INDEX,
-    manifests: [
-      {
-        ...manifest,
-        annotations: {
-          'io.containerd.image.name': reference.fullName,
-          'org.opencontainers.image.ref.name': reference.tag,
-        },
-        platform: {
-          architecture: platform.architecture,
-          os: platform.os,
-          ...(platform.variant ? { variant: platform.variant } : {}),
-        },
+  const mtime = CREATED_EPOCH_SECONDS;
+  const blobs: TarEntry[] = [
+    { type: 'file', name: blobPath(config.digest), mtime, content: configBytes },
+    { type: 'file', name: blobPath(manifest.digest), mtime, content: manifestBytes },
+    ...layerSources.map((source, index): TarEntry => {
+      const layer = layers[index]!;
+      return { type: 'file', name: blobPath(layer.digest), mtime, size: layer.size, content: packTar(source.entries()) };
+    }),
+  ];
+  return {
+    written: { reference: reference.fullName, repoTag: reference.familiarName, imageId: config.digest, manifest, config, layers, diffIds },
+    blobs,
+    indexEntry: {
+      ...manifest,
+      annotations: {
+        'io.containerd.image.name': reference.fullName,
+        'org.opencontainers.image.ref.name': reference.tag,
       },
-    ],
-  });
-  const dockerManifestBytes = jsonBlob([
-    {
+      platform: {
+        architecture: platform.architecture,
+        os: platform.os,
+        ...(platform.variant ? { variant: platform.variant } : {}),
+      },
+    },
+    dockerManifestEntry: {
       Config: blobPath(config.digest),
       RepoTags: [reference.familiarName],
       Layers: layers.map((layer) => blobPath(layer.digest)),
     },
-  ]);
+  };
+}
+
+/** One archive of the images, in the order given; a blob they share is written once. */
+async function writeImageArchive(path: string, sources: ImageSource[]): Promise<WrittenImage[]> {
+  const images: DescribedImage[] = [];
+  for (const source of sources) images.push(await describeImage(source));
+  const indexBytes = jsonBlob({
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE_OCI_INDEX,
+    manifests: images.map((image) => image.indexEntry),
+  });
+  const dockerManifestBytes = jsonBlob(images.map((image) => image.dockerManifestEntry));
 
   const mtime = CREATED_EPOCH_SECONDS;
   const blobs = new Map<string, TarEntry>();
-  blobs.set(config.digest, { type: 'file', name: blobPath(config.digest), mtime, content: configBytes });
-  blobs.set(manifest.digest, { type: 'file', name: blobPath(manifest.digest), mtime, content: manifestBytes });
-  layerSources.forEach((source, index) => {
-    const layer = layers[index]!;
-    blobs.set(layer.digest, {
-      type: 'file',
-      name: blobPath(layer.digest),
-      mtime,
-      size: layer.size,
-      content: packTar(source.entries()),
-    });
-  });
+  for (const entry of images.flatMap((image) => image.blobs)) if (!blobs.has(entry.name)) blobs.set(entry.name, entry);
   const entries: TarEntry[] = [
     { type: 'directory', name: 'blobs', mtime },
     { type: 'directory', name: 'blobs/sha256', mtime },
@@ -291,21 +308,13 @@ async function writeImageArchive(
     await rm(partial, { force: true });
     throw error;
   }
-  return {
-    path,
-    reference: reference.fullName,
-    repoTag: reference.familiarName,
-    imageId: config.digest,
-    manifest,
-    config,
-    layers,
-    diffIds,
-  };
+  return images.map((image) => ({ path, ...image.written }));
 }
 
 /** Writes a one-layer busybox image archive loadable by `docker load` and `nerdctl load`. */
 export async function writeBusyboxImage(path: string, options: BusyboxImageOptions = {}): Promise<WrittenImage> {
-  return writeImageArchive(path, [await busyboxLayer(options.busyboxPath ?? DEFAULT_BUSYBOX_PATH)], options);
+  const [image] = await writeImageArchive(path, [{ layers: [await busyboxLayer(options.busyboxPath ?? DEFAULT_BUSYBOX_PATH)], options }]);
+  return image!;
 }
 
 /**
@@ -321,7 +330,29 @@ export async function writeLargeImage(path: string, options: LargeImageOptions):
     await busyboxLayer(options.busyboxPath ?? DEFAULT_BUSYBOX_PATH),
     randomDataLayer(options.seed ?? 'nerdctld-large-image', options.sizeBytes),
   ];
-  return writeImageArchive(path, layers, { ...options, reference });
+  const [image] = await writeImageArchive(path, [{ layers, options: { ...options, reference } }]);
+  return image!;
+}
+
+/**
+ * Writes one archive of many tiny images, one per reference, each a single layer holding /id with
+ * its reference: distinct images (ids) for listings, cheap to write and to load in one go. They
+ * have no programs; they are not for running.
+ */
+export async function writeDistinctImages(path: string, references: string[]): Promise<WrittenImage[]> {
+  const mtime = CREATED_EPOCH_SECONDS;
+  return writeImageArchive(
+    path,
+    references.map((reference) => ({
+      layers: [
+        {
+          entries: () => [{ type: 'file', name: 'id', mode: 0o644, mtime, content: Buffer.from(`${reference}\n`) }],
+          createdBy: 'ADD id /id',
+        },
+      ],
+      options: { reference },
+    })),
+  );
 }
 
 /**
@@ -338,5 +369,8 @@ export async function writeProgramImage(path: string, programPath: string, refer
     { type: 'directory', name: 'tmp', mode: 0o1777, mtime },
   ];
   const layer: LayerSource = { entries: () => entries, createdBy: `ADD ${name} /bin/${name}` };
-  return writeImageArchive(path, [layer], { reference }, { Env: [DEFAULT_PATH_ENV], Entrypoint: [`/bin/${name}`], Labels: labels });
+  const [image] = await writeImageArchive(path, [
+    { layers: [layer], options: { reference }, runConfig: { Env: [DEFAULT_PATH_ENV], Entrypoint: [`/bin/${name}`], Labels: labels } },
+  ]);
+  return image!;
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { recordLabels } from "./container-create-record.ts";
-import { containerName, stateName, statusText, toChanges, toContainerInspect, toContainerSummary, toTopResponse } from "./containers.ts";
+import { toChanges, toTopResponse } from "./container-processes.ts";
+import { containerName, stateName, statusText, toContainerInspect, toContainerSummary } from "./containers.ts";
 import { humanDuration } from "./time.ts";
 
 /** Just the fields containerName reads. */
@@ -216,5 +217,82 @@ describe("toContainerInspect of a container made through POST /containers/create
     expect(inspect.Config.Image).toBe("busybox:latest");
     expect(toContainerSummary(plain, image, 0).Image).toBe("busybox:latest");
     expect(inspect.HostConfig).toMatchObject({ CpuQuota: 50000, LogConfig: { Type: "json-file", Config: {} }, Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" } });
+  });
+});
+
+describe("toContainerSummary of the same record, answer after answer", () => {
+  const startedAt = "2026-01-01T00:00:00Z";
+  const running = {
+    Id: "fedcba9876543210".repeat(4),
+    Created: "2025-12-31T23:59:00Z",
+    Path: "sleep",
+    Args: ["3600"],
+    Name: "web",
+    Image: "docker.io/library/busybox:latest",
+    State: { Status: "running", Running: true, Paused: false, Restarting: false, Pid: 42, ExitCode: 0, Error: "", StartedAt: startedAt, FinishedAt: "" },
+    HostConfig: { NetworkMode: "" },
+    Mounts: [{ Type: "volume", Name: "data", Source: "/v/data/_data", Destination: "/data", Driver: "", Mode: "", RW: true, Propagation: "" }],
+    Config: {
+      Image: "docker.io/library/busybox:latest",
+      Labels: { "nerdctl/name": "web", "nerdctl/networks": '["bridge"]', team: "a" },
+    },
+    NetworkSettings: {
+      Ports: { "80/tcp": [{ HostIp: "0.0.0.0", HostPort: "8080" }] },
+      Networks: { "unknown-eth0": { IPAddress: "10.4.0.2", IPPrefixLen: 24, GlobalIPv6Address: "", GlobalIPv6PrefixLen: 0, MacAddress: "aa:bb:cc:dd:ee:ff" } },
+    },
+  } as unknown as NerdctlContainerInspect;
+  const image = { Id: "sha256:abc", RepoTags: ["busybox:latest"], Config: { Cmd: ["sh"] } };
+  const bridge = new Map([["bridge", "1".repeat(64)]]);
+  const minute = Date.parse("2026-01-01T00:01:00Z");
+
+  it("shows everything as dockerd does, and only the status moves with the time", () => {
+    const first = toContainerSummary(running, image, minute, bridge);
+    expect(first).toEqual({
+      Id: running.Id,
+      Names: ["/web"],
+      Image: "busybox:latest",
+      ImageID: "sha256:abc",
+      Command: "sleep 3600",
+      Created: Date.parse("2025-12-31T23:59:00Z") / 1000,
+      Ports: [{ IP: "0.0.0.0", PrivatePort: 80, Type: "tcp", PublicPort: 8080 }],
+      Labels: { team: "a" },
+      State: "running",
+      Status: "Up About a minute",
+      HostConfig: { NetworkMode: "bridge" },
+      NetworkSettings: {
+        Networks: {
+          bridge: expect.objectContaining({ NetworkID: "1".repeat(64), IPAddress: "10.4.0.2", IPPrefixLen: 24, MacAddress: "aa:bb:cc:dd:ee:ff" }),
+        },
+      },
+      Mounts: [{ Type: "volume", Name: "data", Source: "/v/data/_data", Destination: "/data", Driver: "local", Mode: "", RW: true, Propagation: "" }],
+    });
+    const later = toContainerSummary(running, image, Date.parse("2026-01-01T03:00:00Z"), bridge);
+    expect(later).toEqual({ ...first, Status: "Up 3 hours" });
+    // Docker's field order, as the first answer had it.
+    expect(Object.keys(later)).toEqual(Object.keys(first));
+    expect(first.Status).toBe("Up About a minute");
+  });
+
+  it("shows a changed container as its new record has it", () => {
+    toContainerSummary(running, image, minute, bridge);
+    const stopped = {
+      ...running,
+      State: { ...running.State, Status: "exited", Running: false, Pid: 0, ExitCode: 3, FinishedAt: "2026-01-01T00:00:30Z" },
+      Config: { ...running.Config, Labels: { ...running.Config.Labels, team: "b" } },
+    } as NerdctlContainerInspect;
+    expect(toContainerSummary(stopped, image, minute, bridge)).toMatchObject({ State: "exited", Status: "Exited (3) 30 seconds ago", Labels: { team: "b" } });
+    expect(toContainerSummary(running, image, minute, bridge)).toMatchObject({ State: "running", Labels: { team: "a" } });
+  });
+
+  it("names the image and the networks as they are at each answer, leaving earlier answers as they were", () => {
+    const before = toContainerSummary(running, image, minute, bridge);
+    const recreated = new Map([["bridge", "2".repeat(64)]]);
+    const after = toContainerSummary(running, { ...image, Id: "sha256:def" }, minute, recreated);
+    expect(after.ImageID).toBe("sha256:def");
+    expect(after.NetworkSettings.Networks.bridge!.NetworkID).toBe("2".repeat(64));
+    expect(before.ImageID).toBe("sha256:abc");
+    expect(before.NetworkSettings.Networks.bridge!.NetworkID).toBe("1".repeat(64));
+    expect(toContainerSummary(running, undefined, minute, new Map()).ImageID).toBe("");
+    expect(toContainerSummary(running, undefined, minute, new Map()).NetworkSettings.Networks.bridge!.NetworkID).toBe("");
   });
 });

@@ -4,9 +4,7 @@ import type {
   ContainerInspect,
   ContainerStateName,
   ContainerSummary,
-  ContainerTopResponse,
   EndpointSettings,
-  FilesystemChange,
   MountPoint,
   Port,
 } from "./container-types.ts";
@@ -224,28 +222,74 @@ function splitCommand(container: NerdctlContainerInspect, image: NerdctlImageIde
   return { entrypoint: null, cmd: argv };
 }
 
+/**
+ * What a summary takes from the container's record alone, kept as long as the
+ * record: the state replaces a container's record when the container changes,
+ * and never changes one, so a listing builds this once per change rather than
+ * once per request.
+ */
+interface RecordSummary {
+  /** The summary with ImageID, Status and NetworkSettings still to fill (in place, so that Docker's field order holds). */
+  fixed: ContainerSummary;
+  networkNames: string[];
+  /** The endpoints with the network ids they were last shown with, and those ids. */
+  networks: Record<string, EndpointSettings>;
+  networkIds: string;
+}
+
+const recordSummaries = new WeakMap<NerdctlContainerInspect, RecordSummary>();
+
+function recordSummary(container: NerdctlContainerInspect, ids: NetworkIds): RecordSummary {
+  const known = recordSummaries.get(container);
+  if (known) return known;
+  const networks = endpoints(container, ids);
+  const summary: RecordSummary = {
+    fixed: {
+      Id: container.Id,
+      Names: [`/${containerName(container)}`],
+      Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
+      ImageID: "",
+      Command: [container.Path, ...(container.Args ?? [])].join(" "),
+      Created: unixSeconds(container.Created),
+      Ports: summaryPorts(container),
+      Labels: userLabels(container.Config.Labels),
+      State: stateName(container),
+      Status: "",
+      HostConfig: { NetworkMode: container.HostConfig.NetworkMode || Object.keys(networks)[0] || "none" },
+      NetworkSettings: { Networks: {} },
+      Mounts: mounts(container),
+    },
+    networkNames: Object.keys(networks),
+    networks,
+    networkIds: networkIdsKey(Object.keys(networks), ids),
+  };
+  recordSummaries.set(container, summary);
+  return summary;
+}
+
+function networkIdsKey(names: string[], ids: NetworkIds): string {
+  return names.map((name) => networkId(name, ids)).join("\n");
+}
+
+/** The endpoints as the ids name their networks now: the kept ones while the ids are the same. */
+function currentNetworks(summary: RecordSummary, ids: NetworkIds): Record<string, EndpointSettings> {
+  const key = networkIdsKey(summary.networkNames, ids);
+  if (key !== summary.networkIds) {
+    summary.networks = Object.fromEntries(Object.entries(summary.networks).map(([name, endpoint]) => [name, { ...endpoint, NetworkID: networkId(name, ids) }]));
+    summary.networkIds = key;
+  }
+  return summary.networks;
+}
+
+/** GET /containers/json's entry for a container (the parts shared between answers are never changed). */
 export function toContainerSummary(
   container: NerdctlContainerInspect,
   image: NerdctlImageIdentity | undefined,
   now: number,
   networkIds: NetworkIds = new Map(),
 ): ContainerSummary {
-  const networks = endpoints(container, networkIds);
-  return {
-    Id: container.Id,
-    Names: [`/${containerName(container)}`],
-    Image: configuredImage(container.Config.Labels, container.Config.Image || container.Image),
-    ImageID: image?.Id ?? "",
-    Command: [container.Path, ...(container.Args ?? [])].join(" "),
-    Created: unixSeconds(container.Created),
-    Ports: summaryPorts(container),
-    Labels: userLabels(container.Config.Labels),
-    State: stateName(container),
-    Status: statusText(container, now),
-    HostConfig: { NetworkMode: container.HostConfig.NetworkMode || Object.keys(networks)[0] || "none" },
-    NetworkSettings: { Networks: networks },
-    Mounts: mounts(container),
-  };
+  const summary = recordSummary(container, networkIds);
+  return { ...summary.fixed, ImageID: image?.Id ?? "", Status: statusText(container, now), NetworkSettings: { Networks: currentNetworks(summary, networkIds) } };
 }
 
 export function toContainerInspect(
@@ -343,29 +387,4 @@ export function toContainerInspect(
       Networks: networks,
     },
   };
-}
-
-/**
- * `nerdctl top`'s table as Docker's {Titles, Processes}. Columns are aligned
- * under their titles (a tab writer), so each row is cut at the titles' offsets;
- * the last column (the command) keeps its spaces.
- */
-export function toTopResponse(table: string): ContainerTopResponse {
-  const [header = "", ...rows] = table.split("\n").filter((line) => line.trim() !== "");
-  const starts = [...header.matchAll(/\S+/g)].map((match) => match.index);
-  const titles = [...header.matchAll(/\S+/g)].map((match) => match[0]);
-  const processes = rows.map((row) =>
-    starts.map((start, i) => row.slice(start, i + 1 < starts.length ? starts[i + 1] : undefined).trim()),
-  );
-  return { Titles: titles, Processes: processes };
-}
-
-/** `nerdctl diff` lines as Docker's changes: Kind 0 modified, 1 added, 2 deleted. The root itself is not a change. */
-export function toChanges(text: string): FilesystemChange[] {
-  const kinds = { C: 0, A: 1, D: 2 } as const;
-  return text
-    .split("\n")
-    .map((line) => /^([ACD]) (.+)$/.exec(line))
-    .filter((match): match is RegExpExecArray => match !== null && match[2] !== "/")
-    .map((match) => ({ Path: match[2]!, Kind: kinds[match[1] as keyof typeof kinds] }));
 }

@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import { selectContainers } from "../docker/container-selection.ts";
 import type { ContainerInspect, ContainerSummary, ContainerTopResponse, FilesystemChange } from "../docker/container-types.ts";
-import { networkNames, toChanges, toContainerInspect, toTopResponse } from "../docker/containers.ts";
+import { toChanges, toTopResponse } from "../docker/container-processes.ts";
+import { networkNames, toContainerInspect } from "../docker/containers.ts";
 import type { Filters } from "../docker/filters.ts";
 import type { ContainerSnapshot } from "../nerdctl/container-types.ts";
 import { changes, containerSizes, containerSnapshot, exportContainer, top } from "../nerdctl/containers.ts";
@@ -37,11 +38,25 @@ export async function containerList(scope: Scope, query: ContainerListQuery): Pr
   return selectContainers(snapshot, { all, limit: query.limit, filters: query.filters, sizes, networkIds }, Date.now());
 }
 
-/** Networks' ids by name: from the namespace's state while it keeps them. */
+/** The network nerdctl refuses to remove: its id never changes. */
+const DEFAULT_NETWORK = "bridge";
+
+/**
+ * Networks' ids by name: from the namespace's state while it keeps them. host
+ * and none have nerdctld's own ids, and the default network's is taken from
+ * the networks as last listed, however old: nerdctl takes longer to list
+ * networks the more containers there are (seconds with hundreds), and a
+ * listing of containers that waited for that once a second would cost far
+ * more than the containers themselves.
+ */
 async function networkIdsOf(scope: Scope, names: string[]): Promise<Map<string, string>> {
-  const networks = await scope.state.networks.current();
-  if (!networks) return networkIdsByName(scope.nerdctl, names);
-  return new Map(networks.flatMap((network) => (network.NerdctlID && names.includes(network.CNI.name) ? [[network.CNI.name, network.NerdctlID] as const] : [])));
+  const wanted = new Set(names.filter((name) => name !== "host" && name !== "none"));
+  if (wanted.size === 0) return new Map();
+  const latest = wanted.size === 1 && wanted.has(DEFAULT_NETWORK) ? scope.state.networks.latest() : undefined;
+  const known = latest?.some((network) => network.CNI.name === DEFAULT_NETWORK && network.NerdctlID);
+  const networks = known ? latest : await scope.state.networks.current();
+  if (!networks) return networkIdsByName(scope.nerdctl, [...wanted]);
+  return new Map(networks.flatMap((network) => (network.NerdctlID && wanted.has(network.CNI.name) ? [[network.CNI.name, network.NerdctlID] as const] : [])));
 }
 
 async function listed(scope: Scope, query: ContainerListQuery, all: boolean): Promise<ContainerSnapshot> {

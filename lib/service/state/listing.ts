@@ -58,6 +58,15 @@ export class Listing<T> extends Followed {
     return epoch === this.epoch ? this.#value : undefined;
   }
 
+  /**
+   * The value as last listed, whatever its age and without waiting for a
+   * listing under way: for what no change can move. Undefined while the kind
+   * is not kept or before its first listing.
+   */
+  latest(): T | undefined {
+    return this.followed && this.#settled >= 0 ? this.#value : undefined;
+  }
+
   protected forget(): void {
     this.#value = undefined;
     this.#settled = -1;
