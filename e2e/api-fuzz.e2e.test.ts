@@ -88,7 +88,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => forward?.server.close(resolve));
+  if (forward) await new Promise((resolve) => forward.server.close(resolve));
   // Everything the requests made goes with the namespace.
   if (work) await rm(work, { recursive: true, force: true });
   // containerd makes a namespace with the first thing put in it: there may be none.
