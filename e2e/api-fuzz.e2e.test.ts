@@ -156,7 +156,8 @@ describe("spec-driven fuzzing", () => {
         // Each of these paths has the one method.
         ...Object.keys(EXCLUDED).flatMap((operation) => ["--exclude-path", operation.split(" ")[1]!]),
       ],
-      { reject: false, all: true, env: { NO_COLOR: "1" } },
+      // In the run's own directory: schemathesis keeps the failures it found in ./.schemathesis and replays them next time.
+      { cwd: work, reject: false, all: true, env: { NO_COLOR: "1" } },
     );
     running = false;
     await watch;
