@@ -67,19 +67,18 @@ async function startOnHost(access: Extract<EngineAccess, { kind: "host" }>): Pro
     await exited;
     await rm(work, { recursive: true, force: true });
   };
+  return whenListening(socketPath, text, stop, async (url) => (await fetch(url)).text());
+}
+
+/** The second daemon once its socket answers; stopped when it never does. */
+async function whenListening(socketPath: string, text: () => Promise<string>, stop: () => Promise<void>, fetchText: (url: string) => Promise<string>): Promise<SecondDaemon> {
   try {
     await waitForSocket(socketPath, text);
   } catch (error) {
     await stop();
     throw error;
   }
-  return {
-    dockerHost: `unix://${socketPath}`,
-    socketPath,
-    log: async () => records(await text()),
-    fetchText: async (url) => (await fetch(url)).text(),
-    stop,
-  };
+  return { dockerHost: `unix://${socketPath}`, socketPath, log: async () => records(await text()), fetchText, stop };
 }
 
 /** In the testcontainers provider's engine container, its socket in the directory the host shares. */
@@ -98,20 +97,9 @@ async function startInContainer(access: Extract<EngineAccess, { kind: "container
   const stop = async () => {
     await dockerCmd(["exec", access.containerId, "/bin/sh", "-c", `kill $(cat ${inside}.pid); while kill -0 $(cat ${inside}.pid) 2>/dev/null; do sleep 0.2; done; rm -rf ${inside} ${inside}.pid ${inside}.log`]);
   };
-  try {
-    await waitForSocket(socketPath, text);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return {
-    dockerHost: `unix://${socketPath}`,
-    socketPath,
-    log: async () => records(await text()),
-    fetchText: async (url) =>
-      (await dockerCmd(["exec", access.containerId, "/usr/bin/node", "-e", "fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))", url])).stdout,
-    stop,
-  };
+  return whenListening(socketPath, text, stop, async (url) =>
+    (await dockerCmd(["exec", access.containerId, "/usr/bin/node", "-e", "fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))", url])).stdout,
+  );
 }
 
 /** A GET on a unix socket: status, the request id header and the body. */
