@@ -83,10 +83,10 @@ async function startHostProvider(): Promise<EngineProvider> {
 // --- testcontainers ----------------------------------------------------------------
 
 /** The engine binaries inside the container (install-engine.sh's tree, mounted read-only). */
-const CONTAINER_ENGINE_HOME = "/opt/nerdctld-engine";
+export const CONTAINER_ENGINE_HOME = "/opt/nerdctld-engine";
 const CONTAINER_BIN_DIR = `${CONTAINER_ENGINE_HOME}/current/bin`;
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const CONTAINER_NODE = "/usr/bin/node";
+export const CONTAINER_NODE = "/usr/bin/node";
 /** nerdctld's socket directory: a directory, not the socket file, is mounted (the socket is made after start). */
 const CONTAINER_RUN_DIR = "/run/nerdctl";
 /** Parent of the managed engine's default data dir (/var/lib/nerdctld/engine): on the host's ext4, not overlayfs. */
@@ -110,7 +110,7 @@ export function containerEngineEnv(): Record<string, string> {
 }
 
 /** GenericContainer with the container's cgroup namespace set to the host's, which Testcontainers has no option for. */
-class EngineContainer extends GenericContainer {
+export class EngineContainer extends GenericContainer {
   withHostCgroupns(): this {
     // API 1.41's HostConfig.CgroupnsMode; dockerode's types predate it.
     Object.assign(this.hostConfig, { CgroupnsMode: "host" });
@@ -128,7 +128,7 @@ class EngineContainer extends GenericContainer {
   }
 }
 
-async function mountedUnder(dir: string): Promise<string[]> {
+export async function mountedUnder(dir: string): Promise<string[]> {
   const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
   return mountinfo
     .split("\n")
@@ -141,7 +141,7 @@ async function mountedUnder(dir: string): Promise<string[]> {
  * Ryuk cannot run here (its image cannot be pulled). Both are set just for that
  * first use, so the vitest process keeps the caller's environment.
  */
-async function withTestcontainersEnv<T>(docker: DockerEngine, start: () => Promise<T>): Promise<T> {
+export async function withTestcontainersEnv<T>(docker: DockerEngine, start: () => Promise<T>): Promise<T> {
   const saved = { DOCKER_HOST: process.env.DOCKER_HOST, TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED };
   process.env.DOCKER_HOST = docker.dockerHost;
   process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
@@ -155,7 +155,7 @@ async function withTestcontainersEnv<T>(docker: DockerEngine, start: () => Promi
   }
 }
 
-async function logTail(logFile: string, lines = 60): Promise<string> {
+export async function logTail(logFile: string, lines = 60): Promise<string> {
   const text = await readFile(logFile, "utf8").catch(() => "(no log)");
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
