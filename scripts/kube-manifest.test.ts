@@ -105,6 +105,25 @@ describe("kube-manifest-check", () => {
   });
 });
 
+describe("the k3s variant of the README", () => {
+  it("passes, with k3s's containerd paths in the args and at the same paths in the pod", async () => {
+    const k3s = (await readFile(MANIFEST, "utf8"))
+      .replaceAll("/run/containerd", "/run/k3s/containerd")
+      .replaceAll("/var/lib/containerd", "/var/lib/rancher/k3s/agent/containerd");
+    const file = join(work, "k3s.yaml");
+    await writeFile(file, k3s);
+    const result = await execa(CHECK, [file], { reject: false });
+    expect(result.stderr).toBe("");
+    expect(result.exitCode).toBe(0);
+    const daemonSet = daemonSetOf(parseAllDocuments(k3s).map((document) => document.toJS() as unknown));
+    const { args, volumeMounts } = daemonSet.spec.template.spec.containers[0]!;
+    expect(args.join(" ")).toContain("--address /run/k3s/containerd/containerd.sock");
+    const hostPaths = daemonSet.spec.template.spec.volumes.map((volume) => volume.hostPath?.path);
+    expect(hostPaths).toEqual(expect.arrayContaining(["/run/k3s/containerd", "/var/lib/rancher/k3s/agent/containerd"]));
+    expect(volumeMounts.map((mount) => mount.mountPath)).toEqual(expect.arrayContaining(hostPaths));
+  });
+});
+
 describe("the DaemonSet", () => {
   const container = () => daemonSetOf(documents).spec.template.spec.containers[0]!;
   const hostPathOf = (mount: Mount) =>
