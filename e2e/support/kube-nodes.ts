@@ -14,10 +14,9 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StartedTestContainer } from "testcontainers";
-import { pingSocket, REPO_ROOT } from "./daemon.ts";
+import { pingSocket } from "./daemon.ts";
 import type { DockerEngine } from "./dockerd.ts";
-import { HOST_NODE } from "./engine-image.ts";
-import { CONTAINER_ENGINE_HOME, CONTAINER_NODE, EngineContainer, logTail, withTestcontainersEnv } from "./providers.ts";
+import { logTail, nerdctldContainer, withTestcontainersEnv } from "./providers.ts";
 
 const READY_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 60_000;
@@ -48,32 +47,20 @@ export async function startKubeNode(docker: DockerEngine, image: string, work: s
   const logFile = join(root, "admin.log");
   const log = createWriteStream(logFile);
   let exited = false;
-  const definition = new EngineContainer(image)
-    .withName(`nerdctld-e2e-${name}-${work.slice(-6)}`)
-    .withHostname(name)
-    .withEntrypoint(["/usr/bin/tini", "--"])
-    .withCommand([
-      CONTAINER_NODE,
-      join(REPO_ROOT, "dist", "bin", "nerdctld.js"),
+  const definition = nerdctldContainer(
+    image,
+    [
       "--engine", "managed",
       // containerd's own defaults: /run/containerd, /var/lib/containerd, /var/lib/nerdctl.
       "--engine-state-dir", "/run",
       "--engine-data-dir", "/var/lib",
       "--namespace", "k8s.io",
       "-H", `unix://${ADMIN_DIR}/nerdctl.sock`,
-    ])
-    .withAddedCapabilities("ALL")
-    .withDroppedCapabilities("SYS_RESOURCE")
-    .withSecurityOpt("seccomp=unconfined", "apparmor=unconfined")
-    .withHostCgroupns()
-    .withWritableProcSys()
-    .withBindMounts([
-      { source: "/sys/fs/cgroup", target: "/sys/fs/cgroup", mode: "rw" },
-      { source: process.env.NERDCTLD_ENGINE_HOME || CONTAINER_ENGINE_HOME, target: CONTAINER_ENGINE_HOME, mode: "ro" },
-      { source: REPO_ROOT, target: REPO_ROOT, mode: "ro" },
-      { source: HOST_NODE, target: CONTAINER_NODE, mode: "ro" },
-      ...HOST_DIRS.map((dir) => ({ source: hostDir(dir), target: dir, mode: "rw" as const })),
-    ])
+    ],
+    HOST_DIRS.map((dir) => ({ source: hostDir(dir), target: dir, mode: "rw" as const })),
+  )
+    .withName(`nerdctld-e2e-${name}-${work.slice(-6)}`)
+    .withHostname(name)
     .withLogConsumer((stream: Readable) => {
       stream.pipe(log);
       stream.once("end", () => (exited = true));

@@ -83,10 +83,10 @@ async function startHostProvider(): Promise<EngineProvider> {
 // --- testcontainers ----------------------------------------------------------------
 
 /** The engine binaries inside the container (install-engine.sh's tree, mounted read-only). */
-export const CONTAINER_ENGINE_HOME = "/opt/nerdctld-engine";
+const CONTAINER_ENGINE_HOME = "/opt/nerdctld-engine";
 const CONTAINER_BIN_DIR = `${CONTAINER_ENGINE_HOME}/current/bin`;
 const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-export const CONTAINER_NODE = "/usr/bin/node";
+const CONTAINER_NODE = "/usr/bin/node";
 /** nerdctld's socket directory: a directory, not the socket file, is mounted (the socket is made after start). */
 const CONTAINER_RUN_DIR = "/run/nerdctl";
 /** Parent of the managed engine's default data dir (/var/lib/nerdctld/engine): on the host's ext4, not overlayfs. */
@@ -110,7 +110,7 @@ export function containerEngineEnv(): Record<string, string> {
 }
 
 /** GenericContainer with the container's cgroup namespace set to the host's, which Testcontainers has no option for. */
-export class EngineContainer extends GenericContainer {
+class EngineContainer extends GenericContainer {
   withHostCgroupns(): this {
     // API 1.41's HostConfig.CgroupnsMode; dockerode's types predate it.
     Object.assign(this.hostConfig, { CgroupnsMode: "host" });
@@ -126,6 +126,33 @@ export class EngineContainer extends GenericContainer {
     Object.assign(this.hostConfig, { ReadonlyPaths: [], MaskedPaths: [] });
     return this;
   }
+}
+
+type BindMount = { source: string; target: string; mode: "ro" | "rw" };
+
+/**
+ * A container running nerdctld (with the given arguments) under tini, which
+ * forwards SIGTERM and reaps the orphaned shims, with what a containerd nested
+ * in it needs (`--privileged` fails on these VMs) and, read-only, the engine
+ * programs, the project and node; `mounts` besides.
+ */
+export function nerdctldContainer(image: string, args: string[], mounts: BindMount[]): EngineContainer {
+  return new EngineContainer(image)
+    .withEntrypoint(["/usr/bin/tini", "--"])
+    .withCommand([CONTAINER_NODE, join(REPO_ROOT, "dist", "bin", "nerdctld.js"), ...args])
+    .withAddedCapabilities("ALL")
+    .withDroppedCapabilities("SYS_RESOURCE")
+    .withSecurityOpt("seccomp=unconfined", "apparmor=unconfined")
+    .withHostCgroupns()
+    .withWritableProcSys()
+    .withBindMounts([
+      { source: "/sys/fs/cgroup", target: "/sys/fs/cgroup", mode: "rw" },
+      { source: process.env.NERDCTLD_ENGINE_HOME || CONTAINER_ENGINE_HOME, target: CONTAINER_ENGINE_HOME, mode: "ro" },
+      // Same absolute path: dist/ resolves node_modules and package.json as on the host.
+      { source: REPO_ROOT, target: REPO_ROOT, mode: "ro" },
+      { source: HOST_NODE, target: CONTAINER_NODE, mode: "ro" },
+      ...mounts,
+    ]);
 }
 
 export async function mountedUnder(dir: string): Promise<string[]> {
@@ -198,33 +225,13 @@ async function startTestcontainersProvider(): Promise<EngineProvider> {
     const logFile = join(work, "nerdctld.log");
     const log = createWriteStream(logFile);
     let exited = false;
-    const engineHome = process.env.NERDCTLD_ENGINE_HOME || CONTAINER_ENGINE_HOME;
 
-    const definition = new EngineContainer(image)
+    const definition = nerdctldContainer(image, ["--engine", "managed", "-H", `unix://${CONTAINER_RUN_DIR}/nerdctl.sock`, "--debug"], [
+      { source: runDir, target: CONTAINER_RUN_DIR, mode: "rw" },
+      { source: dataDir, target: CONTAINER_DATA_DIR, mode: "rw" },
+      { source: shareDir, target: CONTAINER_SHARE_DIR, mode: "rw" },
+    ])
       .withName(`nerdctld-e2e-${work.slice("/tmp/ndt-".length)}`)
-      .withEntrypoint(["/usr/bin/tini", "--"])
-      .withCommand([
-        CONTAINER_NODE,
-        join(REPO_ROOT, "dist", "bin", "nerdctld.js"),
-        "--engine", "managed",
-        "-H", `unix://${CONTAINER_RUN_DIR}/nerdctl.sock`,
-        "--debug",
-      ])
-      .withAddedCapabilities("ALL")
-      .withDroppedCapabilities("SYS_RESOURCE")
-      .withSecurityOpt("seccomp=unconfined", "apparmor=unconfined")
-      .withHostCgroupns()
-      .withWritableProcSys()
-      .withBindMounts([
-        { source: "/sys/fs/cgroup", target: "/sys/fs/cgroup", mode: "rw" },
-        { source: engineHome, target: CONTAINER_ENGINE_HOME, mode: "ro" },
-        // Same absolute path: dist/ resolves node_modules and package.json as on the host.
-        { source: REPO_ROOT, target: REPO_ROOT, mode: "ro" },
-        { source: HOST_NODE, target: CONTAINER_NODE, mode: "ro" },
-        { source: runDir, target: CONTAINER_RUN_DIR, mode: "rw" },
-        { source: dataDir, target: CONTAINER_DATA_DIR, mode: "rw" },
-        { source: shareDir, target: CONTAINER_SHARE_DIR, mode: "rw" },
-      ])
       .withLogConsumer((stream: Readable) => {
         stream.pipe(log);
         stream.once("end", () => (exited = true));
