@@ -59,10 +59,12 @@ bash scripts/install-engine.sh
 # `--ssh` is tested with ssh-agent), docker compose, a client they drive, and
 # the reaper Testcontainers runs as its Ryuk.
 # systemd's socket activator and unit checker and OpenSSL's CLI test the
-# deployments (socket activation, TLS with client certificates).
+# deployments (socket activation, TLS with client certificates), and
+# kube-manifest-check the Kubernetes manifests.
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
   bash scripts/install-buildx.sh
+  bash scripts/install-kube-manifest-check.sh
   bash scripts/install-compose.sh
   bash scripts/install-reaper.sh
   ensure_packages docker.io debootstrap tmux openssh-client python3-venv systemd openssl

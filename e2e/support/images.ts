@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
@@ -371,6 +371,42 @@ export async function writeProgramImage(path: string, programPath: string, refer
   const layer: LayerSource = { entries: () => entries, createdBy: `ADD ${name} /bin/${name}` };
   const [image] = await writeImageArchive(path, [
     { layers: [layer], options: { reference }, runConfig: { Env: [DEFAULT_PATH_ENV], Entrypoint: [`/bin/${name}`], Labels: labels } },
+  ]);
+  return image!;
+}
+
+/** The files `ldd` says a program loads (the dynamic loader included), by the paths it names. */
+async function sharedLibraries(programPath: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)('ldd', [programPath], { encoding: 'utf8' });
+  const paths = stdout.split('\n').map((line) => /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line)?.[1]);
+  return [...new Set(paths.filter((path): path is string => path !== undefined))];
+}
+
+/**
+ * Writes an image of a dynamically linked program at /usr/local/bin/<name>
+ * (the host's node, for a base of node programs) with the shared libraries it
+ * loads at the paths it loads them from, over the busybox layer (/bin/sh).
+ */
+export async function writeDynamicProgramImage(path: string, programPath: string, reference: string): Promise<WrittenImage> {
+  const mtime = CREATED_EPOCH_SECONDS;
+  const name = basename(programPath);
+  const files = new Map<string, Buffer>([[`usr/local/bin/${name}`, await readFile(programPath)]]);
+  for (const library of await sharedLibraries(programPath)) files.set(library.slice(1), await readFile(library));
+  const dirs = new Set<string>();
+  for (const file of files.keys()) {
+    for (let dir = dirname(file); dir !== '.'; dir = dirname(dir)) dirs.add(dir);
+  }
+  const entries: TarEntry[] = [
+    ...[...dirs].map((dir): TarEntry => ({ type: 'directory', name: dir, mode: 0o755, mtime })),
+    ...[...files].map(([file, content]): TarEntry => ({ type: 'file', name: file, mode: 0o755, mtime, content })),
+  ].sort(byName);
+  const layer: LayerSource = { entries: () => entries, createdBy: `ADD ${name} and its shared libraries` };
+  const [image] = await writeImageArchive(path, [
+    {
+      layers: [await busyboxLayer(DEFAULT_BUSYBOX_PATH), layer],
+      options: { reference },
+      runConfig: { Env: [DEFAULT_PATH_ENV], Cmd: [`/usr/local/bin/${name}`] },
+    },
   ]);
   return image!;
 }

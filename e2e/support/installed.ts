@@ -22,8 +22,8 @@ export interface InstalledPackage {
   packageDir: string;
 }
 
-/** Packs a copy of the sources in work/src and installs the tarball into work/prefix. */
-export async function packAndInstall(work: string): Promise<InstalledPackage> {
+/** Packs a copy of the sources in work/src; the tarball's path. */
+export async function packSources(work: string): Promise<string> {
   const src = join(work, "src");
   await mkdir(src);
   for (const entry of PACKED_SOURCES) await cp(join(REPO_ROOT, entry), join(src, entry), { recursive: true });
@@ -32,7 +32,12 @@ export async function packAndInstall(work: string): Promise<InstalledPackage> {
   await mkdir(packDir);
   const packed = await execa("npm", ["pack", "--json", "--pack-destination", packDir], { cwd: src, stdin: "ignore" });
   const [{ filename }] = JSON.parse(packed.stdout) as [{ filename: string }];
-  const tarball = join(packDir, filename);
+  return join(packDir, filename);
+}
+
+/** Packs a copy of the sources in work/src and installs the tarball into work/prefix. */
+export async function packAndInstall(work: string): Promise<InstalledPackage> {
+  const tarball = await packSources(work);
   const prefix = join(work, "prefix");
   // From work, not the repository, so no project .npmrc or workspace is in play.
   await execa("npm", ["install", "--global", "--prefix", prefix, "--no-audit", "--no-fund", tarball], {

@@ -128,7 +128,34 @@ class EngineContainer extends GenericContainer {
   }
 }
 
-async function mountedUnder(dir: string): Promise<string[]> {
+type BindMount = { source: string; target: string; mode: "ro" | "rw" };
+
+/**
+ * A container running nerdctld (with the given arguments) under tini, which
+ * forwards SIGTERM and reaps the orphaned shims, with what a containerd nested
+ * in it needs (`--privileged` fails on these VMs) and, read-only, the engine
+ * programs, the project and node; `mounts` besides.
+ */
+export function nerdctldContainer(image: string, args: string[], mounts: BindMount[]): EngineContainer {
+  return new EngineContainer(image)
+    .withEntrypoint(["/usr/bin/tini", "--"])
+    .withCommand([CONTAINER_NODE, join(REPO_ROOT, "dist", "bin", "nerdctld.js"), ...args])
+    .withAddedCapabilities("ALL")
+    .withDroppedCapabilities("SYS_RESOURCE")
+    .withSecurityOpt("seccomp=unconfined", "apparmor=unconfined")
+    .withHostCgroupns()
+    .withWritableProcSys()
+    .withBindMounts([
+      { source: "/sys/fs/cgroup", target: "/sys/fs/cgroup", mode: "rw" },
+      { source: process.env.NERDCTLD_ENGINE_HOME || CONTAINER_ENGINE_HOME, target: CONTAINER_ENGINE_HOME, mode: "ro" },
+      // Same absolute path: dist/ resolves node_modules and package.json as on the host.
+      { source: REPO_ROOT, target: REPO_ROOT, mode: "ro" },
+      { source: HOST_NODE, target: CONTAINER_NODE, mode: "ro" },
+      ...mounts,
+    ]);
+}
+
+export async function mountedUnder(dir: string): Promise<string[]> {
   const mountinfo = await readFile("/proc/self/mountinfo", "utf8");
   return mountinfo
     .split("\n")
@@ -141,7 +168,7 @@ async function mountedUnder(dir: string): Promise<string[]> {
  * Ryuk cannot run here (its image cannot be pulled). Both are set just for that
  * first use, so the vitest process keeps the caller's environment.
  */
-async function withTestcontainersEnv<T>(docker: DockerEngine, start: () => Promise<T>): Promise<T> {
+export async function withTestcontainersEnv<T>(docker: DockerEngine, start: () => Promise<T>): Promise<T> {
   const saved = { DOCKER_HOST: process.env.DOCKER_HOST, TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED };
   process.env.DOCKER_HOST = docker.dockerHost;
   process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
@@ -155,7 +182,7 @@ async function withTestcontainersEnv<T>(docker: DockerEngine, start: () => Promi
   }
 }
 
-async function logTail(logFile: string, lines = 60): Promise<string> {
+export async function logTail(logFile: string, lines = 60): Promise<string> {
   const text = await readFile(logFile, "utf8").catch(() => "(no log)");
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
@@ -198,33 +225,13 @@ async function startTestcontainersProvider(): Promise<EngineProvider> {
     const logFile = join(work, "nerdctld.log");
     const log = createWriteStream(logFile);
     let exited = false;
-    const engineHome = process.env.NERDCTLD_ENGINE_HOME || CONTAINER_ENGINE_HOME;
 
-    const definition = new EngineContainer(image)
+    const definition = nerdctldContainer(image, ["--engine", "managed", "-H", `unix://${CONTAINER_RUN_DIR}/nerdctl.sock`, "--debug"], [
+      { source: runDir, target: CONTAINER_RUN_DIR, mode: "rw" },
+      { source: dataDir, target: CONTAINER_DATA_DIR, mode: "rw" },
+      { source: shareDir, target: CONTAINER_SHARE_DIR, mode: "rw" },
+    ])
       .withName(`nerdctld-e2e-${work.slice("/tmp/ndt-".length)}`)
-      .withEntrypoint(["/usr/bin/tini", "--"])
-      .withCommand([
-        CONTAINER_NODE,
-        join(REPO_ROOT, "dist", "bin", "nerdctld.js"),
-        "--engine", "managed",
-        "-H", `unix://${CONTAINER_RUN_DIR}/nerdctl.sock`,
-        "--debug",
-      ])
-      .withAddedCapabilities("ALL")
-      .withDroppedCapabilities("SYS_RESOURCE")
-      .withSecurityOpt("seccomp=unconfined", "apparmor=unconfined")
-      .withHostCgroupns()
-      .withWritableProcSys()
-      .withBindMounts([
-        { source: "/sys/fs/cgroup", target: "/sys/fs/cgroup", mode: "rw" },
-        { source: engineHome, target: CONTAINER_ENGINE_HOME, mode: "ro" },
-        // Same absolute path: dist/ resolves node_modules and package.json as on the host.
-        { source: REPO_ROOT, target: REPO_ROOT, mode: "ro" },
-        { source: HOST_NODE, target: CONTAINER_NODE, mode: "ro" },
-        { source: runDir, target: CONTAINER_RUN_DIR, mode: "rw" },
-        { source: dataDir, target: CONTAINER_DATA_DIR, mode: "rw" },
-        { source: shareDir, target: CONTAINER_SHARE_DIR, mode: "rw" },
-      ])
       .withLogConsumer((stream: Readable) => {
         stream.pipe(log);
         stream.once("end", () => (exited = true));
