@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,6 +23,8 @@ export interface SecondDaemon {
   socketPath: string;
   /** Its process id where it runs (this host, or the engine container). */
   pid: number;
+  /** Its TMPDIR, as this host reaches it: a directory of its own. */
+  tmpDir: string;
   /** Its log so far. */
   text(): Promise<string>;
   /** Its log's JSON records (with --log-format json). */
@@ -39,18 +41,9 @@ const records = (text: string) =>
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-/** Starts a nerdctld with these flags (`-H` is added) next to the engine; `label` names its files. */
+/** Starts a nerdctld with these flags (`-H` is added) next to the engine, with a TMPDIR of its own; `label` names its files. */
 export function startSecondDaemon(access: EngineAccess, label: string, flags: string[]): Promise<SecondDaemon> {
   return access.kind === "host" ? startOnHost(access, flags) : startInContainer(access, label, flags);
-}
-
-/** Runs a Node script where the engine runs (this host, or its container): its stdout. */
-export async function runNodeByEngine(access: EngineAccess, script: string, args: string[] = []): Promise<string> {
-  const result =
-    access.kind === "host"
-      ? await execa(process.execPath, ["-e", script, ...args], { stdin: "ignore" })
-      : await execa(access.docker, ["exec", access.containerId, "/usr/bin/node", "-e", script, ...args], { env: dockerCliEnv(access.dockerHost), stdin: "ignore" });
-  return String(result.stdout);
 }
 
 async function startOnHost(access: Extract<EngineAccess, { kind: "host" }>, flags: string[]): Promise<SecondDaemon> {
@@ -58,8 +51,10 @@ async function startOnHost(access: Extract<EngineAccess, { kind: "host" }>, flag
   const socketPath = join(work, "d.sock");
   const logFile = join(work, "d.log");
   const fd = openSync(logFile, "w");
+  const tmpDir = join(work, "tmp");
+  await mkdir(tmpDir);
   const child = spawn(process.execPath, [DAEMON, ...flags, "-H", `unix://${socketPath}`], {
-    env: { ...process.env, ...access.env },
+    env: { ...process.env, ...access.env, TMPDIR: tmpDir },
     stdio: ["ignore", fd, fd],
   });
   closeSync(fd);
@@ -70,7 +65,7 @@ async function startOnHost(access: Extract<EngineAccess, { kind: "host" }>, flag
     await exited;
     await rm(work, { recursive: true, force: true });
   };
-  return whenListening({ socketPath, pid: child.pid!, text, stop, fetchText: async (url) => (await fetch(url)).text() });
+  return whenListening({ socketPath, pid: child.pid!, tmpDir, text, stop, fetchText: async (url) => (await fetch(url)).text() });
 }
 
 async function startInContainer(access: Extract<EngineAccess, { kind: "container" }>, label: string, flags: string[]): Promise<SecondDaemon> {
@@ -80,8 +75,8 @@ async function startInContainer(access: Extract<EngineAccess, { kind: "container
   const shared = mounts.find((mount) => mount.Destination === "/run/nerdctl");
   if (!shared) throw new Error("the engine container shares no /run/nerdctl with the host");
   const inside = `/run/nerdctl/${label}`;
-  const envFlags = Object.entries(access.env).flatMap(([key, value]) => ["--env", `${key}=${value}`]);
-  const script = `mkdir -p ${inside} && echo $$ > ${inside}.pid && exec /usr/bin/node "$@" 2>${inside}.log`;
+  const envFlags = Object.entries({ ...access.env, TMPDIR: `${inside}/tmp` }).flatMap(([key, value]) => ["--env", `${key}=${value}`]);
+  const script = `mkdir -p ${inside}/tmp && echo $$ > ${inside}.pid && exec /usr/bin/node "$@" 2>${inside}.log`;
   await dockerCmd(["exec", "--detach", ...envFlags, access.containerId, "/bin/sh", "-c", script, "sh", DAEMON, ...flags, "-H", `unix://${inside}/d.sock`]);
   const socketPath = join(shared.Source, label, "d.sock");
   const text = () => readFile(join(shared.Source, `${label}.log`), "utf8").catch(() => "");
@@ -97,6 +92,7 @@ async function startInContainer(access: Extract<EngineAccess, { kind: "container
   return whenListening({
     socketPath,
     pid,
+    tmpDir: join(shared.Source, label, "tmp"),
     text,
     stop,
     fetchText: async (url) =>
