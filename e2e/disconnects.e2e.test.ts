@@ -29,7 +29,7 @@ import { pseudoRandomChunks, writeBusyboxImage } from "./support/images.ts";
 import { ENGINE_PROGRAMS, snapshotProcess, type ProcessEntry, type ProcessSnapshot } from "./support/process-tree.ts";
 import { jsonCall, openExchange, type RawRequest } from "./support/raw-client.ts";
 import { startSecondDaemon, type SecondDaemon } from "./support/second-daemon.ts";
-import { removeNamespace, seedNamespace } from "./support/seed.ts";
+import { namespaceLeases, removeNamespace, seedNamespace } from "./support/seed.ts";
 
 const FULL = process.env.NERDCTLD_HARDENING_FULL === "1";
 const CLIENTS = FULL ? 1_000 : 78;
@@ -266,6 +266,7 @@ describe("clients that leave mid-stream", () => {
     const baseline = (await settle(warmed)).snapshot;
     const rssBefore = await settledRss();
     const tempBefore = await tempEntries();
+    const leasesBefore = (await namespaceLeases(namespace)).length;
 
     const started = Date.now();
     const tally = await runAll(schedule(CLIENTS));
@@ -274,6 +275,7 @@ describe("clients that leave mid-stream", () => {
     const rssAfter = await settledRss();
     const left = strays(after, baseline);
     const tempAfter = await tempEntries();
+    const leasesAfter = (await namespaceLeases(namespace)).length;
     const containersRunning = { chatter: await running("chatter"), web: await running("web") };
     const pings = await pingSocket(daemon.socketPath);
 
@@ -286,6 +288,7 @@ describe("clients that leave mid-stream", () => {
     const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
     const summary = [
       `- **Figure**: ${CLIENTS} clients in ${seconds.toFixed(0)} s (${CONCURRENCY} at once); afterwards ${left.length} engine programs left, ${tempAfter - tempBefore} temporary entries left, descriptors ${baseline.fds} → ${after.fds}, RSS ${mib(rssBefore)} → ${mib(rssAfter)} MiB, containers attached to and exec'd in running: ${containersRunning.chatter && containersRunning.web ? "yes" : "no"}.`,
+      `- **Not bounded**: containerd leases left in the namespace ${leasesBefore} → ${leasesAfter}: a nerdctl killed mid-pull or mid-load cannot release the lease it holds, which pins what it fetched for a day (nerdctl's lease expiry).`,
       `- **Bound**: 0 nerdctl/ctr/buildctl left within ${SETTLE_MS / 1000} s (found after ${(waitedMs / 1000).toFixed(1)} s), 0 temporary entries left, descriptors ≤ baseline + ${FD_TOLERANCE}, RSS ≤ baseline + ${mib(RSS_TOLERANCE)} MiB (each the lowest of readings every 2 s over ${MEMORY_SETTLE_MS / 1000} s idle), the containers still running, /_ping answered.`,
     ];
     console.error([`disconnects (${FULL ? "full" : "short"}, provider ${inject("provider")}):`, ...summary, ...rows, ...left.map((entry) => `left: ${entry.pid} ${entry.cmdline}`)].join("\n"));
