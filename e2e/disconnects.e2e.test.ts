@@ -219,8 +219,12 @@ async function settle(baseline: ProcessSnapshot): Promise<{ snapshot: ProcessSna
 
 /** The lowest RSS over the memory settle time. */
 async function settledRss(): Promise<number> {
-  let lowest = Number.POSITIVE_INFINITY;
-  for (const start = Date.now(); Date.now() - start < MEMORY_SETTLE_MS; await sleep(2_000)) lowest = Math.min(lowest, (await measure()).rss);
+  const start = Date.now();
+  let lowest = (await measure()).rss;
+  while (Date.now() - start < MEMORY_SETTLE_MS) {
+    await sleep(2_000);
+    lowest = Math.min(lowest, (await measure()).rss);
+  }
   return lowest;
 }
 
