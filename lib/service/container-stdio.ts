@@ -74,7 +74,9 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
   const config = await stdioConfig(scope, container);
   const key = keyOf(scope, container.Id);
   const waiting = scope.stdio.waiting.get(key);
-  const baseline = baselineOf(container);
+  // Watching for the exit begins before the start: `docker run --rm busybox true` may end before the start is confirmed.
+  const removal = config.autoRemove ? new AbortController() : undefined;
+  if (removal) removeAfterExit(scope, baselineOf(container), removal.signal);
   try {
     await changingContainer(scope, container.Id, async () => {
       if ((waiting && waiting.size > 0) || config.openStdin) {
@@ -86,13 +88,13 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
       }
     });
   } catch (error) {
+    removal?.abort();
     // As dockerd does: a --rm container that cannot start is removed (docker run waits for that).
     if (config.autoRemove) {
       await changingContainer(scope, container.Id, () => removeContainers(scope.nerdctl, [container.Id], { force: true, volumes: true })).catch(() => {});
     }
     throw error;
   }
-  if (config.autoRemove) removeAfterExit(scope, baseline);
   watchHealth(scope, container);
 }
 
