@@ -6,8 +6,9 @@ import { outputContentType } from "../docker/stdcopy.ts";
 import { Filters } from "../docker/filters.ts";
 import { notModified, systemError } from "../errors.ts";
 import type { ClientConnection } from "../io/connection.ts";
-import { deleteStoppedTask, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
-import { inspectContainer, recordExit, removeContainers } from "../nerdctl/containers.ts";
+import { deleteStoppedTask, reattach, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
+import { HOLDER_LABEL, inspectContainer, recordExit, recordHolder, removeContainers } from "../nerdctl/containers.ts";
+import { identityAlive, ownIdentity } from "../host/process-identity.ts";
 import { changingContainer, findContainer } from "./container-lookup.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
@@ -35,6 +36,8 @@ const DEFAULT_TERMINAL = { columns: 80, rows: 24 };
 export class ContainerStdio {
   readonly held = new Map<string, HeldContainer>();
   readonly waiting = new Map<string, Set<Attachment>>();
+  /** This daemon, as the holder label names it. */
+  readonly identity = ownIdentity();
 }
 
 const keyOf = (scope: Scope, id: string) => `${scope.namespace ?? ""}/${id}`;
@@ -112,15 +115,45 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
       );
   }
   for (const attachment of waiting) held.join(attachment);
-  scope.stdio.held.set(key, held);
-  void held.exited.then(() => {
-    if (scope.stdio.held.get(key) === held) scope.stdio.held.delete(key);
-  });
+  keepHeld(scope, container.Id, held);
   const first = await Promise.race([startEvent.then(() => "started" as const), held.exited.then(() => "exited" as const)]);
   started.abort();
   const ran = first === "started" || (await ranSince(scope, container.Id, startedAfter));
   held.settle(ran);
   if (!ran) throw startFailure(held.nerdctlOutput);
+  void recordHeld(scope, container.Id);
+}
+
+function keepHeld(scope: Scope, id: string, held: HeldContainer): void {
+  const key = keyOf(scope, id);
+  scope.stdio.held.set(key, held);
+  void held.exited.then(() => {
+    if (scope.stdio.held.get(key) === held) scope.stdio.held.delete(key);
+  });
+}
+
+/** Names this daemon as the holder, for the next one should this one go while the container runs (a failure only costs that). */
+async function recordHeld(scope: Scope, id: string): Promise<void> {
+  await changingContainer(scope, id, () => scope.health.holding(scope.namespace, id, () => recordHolder(scope.nerdctl, id, scope.stdio.identity))).catch(() => {});
+}
+
+/**
+ * At daemon start: a running container a daemon that is gone had started
+ * attached is taken over again, so that its output is read (a full pipe would
+ * stall it) and clients can attach to it. What it printed while nobody held
+ * it waits in its pipe; nerdctl's copy to its log ends with the old holder.
+ */
+export async function retakeHeld(scope: Scope, container: NerdctlContainerInspect): Promise<boolean> {
+  const holder = container.Config?.Labels?.[HOLDER_LABEL];
+  if (!holder || holder === scope.stdio.identity || identityAlive(holder) || stateName(container) !== "running") return false;
+  if (scope.stdio.held.has(keyOf(scope, container.Id))) return false;
+  const config = await stdioConfig(scope, container);
+  const child = reattach(scope.nerdctl, container.Id, { tty: config.tty ? config.consoleSize : undefined, stdin: config.openStdin, byContainerd: taskless(config) });
+  const held = new HeldContainer(child, config.stdinOnce);
+  keepHeld(scope, container.Id, held);
+  held.settle(true);
+  await recordHeld(scope, container.Id);
+  return true;
 }
 
 /** Whether the container is started by containerd's client, which leaves no task behind when it ends. */
