@@ -6,101 +6,19 @@
  * served and which engine calls each made. And the daemon under test refuses
  * a JSON body over the cap with a 413 the CLI shows.
  */
-import { spawn } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DOCKER_CLIS, docker } from "./support/docker-cli.ts";
-import { dockerCliEnv } from "./support/dockerd.ts";
-import { engineNerdctl, type EngineAccess } from "./support/engine-client.ts";
-import { pingSocket, REPO_ROOT } from "./support/daemon.ts";
+import { engineNerdctl } from "./support/engine-client.ts";
+import { startSecondDaemon, type SecondDaemon } from "./support/second-daemon.ts";
 
 const engine = inject("engine");
 const cli = DOCKER_CLIS[0]!.path;
 const READ_ONLY = "the API is read-only: nerdctld serves reads only (--read-only-api)";
 const FLAGS = ["--engine", "external", "--read-only-api", "--metrics-addr", "127.0.0.1:0", "--log-format", "json", "--debug"];
-const DAEMON = join(REPO_ROOT, "dist", "bin", "nerdctld.js");
-
-interface SecondDaemon {
-  dockerHost: string;
-  socketPath: string;
-  log(): Promise<Record<string, unknown>[]>;
-  /** GET of a URL as seen where the daemon runs (its metrics listener). */
-  fetchText(url: string): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function waitForSocket(socketPath: string, log: () => Promise<string>): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await pingSocket(socketPath))) {
-    if (Date.now() > deadline) throw new Error(`the read-only nerdctld did not answer on ${socketPath}:\n${await log()}`);
-    await sleep(200);
-  }
-}
-
-const records = (text: string) =>
-  text
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-/** On the host, next to the host provider's engine. */
-async function startOnHost(access: Extract<EngineAccess, { kind: "host" }>): Promise<SecondDaemon> {
-  const work = await mkdtemp(join(tmpdir(), "ndl-"));
-  const socketPath = join(work, "d.sock");
-  const logFile = join(work, "d.log");
-  const fd = openSync(logFile, "w");
-  const child = spawn(process.execPath, [DAEMON, ...FLAGS, "-H", `unix://${socketPath}`], {
-    env: { ...process.env, ...access.env },
-    stdio: ["ignore", fd, fd],
-  });
-  closeSync(fd);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const text = () => readFile(logFile, "utf8").catch(() => "");
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-    await rm(work, { recursive: true, force: true });
-  };
-  return whenListening(socketPath, text, stop, async (url) => (await fetch(url)).text());
-}
-
-/** The second daemon once its socket answers; stopped when it never does. */
-async function whenListening(socketPath: string, text: () => Promise<string>, stop: () => Promise<void>, fetchText: (url: string) => Promise<string>): Promise<SecondDaemon> {
-  try {
-    await waitForSocket(socketPath, text);
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { dockerHost: `unix://${socketPath}`, socketPath, log: async () => records(await text()), fetchText, stop };
-}
-
-/** In the testcontainers provider's engine container, its socket in the directory the host shares. */
-async function startInContainer(access: Extract<EngineAccess, { kind: "container" }>): Promise<SecondDaemon> {
-  const env = dockerCliEnv(access.dockerHost);
-  const dockerCmd = (args: string[]) => execa(access.docker, args, { env, stdin: "ignore" });
-  const mounts = JSON.parse((await dockerCmd(["inspect", "--format", "{{json .Mounts}}", access.containerId])).stdout) as { Source: string; Destination: string }[];
-  const shared = mounts.find((mount) => mount.Destination === "/run/nerdctl");
-  if (!shared) throw new Error("the engine container shares no /run/nerdctl with the host");
-  const inside = "/run/nerdctl/limits";
-  const envFlags = Object.entries(access.env).flatMap(([key, value]) => ["--env", `${key}=${value}`]);
-  const script = `mkdir -p ${inside} && echo $$ > ${inside}.pid && exec /usr/bin/node "$@" 2>${inside}.log`;
-  await dockerCmd(["exec", "--detach", ...envFlags, access.containerId, "/bin/sh", "-c", script, "sh", DAEMON, ...FLAGS, "-H", `unix://${inside}/d.sock`]);
-  const socketPath = join(shared.Source, "limits", "d.sock");
-  const text = () => readFile(join(shared.Source, "limits.log"), "utf8").catch(() => "");
-  const stop = async () => {
-    await dockerCmd(["exec", access.containerId, "/bin/sh", "-c", `kill $(cat ${inside}.pid); while kill -0 $(cat ${inside}.pid) 2>/dev/null; do sleep 0.2; done; rm -rf ${inside} ${inside}.pid ${inside}.log`]);
-  };
-  return whenListening(socketPath, text, stop, async (url) =>
-    (await dockerCmd(["exec", access.containerId, "/usr/bin/node", "-e", "fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))", url])).stdout,
-  );
-}
 
 /** A GET on a unix socket: status, the request id header and the body. */
 function get(socketPath: string, path: string): Promise<{ status: number; id: string | undefined; body: string }> {
@@ -126,7 +44,7 @@ describe("a read-only nerdctld, through the docker CLI", () => {
   const cliOn = (args: string[]) => docker(cli, daemon.dockerHost, args);
 
   beforeAll(async () => {
-    daemon = engine.kind === "host" ? await startOnHost(engine) : await startInContainer(engine);
+    daemon = await startSecondDaemon(engine, "limits", FLAGS);
   });
   afterAll(async () => {
     await daemon?.stop();
