@@ -66,7 +66,7 @@ describe("a restart of nerdctld under the containers it started attached", () =>
 
   afterAll(async () => {
     if (daemon) await cliOn(["rm", "-f", "typed", "term", "chatty"]);
-    await daemon?.remove();
+    await daemon?.stop();
     await engineNerdctl(["--namespace", namespace, "rmi", "-f", "busybox"]);
     await engineNerdctl(["namespace", "remove", namespace]);
   });
@@ -87,7 +87,6 @@ describe("a restart of nerdctld under the containers it started attached", () =>
     await daemon.stop();
     // Nobody reads the chatty container now: it stalls on its full pipe.
     await sleep(2_000);
-    await daemon.remove();
     daemon = await startSecondDaemon(engine, "restart", FLAGS);
 
     const ps = await cliOn(["ps", "--format", "{{.Names}} {{.State}}"]);
