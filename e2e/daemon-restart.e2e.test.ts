@@ -84,7 +84,7 @@ describe("a restart of nerdctld under the containers it started attached", () =>
     expect(await attachUntil(daemon.dockerHost, ["typed"], /before/, "before\n")).toContain("before");
 
     await daemon.stop();
-    // Nobody reads the chatty container now: it stalls on its full pipe.
+    // Nobody reads the chatty container now: it stalls once its terminal is full.
     await sleep(2_000);
     daemon = await startSecondDaemon(engine, "restart", FLAGS);
 
