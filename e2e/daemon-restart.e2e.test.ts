@@ -96,5 +96,8 @@ describe("a restart of nerdctld under the containers it started attached", () =>
     expect(second, "the chatty container's count after the restart").toBeGreaterThan(first + 100);
     expect(await attachUntil(daemon.dockerHost, ["--no-stdin", "chatty"], /x{90}/)).toMatch(/\d+ x{90}/);
     expect(await attachUntil(daemon.dockerHost, ["typed"], /after/, "after\n")).toContain("after");
+    // Its log has what it printed under each nerdctld.
+    const logs = await cliOn(["logs", "typed"]);
+    expect(logs.stdout.split("\n")).toEqual(["before", "after"]);
   });
 });

@@ -16,6 +16,7 @@ import { removeAfterExit } from "./auto-remove.ts";
 import { watchHealth } from "./health.ts";
 import { baselineOf } from "./container-exit.ts";
 import { Attachment, HeldContainer, type AttachOptions } from "./held-container.ts";
+import { containerLogSink } from "./container-log-file.ts";
 import { containerLogs } from "./logs.ts";
 import type { Scope } from "./scope.ts";
 
@@ -108,6 +109,7 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   const startEvent = watchStart(scope, container.Id, started.signal);
   const child = await attachedChild(scope, container.Id, config);
   const held = new HeldContainer(child, config.stdinOnce);
+  if (taskless(config)) keepLog(container, held);
   if (taskless(config)) {
     held.beforeEnd = (exit) =>
       changingContainer(scope, container.Id, () =>
@@ -122,6 +124,12 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   held.settle(ran);
   if (!ran) throw startFailure(held.nerdctlOutput);
   void recordHeld(scope, container.Id);
+}
+
+/** The container's log is nerdctld's to write: nothing else reads its output. */
+function keepLog(container: NerdctlContainerInspect, held: HeldContainer): void {
+  const sink = containerLogSink(container);
+  if (sink) held.keepOutput(sink);
 }
 
 function keepHeld(scope: Scope, id: string, held: HeldContainer): void {
@@ -150,6 +158,7 @@ export async function retakeHeld(scope: Scope, container: NerdctlContainerInspec
   const config = await stdioConfig(scope, container);
   const child = reattach(scope.nerdctl, container.Id, { tty: config.tty ? config.consoleSize : undefined, stdin: config.openStdin, byContainerd: taskless(config) });
   const held = new HeldContainer(child, config.stdinOnce);
+  keepLog(container, held);
   keepHeld(scope, container.Id, held);
   held.settle(true);
   await recordHeld(scope, container.Id);
