@@ -295,6 +295,8 @@ describe.each(MATRIX)("$title", (cell) => {
       const result = await piped("hi\n", "start", "-ai", container);
       expect(result).toMatchObject({ stdout: "hi", exitCode: 0 });
       expect(await inspect(container, ".State")).toMatchObject({ Status: "exited", ExitCode: 0 });
+      // The output of a run with input and no terminal is in its log too.
+      expect(await must("logs", container)).toBe("hi");
     });
 
     it("docker stop", async ({ expect }) => {

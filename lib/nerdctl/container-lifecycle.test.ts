@@ -35,3 +35,24 @@ describe("containerd's own client", () => {
     expect(new Nerdctl(runner).ctrCommand(["task", "delete", "--", "abc"]).args).toEqual(["task", "delete", "--", "abc"]);
   });
 });
+
+describe("taking over a held container's stdio", () => {
+  it("attaches with nerdctl under a terminal, or with containerd's client for a container it started", async () => {
+    const { Nerdctl } = await import("./client.ts");
+    const { reattach } = await import("./container-lifecycle.ts");
+    const calls: { args: readonly string[]; tty: unknown }[] = [];
+    const runner = { interactive: (command: { args: string[] }, options?: { tty?: unknown }) => (calls.push({ args: command.args, tty: options?.tty }), {}) };
+    const nerdctl = new Nerdctl(runner as unknown as ConstructorParameters<typeof Nerdctl>[0], { namespace: "ns" });
+    const id = "a".repeat(64);
+    reattach(nerdctl, id, { tty: { columns: 100, rows: 30 }, stdin: true, byContainerd: false });
+    reattach(nerdctl, id, { stdin: false, byContainerd: false });
+    reattach(nerdctl, id, { stdin: true, byContainerd: true });
+    expect(calls.map((call) => call.args.filter((arg) => !arg.startsWith("--detach-keys=")))).toEqual([
+      ["--namespace", "ns", "attach", "--", id],
+      ["--namespace", "ns", "attach", "--no-stdin", "--", id],
+      ["--namespace=ns", "task", "attach", "--", id],
+    ]);
+    expect(calls[0]!.tty).toEqual({ columns: 100, rows: 30 });
+    expect(() => reattach(nerdctl, "-x", { stdin: false, byContainerd: true })).toThrow();
+  });
+});

@@ -60,6 +60,17 @@ export function startWithInput(nerdctl: Nerdctl, id: string): InteractiveCommand
   return nerdctl.runner.interactive(nerdctl.ctrCommand(["task", "start", "--", checked(id)]));
 }
 
+/**
+ * Takes over the stdio of a container another process started attached and
+ * no longer holds: `nerdctl attach` (under a terminal for a container with
+ * one), or containerd's client for one started by it.
+ */
+export function reattach(nerdctl: Nerdctl, id: string, options: { tty?: { columns: number; rows: number }; stdin: boolean; byContainerd: boolean }): InteractiveCommand {
+  if (options.byContainerd) return nerdctl.runner.interactive(nerdctl.ctrCommand(["task", "attach", "--", checked(id)]));
+  const flags = [...(options.stdin ? [] : ["--no-stdin"]), `--detach-keys=${UNTYPED_DETACH_KEYS}`];
+  return nerdctl.runner.interactive(nerdctl.command(["attach", ...flags, "--", checked(id)]), { tty: options.tty });
+}
+
 /** Deletes a stopped task the container still has (ctr cannot start a container that has one). */
 export async function deleteStoppedTask(nerdctl: Nerdctl, id: string): Promise<void> {
   // Absent is as good as deleted; a running task is refused, and the start that follows says so.

@@ -45,7 +45,20 @@ function withRecordedExit(container: NerdctlContainerInspect): NerdctlContainerI
 /** Records how a run without a task left behind ended (containerd's client deletes the task it started). */
 export async function recordExit(nerdctl: Nerdctl, id: string, exit: { exitCode: number; startedAt: Date; finishedAt: Date }): Promise<void> {
   const value = JSON.stringify({ exitCode: exit.exitCode, startedAt: exit.startedAt.toISOString(), finishedAt: exit.finishedAt.toISOString() });
-  const args = ["containers", "label", "--", assertObjectName("container", id), `${EXIT_LABEL}=${value}`];
+  await labelContainer(nerdctl, id, EXIT_LABEL, value);
+}
+
+/** The label naming the process that holds a running container's stdio (see recordHolder). */
+export const HOLDER_LABEL = "nerdctld/holder";
+
+/** Records which daemon holds the container's stdio, so that another can take it over once that one is gone. */
+export async function recordHolder(nerdctl: Nerdctl, id: string, holder: string): Promise<void> {
+  await labelContainer(nerdctl, id, HOLDER_LABEL, holder);
+}
+
+/** One label of the container, set by containerd's client: only that key is written, not the whole record. */
+async function labelContainer(nerdctl: Nerdctl, id: string, key: string, value: string): Promise<void> {
+  const args = ["containers", "label", "--", assertObjectName("container", id), `${key}=${value}`];
   const result = await nerdctl.runner.run(nerdctl.ctrCommand(args));
   if (result.exitCode !== 0) throw errorFromStderr(result.stderr, { kind: "container", name: id });
 }

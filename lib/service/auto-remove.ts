@@ -9,9 +9,13 @@ import type { Scope } from "./scope.ts";
  * catches up with what ended while no daemon watched).
  */
 
-/** Removes the container at its next exit, whoever is still watching. */
-export function removeAfterExit(scope: Scope, baseline: ExitBaseline): void {
-  void watchEnd(scope, { ...baseline, running: true }, "exit", new AbortController().signal)
+/**
+ * Removes the container at its first exit after `baseline`, whoever is still
+ * watching. Called before a start, so that a process that ends at once is
+ * not missed; `signal` withdraws it (the start failed).
+ */
+export function removeAfterExit(scope: Scope, baseline: ExitBaseline, signal = new AbortController().signal): void {
+  void watchEnd(scope, baseline, "exit", signal)
     .then((end) => (end.kind === "exit" ? changingContainer(scope, baseline.id, () => removeContainers(scope.nerdctl, [baseline.id], { force: true, volumes: true })) : undefined))
     .catch(() => {});
 }

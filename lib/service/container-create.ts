@@ -67,7 +67,7 @@ export async function containerCreate(scope: Scope, input: ContainerCreateInput)
   const before = makesVolumes(plan.options, image) ? new Set(await listVolumeNames(scope.nerdctl)) : undefined;
   try {
     const id = await createContainer(scope.nerdctl, plan.options);
-    scope.state.containerChanged(id);
+    scope.state.containerCreated(id);
     return { Id: id, Warnings: plan.warnings };
   } catch (error) {
     if (before) await removeMadeVolumes(scope, before, plan.volumes);

@@ -6,8 +6,9 @@ import { outputContentType } from "../docker/stdcopy.ts";
 import { Filters } from "../docker/filters.ts";
 import { notModified, systemError } from "../errors.ts";
 import type { ClientConnection } from "../io/connection.ts";
-import { deleteStoppedTask, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
-import { inspectContainer, recordExit, removeContainers } from "../nerdctl/containers.ts";
+import { deleteStoppedTask, reattach, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
+import { HOLDER_LABEL, inspectContainer, recordExit, recordHolder, removeContainers } from "../nerdctl/containers.ts";
+import { identityAlive, ownIdentity } from "../host/process-identity.ts";
 import { changingContainer, findContainer } from "./container-lookup.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
@@ -15,6 +16,7 @@ import { removeAfterExit } from "./auto-remove.ts";
 import { watchHealth } from "./health.ts";
 import { baselineOf } from "./container-exit.ts";
 import { Attachment, HeldContainer, type AttachOptions } from "./held-container.ts";
+import { containerLogSink } from "./container-log-file.ts";
 import { containerLogs } from "./logs.ts";
 import type { Scope } from "./scope.ts";
 
@@ -35,6 +37,8 @@ const DEFAULT_TERMINAL = { columns: 80, rows: 24 };
 export class ContainerStdio {
   readonly held = new Map<string, HeldContainer>();
   readonly waiting = new Map<string, Set<Attachment>>();
+  /** This daemon, as the holder label names it. */
+  readonly identity = ownIdentity();
 }
 
 const keyOf = (scope: Scope, id: string) => `${scope.namespace ?? ""}/${id}`;
@@ -74,7 +78,9 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
   const config = await stdioConfig(scope, container);
   const key = keyOf(scope, container.Id);
   const waiting = scope.stdio.waiting.get(key);
-  const baseline = baselineOf(container);
+  // Watching for the exit begins before the start: `docker run --rm busybox true` may end before the start is confirmed.
+  const removal = config.autoRemove ? new AbortController() : undefined;
+  if (removal) removeAfterExit(scope, baselineOf(container), removal.signal);
   try {
     await changingContainer(scope, container.Id, async () => {
       if ((waiting && waiting.size > 0) || config.openStdin) {
@@ -86,13 +92,13 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
       }
     });
   } catch (error) {
+    removal?.abort();
     // As dockerd does: a --rm container that cannot start is removed (docker run waits for that).
     if (config.autoRemove) {
       await changingContainer(scope, container.Id, () => removeContainers(scope.nerdctl, [container.Id], { force: true, volumes: true })).catch(() => {});
     }
     throw error;
   }
-  if (config.autoRemove) removeAfterExit(scope, baseline);
   watchHealth(scope, container);
 }
 
@@ -103,6 +109,7 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
   const startEvent = watchStart(scope, container.Id, started.signal);
   const child = await attachedChild(scope, container.Id, config);
   const held = new HeldContainer(child, config.stdinOnce);
+  if (taskless(config)) keepLog(container, held);
   if (taskless(config)) {
     held.beforeEnd = (exit) =>
       changingContainer(scope, container.Id, () =>
@@ -110,15 +117,52 @@ async function startHeld(scope: Scope, container: NerdctlContainerInspect, confi
       );
   }
   for (const attachment of waiting) held.join(attachment);
-  scope.stdio.held.set(key, held);
-  void held.exited.then(() => {
-    if (scope.stdio.held.get(key) === held) scope.stdio.held.delete(key);
-  });
+  keepHeld(scope, container.Id, held);
   const first = await Promise.race([startEvent.then(() => "started" as const), held.exited.then(() => "exited" as const)]);
   started.abort();
   const ran = first === "started" || (await ranSince(scope, container.Id, startedAfter));
   held.settle(ran);
   if (!ran) throw startFailure(held.nerdctlOutput);
+  void recordHeld(scope, container.Id);
+}
+
+/** The container's log is nerdctld's to write: nothing else reads its output. */
+function keepLog(container: NerdctlContainerInspect, held: HeldContainer): void {
+  const sink = containerLogSink(container);
+  if (sink) held.keepOutput(sink);
+}
+
+function keepHeld(scope: Scope, id: string, held: HeldContainer): void {
+  const key = keyOf(scope, id);
+  scope.stdio.held.set(key, held);
+  void held.exited.then(() => {
+    if (scope.stdio.held.get(key) === held) scope.stdio.held.delete(key);
+  });
+}
+
+/** Names this daemon as the holder, for the next one should this one go while the container runs (a failure only costs that). */
+async function recordHeld(scope: Scope, id: string): Promise<void> {
+  await changingContainer(scope, id, () => scope.health.holding(scope.namespace, id, () => recordHolder(scope.nerdctl, id, scope.stdio.identity))).catch(() => {});
+}
+
+/**
+ * At daemon start: a running container a daemon that is gone had started
+ * attached is taken over again, so that its output is read (a full pipe would
+ * stall it) and clients can attach to it. What it printed while nobody held
+ * it waits in its pipe; nerdctl's copy to its log ends with the old holder.
+ */
+export async function retakeHeld(scope: Scope, container: NerdctlContainerInspect): Promise<boolean> {
+  const holder = container.Config?.Labels?.[HOLDER_LABEL];
+  if (!holder || holder === scope.stdio.identity || identityAlive(holder) || stateName(container) !== "running") return false;
+  if (scope.stdio.held.has(keyOf(scope, container.Id))) return false;
+  const config = await stdioConfig(scope, container);
+  const child = reattach(scope.nerdctl, container.Id, { tty: config.tty ? config.consoleSize : undefined, stdin: config.openStdin, byContainerd: taskless(config) });
+  const held = new HeldContainer(child, config.stdinOnce);
+  keepLog(container, held);
+  keepHeld(scope, container.Id, held);
+  held.settle(true);
+  await recordHeld(scope, container.Id);
+  return true;
 }
 
 /** Whether the container is started by containerd's client, which leaves no task behind when it ends. */

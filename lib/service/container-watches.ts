@@ -3,13 +3,15 @@ import { allContainers, removeContainers } from "../nerdctl/containers.ts";
 import { removeAfterExit } from "./auto-remove.ts";
 import { baselineOf } from "./container-exit.ts";
 import { watchHealth } from "./health.ts";
+import { retakeHeld } from "./container-stdio.ts";
 import { changingContainer } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /**
  * At daemon start, what the daemon watches for containers it did not see
  * start: --rm containers that ended while no daemon watched are removed, the
- * running ones removed when they end, and health checks scheduled again.
+ * running ones removed when they end, health checks scheduled again, and the
+ * stdio of those a daemon that is gone held taken over.
  */
 export async function resumeContainerWatches(scope: Scope): Promise<void> {
   const containers = await allContainers(scope.nerdctl);
@@ -21,5 +23,6 @@ export async function resumeContainerWatches(scope: Scope): Promise<void> {
     if (stateName(container) !== "running" && stateName(container) !== "paused") continue;
     if (autoRemoved.includes(container)) removeAfterExit(scope, baselineOf(container));
     watchHealth(scope, container);
+    await retakeHeld(scope, container).catch(() => false);
   }
 }

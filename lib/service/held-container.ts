@@ -80,9 +80,17 @@ export class Attachment {
   }
 }
 
+/** Where a held container's output is kept besides its clients (its log), at the pace it takes it. */
+export interface OutputSink {
+  write(stream: StreamNumber, chunk: Buffer): boolean;
+  drained(): Promise<void>;
+  end(): void;
+}
+
 /** A started container's stdio, held by the child that started it. */
 export class HeldContainer {
   readonly attachments = new Set<Attachment>();
+  #sink: OutputSink | undefined;
   /** Output arriving before the start is confirmed: nerdctl's own error, if the start fails. */
   #early: { stream: StreamNumber; chunk: Buffer }[] | undefined = [];
   #earlyText = "";
@@ -132,8 +140,19 @@ export class HeldContainer {
     this.#early = undefined;
     if (started) this.#markStarted();
     this.#markSettled(started);
-    if (started) for (const { stream, chunk } of early) for (const attachment of this.attachments) attachment.send(stream, chunk);
+    if (started) for (const { stream, chunk } of early) for (const target of this.#targets()) target.send(stream, chunk);
     if (this.#exited) this.#endAll();
+  }
+
+  /** Keeps the output in `sink` too, from the start on (set before settle). */
+  keepOutput(sink: OutputSink): void {
+    this.#sink = sink;
+  }
+
+  /** The clients, and the sink, each with how it takes a chunk and catches up. */
+  #targets(): { send(stream: StreamNumber, chunk: Buffer): boolean; drained(): Promise<void> }[] {
+    const sink = this.#sink;
+    return sink ? [...this.attachments, { send: (stream, chunk) => sink.write(stream, chunk), drained: () => sink.drained() }] : [...this.attachments];
   }
 
   resize(columns: number, rows: number): void {
@@ -158,11 +177,11 @@ export class HeldContainer {
         this.#early.push({ stream, chunk });
         return;
       }
-      const behind = [...this.attachments].filter((attachment) => !attachment.send(stream, chunk));
-      // The slowest client sets the pace, as with dockerd; with nobody attached, output is dropped.
+      const behind = this.#targets().filter((target) => !target.send(stream, chunk));
+      // The slowest client (or the log) sets the pace, as with dockerd; with nobody attached and no log, output is dropped.
       if (behind.length > 0) {
         source.pause();
-        void Promise.all(behind.map((attachment) => attachment.drained())).then(() => source.resume());
+        void Promise.all(behind.map((target) => target.drained())).then(() => source.resume());
       }
     });
   }
@@ -189,6 +208,8 @@ export class HeldContainer {
   }
 
   #endAll(): void {
+    this.#sink?.end();
+    this.#sink = undefined;
     for (const attachment of this.attachments) attachment.end();
   }
 }

@@ -16,6 +16,10 @@ import { Followed, type RecordsOptions } from "./followed.ts";
 export class ContainerRecords extends Followed {
   readonly #records = new Map<string, NerdctlContainerInspect>();
   readonly #marked = new Set<string>();
+  /** When the read of each container's record began: a change from before then is in it. */
+  readonly #readAt = new Map<string, number>();
+  /** When the reads in flight began, by container. */
+  readonly #readingSince = new Map<string, number>();
   /** Marks made, and how many of them the records reflect. */
   #marks = 0;
   #settled = 0;
@@ -30,8 +34,15 @@ export class ContainerRecords extends Followed {
     super(options);
   }
 
-  /** A container changed (an engine event named it, or nerdctld changed it): the next read inspects it again. */
-  mark(id: string): void {
+  /**
+   * A container changed (an engine event named it, or nerdctld changed it):
+   * the next read inspects it again, unless a read begun after the change
+   * (`changedAt`, an event's time) has it already. nerdctld's own changes
+   * come back as events after it has read them.
+   */
+  mark(id: string, changedAt?: number): void {
+    const readSince = Math.max(this.#readAt.get(id) ?? -Infinity, this.#readingSince.get(id) ?? -Infinity);
+    if (changedAt !== undefined && readSince >= changedAt) return;
     this.#marked.add(id);
     this.#marks += 1;
   }
@@ -70,6 +81,8 @@ export class ContainerRecords extends Followed {
   protected forget(): void {
     this.#records.clear();
     this.#marked.clear();
+    this.#readAt.clear();
+    this.#readingSince.clear();
     this.#marks = 0;
     this.#settled = 0;
     this.#loaded = false;
@@ -89,12 +102,16 @@ export class ContainerRecords extends Followed {
     // The listing covers marks made before it; those made while it runs stay for the next read.
     this.#marked.clear();
     const through = this.#marks;
+    const readAt = this.options.now();
     const listed = await allContainers(this.nerdctl).catch((error: unknown) => {
       if (epoch === this.epoch) this.#loading = undefined;
       throw error;
     });
     if (epoch !== this.epoch) return;
-    for (const container of listed) this.#records.set(container.Id, container);
+    for (const container of listed) {
+      this.#records.set(container.Id, container);
+      this.#readAt.set(container.Id, readAt);
+    }
     this.#settled = through;
     this.#loaded = true;
   }
@@ -104,17 +121,27 @@ export class ContainerRecords extends Followed {
     const through = this.#marks;
     const ids = [...this.#marked];
     this.#marked.clear();
+    const readAt = this.options.now();
+    for (const id of ids) this.#readingSince.set(id, readAt);
     let found: NerdctlContainerInspect[];
     try {
       found = await inspectContainers(this.nerdctl, ids);
     } catch (error) {
       if (epoch === this.epoch) for (const id of ids) this.#marked.add(id);
       throw error;
+    } finally {
+      if (epoch === this.epoch) for (const id of ids) if (this.#readingSince.get(id) === readAt) this.#readingSince.delete(id);
     }
     if (epoch !== this.epoch) return;
     // Those not found are gone.
-    for (const id of ids) this.#records.delete(id);
-    for (const container of found) this.#records.set(container.Id, container);
+    for (const id of ids) {
+      this.#records.delete(id);
+      this.#readAt.delete(id);
+    }
+    for (const container of found) {
+      this.#records.set(container.Id, container);
+      this.#readAt.set(container.Id, readAt);
+    }
     this.#settled = Math.max(this.#settled, through);
   }
 }

@@ -98,6 +98,30 @@ describe("NamespaceState's containers", () => {
     expect(names(await state.containers.all())).toEqual(["new"]);
   });
 
+  it("takes an event from before a container's record was read as in it, and one from after as a change", async () => {
+    const { engine, state, later } = setup();
+    const at = (ms: number) => ({ ...taskEvent("/tasks/start", id(1)), Timestamp: new Date(ms).toISOString() });
+    engine.put(id(1), "web", "created");
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    const listed = engine.calls.length;
+    // nerdctld started it and read it again at once; the engine's event for that start comes after.
+    engine.put(id(1), "web", "running");
+    later(100);
+    state.containerChanged(id(1));
+    await state.containers.all();
+    state.engineEvent(at(550));
+    expect(names(await state.containers.all())).toEqual(["web"]);
+    expect(engine.calls.length).toBe(listed + 1);
+    // A change after that read is read again.
+    engine.put(id(1), "web", "exited");
+    state.engineEvent(at(601));
+    const [web] = (await state.containers.all())!;
+    expect(web?.State?.Status).toBe("exited");
+    expect(engine.calls.length).toBe(listed + 2);
+  });
+
   it("refreshes a burst of changes with one call in flight and one after it", async () => {
     const { engine, state, later } = setup();
     for (let n = 1; n <= 5; n++) engine.put(id(n), `c${n}`);

@@ -1,6 +1,7 @@
 import type { Nerdctl } from "../../nerdctl/client.ts";
 import { info, version } from "../../nerdctl/system.ts";
 import type { NerdctlInfo, NerdctlVersion } from "../../nerdctl/types.ts";
+import { timestampNano } from "../../docker/events.ts";
 import { changesImages, containerChangedBy, type NerdctlEvent } from "../../nerdctl/events.ts";
 import type { EngineObserver } from "../events/bus.ts";
 import { ContainerRecords } from "./container-records.ts";
@@ -64,7 +65,8 @@ export class NamespaceState implements EngineObserver {
 
   engineEvent(event: NerdctlEvent): void {
     const container = containerChangedBy(event);
-    if (container) this.containers.mark(container);
+    const nano = timestampNano(event.Timestamp);
+    if (container) this.containers.mark(container, nano === undefined ? undefined : Number((nano + 999_999n) / 1_000_000n));
     if (changesImages(event)) this.imagesChanged();
   }
 
@@ -100,6 +102,12 @@ export class NamespaceState implements EngineObserver {
   /** nerdctld changed (or removed) a container: the next read shows it as it is. */
   containerChanged(id: string): void {
     this.containers.mark(id);
+  }
+
+  /** nerdctld made a container: its record is read at once, as the client reads it next (docker run attaches and starts). */
+  containerCreated(id: string): void {
+    this.containers.mark(id);
+    void this.containers.all();
   }
 
   /** nerdctld changed images (made, tagged, removed): the next read shows them as they are. */
