@@ -302,9 +302,9 @@ export interface ReadCommandsReport extends CommandReportHeader {
 export function renderReadCommandsFinding(report: ReadCommandsReport): string {
   const { machine, versions } = report;
   const named = report.operations.map((operation) => `\`${operation}\``).join(", ");
-  const sizeName = (size: number) => (size === 0 ? "as seeded" : `${size} containers`);
+  const sizeName = (size: number) => (size === 0 ? "as seeded" : `at ${size} containers`);
   const lines = [
-    `### ${report.startedAt.slice(0, 10)}: ${named} with ${report.rows.map((row) => sizeName(row.size)).join(", then ")} (reduced run)`,
+    `### ${report.startedAt.slice(0, 10)}: ${named}, ${report.rows.map((row) => sizeName(row.size)).join(", then ")} (reduced run)`,
     "",
     `Written by \`${report.command}\` on ${report.startedAt} (${report.elapsedSeconds.toFixed(0)} s): part 1's commands named ` +
       `only, timed as part 1 times them (each once untimed and checked, then ${report.rounds} rounds, the paths taking turns), ` +
