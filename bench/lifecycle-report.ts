@@ -97,6 +97,13 @@ function traceTable(trace: TraceLine[]): string[] {
 /** Where the hand-written part of the report begins: it is kept when the tables are written again. */
 const FINDINGS_HEADING = "## Findings";
 
+/** A report with one more finding at the end of its findings (which begin here when it had none). */
+export function withFinding(report: string | null, finding: string): string {
+  const text = (report ?? "").trimEnd();
+  const findings = text.includes(`\n${FINDINGS_HEADING}\n`) ? text : `${text}\n\n${FINDINGS_HEADING}`;
+  return `${findings.trimStart()}\n\n${finding.trimEnd()}\n`;
+}
+
 /** The fresh tables, followed by the previous report's findings, if it had any. */
 export function withFindings(fresh: string, previous: string | null): string {
   const at = previous?.indexOf(`\n${FINDINGS_HEADING}\n`) ?? -1;

@@ -1,7 +1,7 @@
 import type { ClientPath } from "./clients.ts";
 import type { Latency } from "./http-latency.ts";
 import { otherCells, perRound, verdict, type CommandReportHeader } from "./lifecycle-report.ts";
-import { GROWTH_READS, READ_COMMANDS, type GrowthCell, type GrowthKind, type GrowthRow, type HeldCounts, type QuietRss, type ReadOperation, type ReadsResults } from "./reads.ts";
+import { GROWTH_READS, READ_COMMANDS, type CommandsAtSize, type GrowthCell, type GrowthKind, type GrowthRow, type HeldCounts, type QuietRss, type ReadOperation, type ReadsResults } from "./reads.ts";
 import { escapeCell, machineSections, mib, ratio } from "./report.ts";
 import type { TransferCell } from "./transfer.ts";
 
@@ -20,7 +20,9 @@ const HTTP_P50_LIMIT = 3;
 const STATE_TARGET = { containers: 1000, images: 500 };
 const STATE_LIMIT_KIB = 64 * 1024;
 
-function find(results: ReadsResults, operation: ReadOperation, path: ClientPath): TransferCell | undefined {
+type CommandResults = Pick<ReadsResults, "commands" | "nerdctldCalls">;
+
+function find(results: CommandResults, operation: ReadOperation, path: ClientPath): TransferCell | undefined {
   return results.commands.find((row) => row.operation === operation && row.path === path)?.cell;
 }
 
@@ -67,14 +69,14 @@ function callsText(calls: number[] | undefined): string {
   return least === most ? String(least) : `${least}–${most}`;
 }
 
-function settlingText(row: GrowthRow): string {
+function settlingText(row: Pick<GrowthRow, "settling" | "nerdctldCalls">): string {
   const { settling } = row;
   const timed = row.nerdctldCalls === null ? "" : `; ${row.nerdctldCalls} nerdctl calls while timed`;
   if (settling.kind === "unsettled") return settling.why === "" ? "—" : `not settled: ${escapeCell(settling.why)}${timed}`;
   return `${ms(settling.firstReadMs)} ms, then ${ms(settling.fastReadMs)} ms; ${(settling.afterMs / 1000).toFixed(1)} s (${settling.reads} reads)${timed}`;
 }
 
-function populateText(row: GrowthRow): string {
+function populateText(row: Pick<GrowthRow, "populateSeconds">): string {
   const parts = (["nerdctl", "dockerd"] as const)
     .filter((engine) => row.populateSeconds[engine] !== undefined)
     .map((engine) => `${engine} ${row.populateSeconds[engine]!.toFixed(1)}`);
@@ -114,6 +116,28 @@ function rssRow(label: string, held: string, rss: QuietRss | null, dockerdMissin
   return `| ${label} | ${held} | ${cell(rss?.nerdctld)} | ${dockerdMissing ? "n/a" : cell(rss?.dockerd)} |`;
 }
 
+/** Part 1's table of these commands (each path a row), and each command's line of the targets. */
+function commandsTable(results: CommandResults, operations: readonly ReadOperation[], dockerdMissing: boolean): { lines: string[]; targets: string[] } {
+  const lines = [
+    "| command | path | median | p90 | rounds | output bytes | nerdctl calls per run | nerdctld/dockerd per round | nerdctld/nerdctl per round | verdict |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  const targets: string[] = [];
+  for (const operation of operations) {
+    const mine = find(results, operation, "nerdctld");
+    const paired = perRound(mine, find(results, operation, "dockerd"));
+    const judged = verdict(paired === null ? null : paired <= COMMAND_TIME_LIMIT);
+    targets.push(`| \`docker ${operation}\` time, nerdctld ≤ ${COMMAND_TIME_LIMIT}× dockerd | ${ratio(paired, 1)} per round | ${judged} |`);
+    for (const path of ["nerdctld", "nerdctl", "dockerd"] as const) {
+      const cell = path === "dockerd" && dockerdMissing ? ({ kind: "n/a", why: "no dockerd" } as const) : find(results, operation, path);
+      const ratios = path === "nerdctld" ? [ratio(paired, 1), ratio(perRound(mine, find(results, operation, "nerdctl")), 1), judged] : ["", "", ""];
+      const calls = path === "nerdctld" ? callsText(results.nerdctldCalls[operation]) : "";
+      lines.push(`| \`${operation}\` | ${path} | ${otherCells(cell)} | ${outputBytes(cell)} | ${calls} | ${ratios.join(" | ")} |`);
+    }
+  }
+  return { lines, targets };
+}
+
 export function renderReadsReport(report: ReadsReport): string {
   const { results } = report;
   const lines: string[] = [];
@@ -148,21 +172,10 @@ export function renderReadsReport(report: ReadsReport): string {
       "is judged on. Seconds. \"nerdctl calls per run\": the calls nerdctld's --debug log shows during each timed run through it, " +
       "as min–max over the rounds (0: answered from its state).",
     "",
-    "| command | path | median | p90 | rounds | output bytes | nerdctl calls per run | nerdctld/dockerd per round | nerdctld/nerdctl per round | verdict |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   );
-  for (const { operation } of READ_COMMANDS) {
-    const mine = find(results, operation, "nerdctld");
-    const paired = perRound(mine, find(results, operation, "dockerd"));
-    const judged = verdict(paired === null ? null : paired <= COMMAND_TIME_LIMIT);
-    targets.push(`| \`docker ${operation}\` time, nerdctld ≤ ${COMMAND_TIME_LIMIT}× dockerd | ${ratio(paired, 1)} per round | ${judged} |`);
-    for (const path of ["nerdctld", "nerdctl", "dockerd"] as const) {
-      const cell = path === "dockerd" && dockerdMissing ? ({ kind: "n/a", why: "no dockerd" } as const) : find(results, operation, path);
-      const ratios = path === "nerdctld" ? [ratio(paired, 1), ratio(perRound(mine, find(results, operation, "nerdctl")), 1), judged] : ["", "", ""];
-      const calls = path === "nerdctld" ? callsText(results.nerdctldCalls[operation]) : "";
-      push(`| \`${operation}\` | ${path} | ${otherCells(cell)} | ${outputBytes(cell)} | ${calls} | ${ratios.join(" | ")} |`);
-    }
-  }
+  const table = commandsTable(results, READ_COMMANDS.map((command) => command.operation), dockerdMissing);
+  push(...table.lines);
+  targets.push(...table.targets);
   push("");
 
   const sizes = (kind: GrowthKind) => results.growth.filter((row) => row.kind === kind).map((row) => row.size).join(", ");
@@ -272,5 +285,49 @@ export function renderReadsReport(report: ReadsReport): string {
 
   push("## Targets", "", "| target | measured | verdict |", "| --- | --- | --- |", ...targets, "");
   if (report.notes.length > 0) push("## Notes", "", ...report.notes.map((note) => `- ${note}`), "");
+  return lines.join("\n");
+}
+
+export interface ReadCommandsReport extends CommandReportHeader {
+  rounds: number;
+  operations: readonly ReadOperation[];
+  rows: CommandsAtSize[];
+}
+
+/**
+ * A reduced run's findings: some of part 1's commands at some sizes of the
+ * namespace, as a section of READS.md's findings (the full report's tables
+ * stay as they are).
+ */
+export function renderReadCommandsFinding(report: ReadCommandsReport): string {
+  const { machine, versions } = report;
+  const named = report.operations.map((operation) => `\`${operation}\``).join(", ");
+  const sizeName = (size: number) => (size === 0 ? "as seeded" : `at ${size} containers`);
+  const lines = [
+    `### ${report.startedAt.slice(0, 10)}: ${named}, ${report.rows.map((row) => sizeName(row.size)).join(", then ")} (reduced run)`,
+    "",
+    `Written by \`${report.command}\` on ${report.startedAt} (${report.elapsedSeconds.toFixed(0)} s): part 1's commands named ` +
+      `only, timed as part 1 times them (each once untimed and checked, then ${report.rounds} rounds, the paths taking turns), ` +
+      "with both namespaces first grown as part 2 grows them (containers added with plain nerdctl on nerdctld's engine and the " +
+      "docker CLI on dockerd, every other one running `sleep`) and nerdctld's state settled; no growth tables, no memory. " +
+      `${machine.cores} cores (${machine.cpuModel}), ${machine.os}, load average (1 min) ${report.loadAverage.start.toFixed(2)} → ` +
+      `${report.loadAverage.end.toFixed(2)}; nerdctld ${versions.nerdctld}, nerdctl ${versions.nerdctl}, containerd ${versions.containerd}, ` +
+      `dockerd ${versions.dockerd}, docker CLI \`${report.dockerCli}\` (${escapeCell(versions.dockerCli)}). Seconds.`,
+    "",
+  ];
+  const targets: string[] = [];
+  for (const row of report.rows) {
+    const held = (daemon: "nerdctld" | "dockerd") => {
+      const counts = row.commandsRanWith[daemon];
+      return counts ? `${daemon} ${counts.containers} containers and ${counts.images} images` : `no ${daemon}`;
+    };
+    const settled = row.settling === null ? "" : `; nerdctld's state settling: ${settlingText({ settling: row.settling, nerdctldCalls: null })}`;
+    const added = Object.keys(row.populateSeconds).length === 0 ? "" : `; added in ${populateText(row)} s`;
+    const table = commandsTable(row, report.operations, row.commandsRanWith.dockerd === null);
+    lines.push(`#### ${sizeName(row.size)}`, "", `Listed while the commands ran: ${held("nerdctld")}; ${held("dockerd")}${added}${settled}.`, "", ...table.lines, "");
+    targets.push(...table.targets.map((line) => line.replace(/^\| /, `| ${sizeName(row.size)}: `)));
+  }
+  lines.push("| target | measured | verdict |", "| --- | --- | --- |", ...targets, "");
+  if (report.notes.length > 0) lines.push(...report.notes.map((note) => `- ${note}`), "");
   return lines.join("\n");
 }

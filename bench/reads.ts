@@ -290,14 +290,18 @@ async function weighState(nerdctl: ReadsPlan["nerdctl"]): Promise<StateWeight> {
   return { containers: await weigh("containers", 1), images: await weigh("images", 3) };
 }
 
-/** The commands of part 1, on the namespace as seeded (plus the inspected container). */
-async function measureCommands(plan: ReadsPlan, clients: Client[]): Promise<Pick<ReadsResults, "commands" | "nerdctldCalls">> {
+/** The commands of part 1 (all, or those named), on the namespace as it is. */
+async function measureCommands(
+  plan: ReadsPlan,
+  clients: Client[],
+  commands: readonly (typeof READ_COMMANDS)[number][] = READ_COMMANDS,
+): Promise<Pick<ReadsResults, "commands" | "nerdctldCalls">> {
   const samples = new Samples<ReadOperation>();
   const calls: ReadsResults["nerdctldCalls"] = {};
   const failed = new Map<string, TransferCell>();
   const key = (operation: string, path: ClientPath) => `${operation}\t${path}`;
   // Round 0 runs each command untimed and checks what it printed: a command that exits 0 having shown nothing is a failure, not a fast run.
-  for (const command of READ_COMMANDS) {
+  for (const command of commands) {
     for (const client of clients) {
       const output = await plumb(client, [...command.args]).catch((error: unknown) => `\0${(error as Error).message}`);
       const problem = output.startsWith("\0") ? output.slice(1) : output.includes(command.shows) ? null : `its output does not show ${JSON.stringify(command.shows)}`;
@@ -309,7 +313,7 @@ async function measureCommands(plan: ReadsPlan, clients: Client[]): Promise<Pick
   }
   for (let round = 1; round <= plan.rounds; round++) {
     plan.log(`reads: command round ${round} of ${plan.rounds}`);
-    for (const command of READ_COMMANDS) {
+    for (const command of commands) {
       for (const client of turn(clients, round)) {
         const failure = failed.get(key(command.operation, client.path));
         const from = client.path === "nerdctld" ? (await stat(plan.nerdctld.logFile)).size : 0;
@@ -473,17 +477,61 @@ async function grownMemory(
   return { rss: await quietRss(pids), held, addedSeconds };
 }
 
+/** Containers and images a daemon lists; null without the daemon. */
+async function counted(socketPath: string | null): Promise<HeldCounts | null> {
+  if (socketPath === null) return null;
+  return {
+    containers: (await listing(socketPath, GROWTH_READS.containers.path)).count,
+    images: (await listing(socketPath, GROWTH_READS.images.path)).count,
+  };
+}
+
+/** Part 1's commands at one size of the namespace. */
+export interface CommandsAtSize extends Pick<ReadsResults, "commands" | "nerdctldCalls" | "commandsRanWith"> {
+  /** Containers asked for (the seeded ones counted); 0: as seeded. */
+  size: number;
+  /** How nerdctld's state took in the containers added; null when none were. */
+  settling: Settling | null;
+  populateSeconds: GrowthRow["populateSeconds"];
+}
+
+/**
+ * Part 1's commands alone (those named), with both namespaces grown first to
+ * each size in turn as the growth tables grow them: what a user waits for
+ * with that many containers around.
+ */
+export async function measureCommandsAt(plan: ReadsPlan, sizes: number[], operations: readonly ReadOperation[]): Promise<CommandsAtSize[]> {
+  const clients = clientsOf(plan);
+  const engines = enginesOf(clients);
+  const commands = READ_COMMANDS.filter((command) => operations.includes(command.operation));
+  await removeReadsObjects(plan);
+  try {
+    for (const client of engines) await plumb(client, ["run", "--detach", "--name", INSPECTED, IMAGE, "sleep", "86400"]);
+    const socketOf = (client: Client) => (client.path === "nerdctl" ? plan.nerdctld.socketPath : plan.dockerdSocket!);
+    const counts: EngineCount[] = [];
+    for (const client of engines) counts.push({ client, base: (await listing(socketOf(client), GROWTH_READS.containers.path)).count, added: 0, failure: null });
+    const rows: CommandsAtSize[] = [];
+    for (const size of sizes) {
+      const populateSeconds: GrowthRow["populateSeconds"] = {};
+      for (const count of counts) {
+        const seconds = await grow(plan, "containers", count, size);
+        if (seconds !== null) populateSeconds[count.client.path as "nerdctl" | "dockerd"] = seconds;
+      }
+      const settling = populateSeconds.nerdctl === undefined ? null : await settledOn(plan, "containers", counts[0]!, size);
+      const commandsRanWith = { nerdctld: await counted(plan.nerdctld.socketPath), dockerd: await counted(plan.dockerdSocket) };
+      rows.push({ size, settling, populateSeconds, commandsRanWith, ...(await measureCommands(plan, clients, commands)) });
+    }
+    return rows;
+  } finally {
+    plan.log("reads: removing the containers added");
+    await removeReadsObjects(plan).catch((error: unknown) => plan.log((error as Error).message));
+  }
+}
+
 export async function measureReads(plan: ReadsPlan): Promise<ReadsResults> {
   const clients = clientsOf(plan);
   const engines = enginesOf(clients);
   const pids = { nerdctld: plan.nerdctld.daemon.pid, dockerd: plan.dockerd?.daemon.pid ?? null };
-  const counted = async (socketPath: string | null) =>
-    socketPath === null
-      ? null
-      : {
-          containers: (await listing(socketPath, GROWTH_READS.containers.path)).count,
-          images: (await listing(socketPath, GROWTH_READS.images.path)).count,
-        };
   await removeReadsObjects(plan);
   try {
     for (const client of engines) await plumb(client, ["run", "--detach", "--name", INSPECTED, IMAGE, "sleep", "86400"]);

@@ -14,6 +14,11 @@
  *   --stream-rounds N    rounds of its exec and cp commands (default 5, quick 3)
  *   --big-size SIZE      the file exec and cp move, whole MiB (default 1GiB)
  *   --read-rounds N      rounds of the read commands (default 10, quick 5)
+ *   --read-commands LIST with `--only reads`: only part 1's commands, those named (comma-separated,
+ *                        as the report names them: `volume ls,network ls,ps -a`), the result added
+ *                        to the reads report's findings, its tables left as they are (minutes, not 40)
+ *   --read-sizes N[,N]   with --read-commands: the containers (the seeded ones counted) both
+ *                        namespaces are grown to before the commands run, in turn (default 0: as seeded)
  *   --out PATH           where the results report goes (default bench/RESULTS.md)
  *   --lifecycle-out PATH where the lifecycle report goes (default bench/LIFECYCLE.md)
  *   --reads-out PATH     where the reads report goes (default bench/READS.md)
@@ -28,10 +33,10 @@ import { writeLargeImage } from "../e2e/support/images.ts";
 import { benchDockerCli, startDockerd, startNerdctld, type BenchDaemon, type NerdctldUnderBench } from "./engines.ts";
 import { measureLatencies, type LatencyBudget } from "./http-latency.ts";
 import { LIFECYCLE_PARTS, measureLifecycle, type LifecyclePart } from "./lifecycle.ts";
-import { renderLifecycleReport, withFindings } from "./lifecycle-report.ts";
+import { renderLifecycleReport, withFinding, withFindings } from "./lifecycle-report.ts";
 import { collectVersions, describeMachine, type Versions } from "./machine.ts";
-import { measureReads, removeReadsObjects } from "./reads.ts";
-import { renderReadsReport } from "./reads-report.ts";
+import { measureCommandsAt, measureReads, READ_COMMANDS, removeReadsObjects, type ReadOperation } from "./reads.ts";
+import { renderReadCommandsFinding, renderReadsReport } from "./reads-report.ts";
 import { parseSize } from "./size.ts";
 import { renderReport, type BenchSettings, type RssRow, type ThroughputRow } from "./report.ts";
 import { PeakWatcher, readMemory, type Memory } from "./rss.ts";
@@ -249,19 +254,38 @@ async function measureLifecycleReport(
 interface ReadsSettings {
   rounds: number;
   quick: boolean;
+  commandsOnly: CommandsOnly | null;
 }
 
-/** The read commands, how reads grow with the namespace, and the state's memory: the text of READS.md. */
-async function measureReadsReport(bench: Bench, settings: ReadsSettings, cleanup: Cleanup): Promise<string> {
-  const clock = startClock();
-  const http = { warmup: 3, iterations: settings.quick ? 30 : 100, timeCapMs: 30_000 };
-  const command = { warmup: 1, iterations: settings.quick ? 3 : 10, timeCapMs: 120_000 };
+/** Only some of the read commands, at some sizes (--read-commands, --read-sizes). */
+interface CommandsOnly {
+  operations: ReadOperation[];
+  sizes: number[];
+}
+
+function commandsOnlyFrom(commands: string | undefined, sizes: string | undefined): CommandsOnly | null {
+  if (commands === undefined) {
+    if (sizes !== undefined) throw new Error("--read-sizes goes with --read-commands");
+    return null;
+  }
+  const known = READ_COMMANDS.map((command) => command.operation as string);
+  const operations = commands.split(",").map((word) => word.trim());
+  for (const operation of operations) {
+    if (!known.includes(operation)) throw new Error(`--read-commands: ${JSON.stringify(operation)} is none of ${known.join(", ")}`);
+  }
+  const counts = (sizes ?? "0").split(",").map((word) => Number(word.trim()));
+  if (counts.some((count) => !Number.isInteger(count) || count < 0)) throw new Error(`--read-sizes: whole numbers, not ${JSON.stringify(sizes)}`);
+  return { operations: operations as ReadOperation[], sizes: counts };
+}
+
+/** How the reads are run, whichever part: the paths, the budgets, the sizes. */
+function readsPlan(bench: Bench, settings: ReadsSettings, cleanup: Cleanup) {
   const plan = {
     ...commandPaths(bench),
     dockerdSocket: bench.dockerd?.socketPath ?? null,
     rounds: settings.rounds,
-    http,
-    command,
+    http: { warmup: 3, iterations: settings.quick ? 30 : 100, timeCapMs: 30_000 },
+    command: { warmup: 1, iterations: settings.quick ? 3 : 10, timeCapMs: 120_000 },
     containerSizes: settings.quick ? [10, 100] : [10, 100, 500],
     imageSizes: settings.quick ? [10, 50] : [10, 200],
     memorySize: settings.quick ? { containers: 100, images: 50 } : { containers: 1000, images: 500 },
@@ -270,6 +294,21 @@ async function measureReadsReport(bench: Bench, settings: ReadsSettings, cleanup
   };
   // Also on Ctrl-C: hundreds of containers must not outlive the run.
   cleanup.add("the reads' containers and images", () => removeReadsObjects(plan));
+  return plan;
+}
+
+/** Some read commands at some sizes: a section of READS.md's findings. */
+async function measureReadCommandsFinding(bench: Bench, settings: ReadsSettings, only: CommandsOnly, cleanup: Cleanup): Promise<string> {
+  const clock = startClock();
+  const rows = await measureCommandsAt(readsPlan(bench, settings, cleanup), only.sizes, only.operations);
+  return renderReadCommandsFinding({ ...commandReportHeader(bench, clock), rounds: settings.rounds, operations: only.operations, rows });
+}
+
+/** The read commands, how reads grow with the namespace, and the state's memory: the text of READS.md. */
+async function measureReadsReport(bench: Bench, settings: ReadsSettings, cleanup: Cleanup): Promise<string> {
+  const clock = startClock();
+  const plan = readsPlan(bench, settings, cleanup);
+  const { http, command } = plan;
   const results = await measureReads(plan);
   return renderReadsReport({
     ...commandReportHeader(bench, clock),
@@ -291,6 +330,8 @@ async function main(): Promise<void> {
       "stream-rounds": { type: "string" },
       "big-size": { type: "string" },
       "read-rounds": { type: "string" },
+      "read-commands": { type: "string" },
+      "read-sizes": { type: "string" },
       out: { type: "string", default: join(import.meta.dirname, "RESULTS.md") },
       "lifecycle-out": { type: "string", default: join(import.meta.dirname, "LIFECYCLE.md") },
       "reads-out": { type: "string", default: join(import.meta.dirname, "READS.md") },
@@ -304,7 +345,11 @@ async function main(): Promise<void> {
     transferRounds: rounds(values["stream-rounds"], quick ? 3 : 5, "--stream-rounds"),
     bigBytes: values["big-size"] === undefined ? (quick ? 64 : 1024) * 1024 ** 2 : parseSize(values["big-size"], "--big-size"),
   };
-  const readsSettings = { rounds: rounds(values["read-rounds"], quick ? 5 : 10, "--read-rounds"), quick };
+  const readsSettings = {
+    rounds: rounds(values["read-rounds"], quick ? 5 : 10, "--read-rounds"),
+    quick,
+    commandsOnly: commandsOnlyFrom(values["read-commands"], values["read-sizes"]),
+  };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const notes: string[] = [];
   const cleanup = new Cleanup();
@@ -368,7 +413,13 @@ async function main(): Promise<void> {
       log(`wrote ${values["lifecycle-out"]}`);
     }
     // Last: it leaves the engines busiest (hundreds of containers) until it has removed what it added.
-    if (selection.reads) {
+    if (selection.reads && readsSettings.commandsOnly) {
+      const previous = await readFile(values["reads-out"]!, "utf8").catch(() => null);
+      const finding = await measureReadCommandsFinding(bench, readsSettings, readsSettings.commandsOnly, cleanup);
+      await writeFile(values["reads-out"]!, withFinding(previous, finding));
+      process.stdout.write(finding);
+      log(`added to ${values["reads-out"]}'s findings`);
+    } else if (selection.reads) {
       const previous = await readFile(values["reads-out"]!, "utf8").catch(() => null);
       const report = withFindings(await measureReadsReport(bench, readsSettings, cleanup), previous);
       await writeFile(values["reads-out"]!, report);

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LogFormat } from "./log.ts";
+import { topLevelTomlString } from "./nerdctl/files.ts";
 import { parseMetricsAddress } from "./server/metrics-listen.ts";
 
 export type EngineMode = "auto" | "managed" | "external";
@@ -113,12 +114,7 @@ export function nerdctlTomlPath(config: Pick<DaemonConfig, "nerdctlToml">, env: 
  * the file or the key is absent.
  */
 export function addressInNerdctlToml(text: string): string | undefined {
-  for (const line of text.split("\n")) {
-    if (/^\s*\[/.test(line)) return undefined;
-    const match = /^\s*address\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)')\s*(?:#.*)?$/.exec(line);
-    if (match) return match[1] !== undefined ? (JSON.parse(`"${match[1]}"`) as string) : match[2];
-  }
-  return undefined;
+  return topLevelTomlString(text, "address");
 }
 
 /** The socket `nerdctld dial-stdio [-H ADDRESS]` connects to. */

@@ -8,6 +8,7 @@ import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
 import { DaemonMetrics } from "./instrumentation.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
 import { logCrashesTo } from "./nerdctl/errors.ts";
+import { nerdctlFiles, type NerdctlFiles } from "./nerdctl/files.ts";
 import type { Logger } from "./log.ts";
 import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
 import { RealRunner } from "./runner/real.ts";
@@ -56,12 +57,19 @@ async function needsManagedEngine(config: DaemonConfig): Promise<boolean> {
   return !(await canConnect(config.address ?? DEFAULT_CONTAINERD_SOCKET));
 }
 
-function tomlAddress(config: DaemonConfig): string | undefined {
+/** A nerdctl.toml's text; none when there is no such file (nerdctl's defaults then). */
+function nerdctlToml(path: string): string {
   try {
-    return addressInNerdctlToml(readFileSync(nerdctlTomlPath(config), "utf8"));
+    return readFileSync(path, "utf8");
   } catch {
-    return undefined;
+    return "";
   }
+}
+
+/** Where the nerdctl nerdctld runs keeps volumes and networks: its environment, then the nerdctl.toml it reads. */
+function nerdctlFilesIn(engineEnv: Record<string, string>): NerdctlFiles | undefined {
+  const env = { ...process.env, ...engineEnv };
+  return nerdctlFiles(env, nerdctlToml(nerdctlTomlPath({ nerdctlToml: env.NERDCTL_TOML }, env)), process.getuid?.() === 0);
 }
 
 /**
@@ -81,7 +89,7 @@ function engineEnv(config: DaemonConfig, engine: ManagedEngine | undefined): Rec
   const env: Record<string, string> = { ...engine?.env };
   // Flags and environment given to nerdctld beat the managed engine's defaults.
   // ctr reads only CONTAINERD_ADDRESS: give it the address nerdctl uses, from nerdctl.toml when nothing else names one.
-  const address = config.address ?? tomlAddress(config);
+  const address = config.address ?? addressInNerdctlToml(nerdctlToml(nerdctlTomlPath(config)));
   if (!engine && address) env.CONTAINERD_ADDRESS = address;
   // nerdctl runs buildctl and runc itself (for builds and `version`): the installed engine's come first.
   const engineBin = installedEngineBin();
@@ -130,7 +138,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     env: process.env,
   });
 
-  const state = new StateHub(nerdctl, events, config.namespace ?? "default");
+  const state = new StateHub(nerdctl, events, config.namespace ?? "default", { files: nerdctlFilesIn(env), log });
   // The buildkitd nerdctl builds with: the managed engine's, or BUILDKIT_HOST, or nerdctl's usual sockets.
   const buildkit = new BuildkitLocator({
     buildkitHost: env.BUILDKIT_HOST ?? process.env.BUILDKIT_HOST,

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import type { Nerdctl } from "../../nerdctl/client.ts";
 import { info, version } from "../../nerdctl/system.ts";
 import type { NerdctlInfo, NerdctlVersion } from "../../nerdctl/types.ts";
@@ -20,9 +21,18 @@ export type ObjectKind = "images" | "volumes" | "networks";
 
 /**
  * Volumes and networks are files to nerdctl: containerd publishes no event of
- * them. One changed outside nerdctld shows within this long.
+ * them. One changed outside nerdctld shows at once where their directories
+ * are watched, and within this long where they cannot be.
  */
-const FILE_OBJECTS_MAX_AGE_MS = 1_000;
+export const FILE_OBJECTS_MAX_AGE_MS = 1_000;
+
+/** The directories a namespace's volumes and networks are entries of (see lib/nerdctl/files.ts). */
+export interface ObjectDirectories {
+  volumes: () => readonly string[];
+  networks: () => readonly string[];
+  /** Told, once per kind, why its directories are not watched after all. */
+  log: (kind: "volumes" | "networks", reason: string) => void;
+}
 
 /**
  * What nerdctld keeps of one containerd namespace so that reads need no
@@ -47,12 +57,31 @@ export class NamespaceState implements EngineObserver {
   constructor(
     private readonly nerdctl: Nerdctl,
     options: RecordsOptions,
+    directories?: ObjectDirectories,
   ) {
     this.containers = new ContainerRecords(nerdctl, options);
     this.images = new ImageIdentities(nerdctl);
     this.imageRecords = new Listing(() => inspectAllRecords(nerdctl), options);
-    this.volumes = new Listing(() => allVolumes(nerdctl), { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS });
-    this.networks = new Listing(() => networkSnapshot(nerdctl), { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS });
+    const fileObjects = { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS };
+    this.volumes = new Listing(
+      () => allVolumes(nerdctl),
+      fileObjects,
+      directories && {
+        directories: directories.volumes,
+        // A volume is a directory holding its data directory.
+        entries: (volumes) => volumes.map((volume) => dirname(volume.Mountpoint)),
+        log: (reason) => directories.log("volumes", reason),
+      },
+    );
+    this.networks = new Listing(
+      () => networkSnapshot(nerdctl),
+      fileObjects,
+      directories && {
+        directories: directories.networks,
+        entries: (networks) => networks.flatMap((network) => (network.File ? [network.File] : [])),
+        log: (reason) => directories.log("networks", reason),
+      },
+    );
   }
 
   streamStarted(): void {
