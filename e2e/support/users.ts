@@ -1,0 +1,71 @@
+/**
+ * Throwaway Unix users for the suites that deploy nerdctld as someone other
+ * than root (rootless, ssh): made with useradd, with a home under the suite's
+ * work directory, and removed with every process they still run.
+ */
+import { randomBytes } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { execa, type Options } from "execa";
+
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  /** The command as this user (setpriv execs it: a signal to the pid reaches the command itself). */
+  argv(file: string, args: string[]): [string, string[]];
+  /** Runs a command as this user with exactly env, never throwing on a non-zero exit. */
+  run(file: string, args: string[], env: Record<string, string>, options?: Options): ReturnType<typeof execa>;
+  /** Ends what the user still runs (by pid), then deletes the user and its subordinate id ranges. */
+  remove(): Promise<void>;
+}
+
+/** The pids of the processes whose real uid is uid. */
+async function processesOf(uid: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = await readFile(join("/proc", entry, "status"), "utf8").catch(() => "");
+    const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    if (real !== undefined && Number(real) === uid) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** useradd with a home at home (made by useradd, owned by the user); Debian's useradd also gives it subordinate ids. */
+export async function createUser(prefix: string, home: string): Promise<TestUser> {
+  const name = `${prefix}${randomBytes(3).toString("hex")}`;
+  await execa("useradd", ["--create-home", "--home-dir", home, "--shell", "/bin/sh", "--user-group", name]);
+  const uid = Number((await execa("id", ["-u", name])).stdout);
+  const gid = Number((await execa("id", ["-g", name])).stdout);
+  const argv = (file: string, args: string[]): [string, string[]] => ["setpriv", [`--reuid=${uid}`, `--regid=${gid}`, "--init-groups", "--", file, ...args]];
+  return {
+    name,
+    uid,
+    gid,
+    home,
+    argv,
+    run: (file, args, env, options = {}) => {
+      const [command, commandArgs] = argv(file, args);
+      return execa(command, commandArgs, { env, extendEnv: false, reject: false, stdin: "ignore", timeout: 120_000, ...options });
+    },
+    remove: async () => {
+      for (let round = 0; round < 2; round += 1) {
+        const left = await processesOf(uid);
+        if (left.length === 0) break;
+        console.error(`nerdctld e2e: ending what ${name} still runs: ${left.join(" ")}`);
+        for (const pid of left) {
+          try {
+            process.kill(pid, round === 0 ? "SIGTERM" : "SIGKILL");
+          } catch {
+            // Gone meanwhile.
+          }
+        }
+        await sleep(2000);
+      }
+      await execa("userdel", [name], { reject: false });
+    },
+  };
+}
