@@ -42,8 +42,10 @@ async function freePort(): Promise<number> {
  * relayed as they are to the daemon under test, which root's e2e run owns.
  */
 async function userSocket(path: string, owner: TestUser): Promise<Server> {
-  const server = createServer((client) => {
-    const upstream = connect(daemonSocket);
+  // Half-open both ways, as the daemon's own socket is: the docker CLI ends its side of an attach at once, and the
+  // container's output must still come back.
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connect({ path: daemonSocket, allowHalfOpen: true });
     client.pipe(upstream).pipe(client);
     client.on("error", () => upstream.destroy());
     upstream.on("error", () => client.destroy());

@@ -55,7 +55,8 @@ export async function createUser(prefix: string, home: string): Promise<TestUser
       for (let round = 0; round < 2; round += 1) {
         const left = await processesOf(uid);
         if (left.length === 0) break;
-        console.error(`nerdctld e2e: ending what ${name} still runs: ${left.join(" ")}`);
+        const names = await Promise.all(left.map(async (pid) => `${pid} ${(await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "?")).trim()}`));
+        console.error(`nerdctld e2e: ending what ${name} still runs: ${names.join(", ")}`);
         for (const pid of left) {
           try {
             process.kill(pid, round === 0 ? "SIGTERM" : "SIGKILL");
