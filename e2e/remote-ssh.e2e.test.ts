@@ -146,11 +146,11 @@ describe("DOCKER_HOST=ssh://user@host, the host running nerdctld and the package
   const sshHost = () => `ssh://${user!.name}@127.0.0.1:${port}`;
 
   it("serves docker ps: the daemon's containers, as the daemon's socket lists them", async () => {
-    const format = ["ps", "--all", "--format", "{{.Names}} {{.Status}}"];
+    const format = ["ps", "--all", "--format", "{{.Names}} {{.State}}"];
     const overSsh = await dockerOverSsh(sshHost(), format);
     expect(overSsh.stderr).toBe("");
     expect(overSsh.exitCode).toBe(0);
-    expect(overSsh.stdout).toMatch(/^web Up /m);
+    expect(overSsh.stdout).toMatch(/^web running$/m);
     const direct = await docker(DOCKER, `unix://${daemonSocket}`, format);
     expect(overSsh.stdout.split("\n").sort()).toEqual(direct.stdout.split("\n").sort());
   });
