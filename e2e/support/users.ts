@@ -22,14 +22,17 @@ export interface TestUser {
   remove(): Promise<void>;
 }
 
-/** The pids of the processes whose real uid is uid. */
+/**
+ * The pids of the live processes whose real uid is uid. Zombies are left out:
+ * nothing ends them but their reaper (a daemonized containerd shim's is init).
+ */
 async function processesOf(uid: number): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const status = await readFile(join("/proc", entry, "status"), "utf8").catch(() => "");
     const real = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    if (real !== undefined && Number(real) === uid) pids.push(Number(entry));
+    if (real !== undefined && Number(real) === uid && !/^State:\s+Z/m.test(status)) pids.push(Number(entry));
   }
   return pids;
 }
@@ -66,7 +69,13 @@ export async function createUser(prefix: string, home: string): Promise<TestUser
         }
         await sleep(2000);
       }
-      await execa("userdel", [name], { reject: false });
+      // userdel refuses while any process of the user is left, zombies too: their reaper gets a moment.
+      for (let attempt = 1; ; attempt += 1) {
+        const deleted = await execa("userdel", [name], { reject: false });
+        if (deleted.exitCode === 0) break;
+        if (attempt === 10) throw new Error(`userdel ${name} failed (${deleted.exitCode}): ${deleted.stderr}`);
+        await sleep(1000);
+      }
     },
   };
 }
