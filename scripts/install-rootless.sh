@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what rootless containerd needs besides the engine: Debian's
 # RootlessKit, slirp4netns and newuidmap/newgidmap (uidmap), a /dev/net/tun
-# users may open, and nerdctl's
-# containerd-rootless.sh and containerd-rootless-setuptool.sh, taken from
-# nerdctl's source module (extras/rootless) at the version
-# scripts/engine-modules/nerdctl/go.mod pins, through the Go module proxy,
-# into $NERDCTLD_ENGINE_HOME/rootless-nerdctl-<version>/;
+# users may open, and nerdctl's containerd-rootless.sh and
+# containerd-rootless-setuptool.sh, taken from nerdctl's source module
+# (extras/rootless) at the version scripts/engine-modules/nerdctl/go.mod pins,
+# through the Go module proxy, into
+# $NERDCTLD_ENGINE_HOME/rootless-nerdctl-<version>/;
 # $NERDCTLD_ENGINE_HOME/rootless points at that directory. Idempotent.
 set -euo pipefail
 
