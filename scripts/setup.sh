@@ -58,16 +58,18 @@ bash scripts/install-engine.sh
 # of the engine container image), buildx, which `docker build` runs (its
 # `--ssh` is tested with ssh-agent), docker compose, a client they drive, and
 # the reaper Testcontainers runs as its Ryuk.
-# systemd's socket activator and unit checker and OpenSSL's CLI test the
-# deployments (socket activation, TLS with client certificates), and
-# kube-manifest-check the Kubernetes manifests.
+# systemd's socket activator and unit checker, OpenSSL's CLI, OpenSSH's
+# server and rootless containerd's tools test the deployments (socket
+# activation, TLS with client certificates, DOCKER_HOST=ssh://, rootless),
+# and kube-manifest-check the Kubernetes manifests.
 if [[ ${1:-} == --for-tests ]]; then
   bash scripts/fetch-api-spec.sh
   bash scripts/install-buildx.sh
   bash scripts/install-kube-manifest-check.sh
   bash scripts/install-compose.sh
   bash scripts/install-reaper.sh
-  ensure_packages docker.io debootstrap tmux openssh-client python3-venv systemd openssl
+  bash scripts/install-rootless.sh
+  ensure_packages docker.io debootstrap tmux openssh-client openssh-server python3-venv systemd openssl
   # docker-py, the Python client the e2e suites drive, in a venv of its own
   # (under node_modules/, so npm ci starts it afresh too).
   docker_py=node_modules/.cache/docker-py
