@@ -1,4 +1,4 @@
-import { ApiError, badParameter, conflict, noSuch, notFound, systemError, type ErrorSubject } from "../errors.ts";
+import { ApiError, badParameter, conflict, noSuch, notFound, systemError, unavailable, type ErrorSubject } from "../errors.ts";
 
 interface StderrRule {
   pattern: RegExp;
@@ -10,6 +10,11 @@ interface StderrRule {
  * The first matching rule wins; anything unmatched is a 500 carrying nerdctl's message.
  */
 const STDERR_RULES: StderrRule[] = [
+  {
+    // First: the engine is down (killed, restarting), whatever the call was about; the client may try again.
+    pattern: /cannot access containerd socket|dial unix \S+: connect: (connection refused|no such file or directory)|rpc error: code = Unavailable/i,
+    toError: (message) => unavailable(message),
+  },
   {
     // Before the not-found rule: the task is missing because the container is stopped.
     pattern: /no running task found|is not running/i,
