@@ -22,7 +22,7 @@ import { API_SPEC_PATH } from "../lib/testing/api-schema.ts";
 import { HARDENING_REPORT, writeReportSection } from "../lib/testing/report-section.ts";
 import { checkJsonResponse, operationOf } from "./support/conformance-proxy.ts";
 import { pingSocket, REPO_ROOT } from "./support/daemon.ts";
-import { engineNerdctl } from "./support/engine-client.ts";
+import { removeNamespace } from "./support/namespace.ts";
 
 const FULL = process.env.NERDCTLD_HARDENING_FULL === "1";
 /** The full profile's bound: requests sent. */
@@ -89,27 +89,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (forward) await new Promise((resolve) => forward.server.close(resolve));
-  // Everything the requests made goes with the namespace.
   if (work) await rm(work, { recursive: true, force: true });
-  // containerd makes a namespace with the first thing put in it: there may be none.
-  const listed = await engineNerdctl(["namespace", "ls", "--quiet"]);
-  if (!listed.stdout.split("\n").includes(namespace)) return;
-  // Object by object: `system prune` would also empty the build cache, which is not the namespace's alone.
-  const names = async (...args: string[]) => (await engineNerdctl(args, { namespace })).stdout.split("\n").filter(Boolean);
-  const failures: string[] = [];
-  const remove = async (args: string[], ids: string[]) => {
-    if (ids.length === 0) return;
-    const result = await engineNerdctl([...args, ...ids], { namespace });
-    if (result.exitCode !== 0) failures.push(result.stderr);
-  };
-  await remove(["rm", "--force", "--"], await names("ps", "--all", "--quiet", "--no-trunc"));
-  await remove(["rmi", "--force", "--"], await names("images", "--all", "--quiet", "--no-trunc"));
-  await remove(["volume", "rm", "--force", "--"], await names("volume", "ls", "--quiet"));
-  const builtin = ["bridge", "host", "none"];
-  await remove(["network", "rm", "--"], (await names("network", "ls", "--format", "{{.Name}}")).filter((name) => !builtin.includes(name)));
-  const removed = await engineNerdctl(["namespace", "remove", namespace]);
-  if (removed.exitCode !== 0) failures.push(removed.stderr);
-  if (failures.length > 0) throw new Error(`namespace ${namespace} left behind:\n${failures.join("\n")}`);
+  // Everything the requests made goes with the namespace.
+  await removeNamespace(namespace);
 });
 
 describe("spec-driven fuzzing", () => {
