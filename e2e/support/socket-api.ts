@@ -39,6 +39,8 @@ export function api(socketPath: string, path: string, options: ApiRequest = {}):
       {
         socketPath,
         path,
+        // A connection of its own, as the docker CLI makes per command: no idle socket a server may be closing.
+        agent: false,
         method: options.method ?? "GET",
         headers: { ...(json === undefined ? {} : { "Content-Type": "application/json" }), ...options.headers },
       },

@@ -93,6 +93,12 @@ describe("nerdctlMessage", () => {
     // A registry that refuses a pull is not the engine being down.
     expect(statusOf(errorFromStderr('level=fatal msg="dial tcp 127.0.0.1:5000: connect: connection refused"'))).toBe(500);
   });
+  it("maps a network removed by another request meanwhile to Docker's 404", () => {
+    // nerdctl 2.3.5's `network rm` when a concurrent removal took the network first.
+    const stderr = 'time="2026-12-05T13:55:36Z" level=error msg="no network found matching: rx1"\ntime="2026-12-05T13:55:36Z" level=fatal msg="no network could be removed"\n';
+    const error = errorFromStderr(stderr, { kind: "network", name: "rx1" });
+    expect([statusOf(error), error.message]).toEqual([404, "network rx1 not found"]);
+  });
   it("leaves an unknown failure a 500 with nerdctl's message", () => {
     const error = errorFromStderr('level=fatal msg="disk on fire"');
     expect([statusOf(error), error.message]).toEqual([500, "disk on fire"]);

@@ -22,7 +22,7 @@ const STDERR_RULES: StderrRule[] = [
       subject.kind === "container" && subject.name !== undefined ? conflict(`Container ${subject.name} is not running`) : conflict(message),
   },
   {
-    pattern: /no such (image|container|volume|network|object)|not found|does not exist|unable to find|image not available/i,
+    pattern: /no such (image|container|volume|network|object)|not found|no network found|does not exist|unable to find|image not available/i,
     toError: (message, subject) =>
       subject.kind && subject.name !== undefined ? noSuch(subject.kind, subject.name) : notFound(message),
   },

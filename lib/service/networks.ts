@@ -9,7 +9,7 @@ import {
   toNetwork,
   type Network,
 } from "../docker/networks.ts";
-import { forbidden, isKind, noSuch } from "../errors.ts";
+import { forbidden, isKind } from "../errors.ts";
 import { createdAtOf } from "../host/facts.ts";
 import { allContainers } from "../nerdctl/containers.ts";
 import type { NerdctlNativeNetwork } from "../nerdctl/network-types.ts";
@@ -65,17 +65,7 @@ export async function networkCreate(scope: Scope, options: NetworkCreateOptions)
   return { Id: id, Warning: "" };
 }
 
-/** Whether nerdctl no longer finds the network (and says so, rather than failing otherwise). */
-async function networkGone(scope: Scope, ref: string): Promise<boolean> {
-  try {
-    await inspectNetworksNative(scope.nerdctl, [ref]);
-    return false;
-  } catch (error) {
-    return isKind(error, "not-found");
-  }
-}
-
-/** DELETE /networks/{id}: never a built-in network; dockerd's 403 for one with containers on it; 404 for one another request removed first. */
+/** DELETE /networks/{id}: never a built-in network; dockerd's 403 for one with containers on it. */
 export async function networkRemove(scope: Scope, ref: string): Promise<void> {
   const builtin = builtinByReference(ref) ?? (BUILTIN_NETWORKS as readonly string[]).find((name) => name === ref);
   if (builtin) throw predefinedNetworkError(builtin);
@@ -85,8 +75,6 @@ export async function networkRemove(scope: Scope, ref: string): Promise<void> {
     await scope.state.changing("networks", () => removeNetworks(scope.nerdctl, [ref]));
   } catch (error) {
     if (isKind(error, "conflict")) throw forbidden(`error while removing network: network ${ref} has active endpoints`);
-    // Two removals at once: nerdctl found the network, then its file was gone ("no network could be removed").
-    if (isKind(error, "system") && (await networkGone(scope, ref))) throw noSuch("network", ref);
     throw error;
   }
   scope.events.emit({ type: "network", action: "destroy", ref, network });
