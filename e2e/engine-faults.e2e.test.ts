@@ -22,7 +22,7 @@ import { HARDENING_REPORT, writeReportSection } from "../lib/testing/report-sect
 import { pingSocket } from "./support/daemon.ts";
 import { startExtraDaemon, type ExtraDaemon } from "./support/extra-daemon.ts";
 import { writeBusyboxImage, writeLargeImage } from "./support/images.ts";
-import { api, jsonOf, type ApiAnswer } from "./support/socket-api.ts";
+import { api, errorMessage, jsonOf, type ApiAnswer } from "./support/socket-api.ts";
 
 const FULL = process.env.NERDCTLD_HARDENING_FULL === "1";
 const FULL_ROUNDS = 3;
@@ -291,7 +291,7 @@ afterAll(() => {
     const recovered = mine.map((outcome) => (outcome.recoveredMs === undefined ? "never" : `${(outcome.recoveredMs / 1000).toFixed(1)} s`)).join(", ");
     const interrupted = mine.filter((outcome) => outcome.interrupted).map((outcome) => {
       const answer = outcome.interrupted!;
-      const message = /"(?:error|message)":"([^"]{0,100})/.exec(answer.body)?.[1] ?? answer.failure ?? "";
+      const message = (errorMessage(answer) || answer.failure || "").split("\n")[0]!.slice(0, 120);
       return `${answer.status} in ${(answer.ms / 1000).toFixed(1)} s${message ? ` (${message})` : ""}`;
     });
     return `| ${fault} | ${answers.length} | ${slowestDown} ms | ${slowest} ms | ${recovered} | ${statusList(answers)} | ${interrupted.join("; ") || "—"} |`;

@@ -27,7 +27,7 @@ import { startEngineRegistry, type EngineRegistry } from "./support/engine-regis
 import { startExtraDaemon, type ExtraDaemon } from "./support/extra-daemon.ts";
 import { writeBusyboxImage } from "./support/images.ts";
 import { removeNamespace } from "./support/namespace.ts";
-import { api, jsonOf, type ApiAnswer } from "./support/socket-api.ts";
+import { api, errorMessage, jsonOf, type ApiAnswer } from "./support/socket-api.ts";
 
 const FULL = process.env.NERDCTLD_HARDENING_FULL === "1";
 const FULL_REPEATS = 5;
@@ -163,7 +163,7 @@ afterAll(async () => {
       ...FAILURES.map((failure) => {
         const mine = results.filter((result) => result.label === failure.label);
         const statuses = [...new Set(mine.map((result) => `${result.answer.status}${result.answer.status === 200 ? " (stream ending with an error)" : ""}`))].join(", ");
-        const message = /"(?:message|error)":"([^"]{0,90})/.exec(mine[0]?.answer.body ?? "")?.[1];
+        const message = mine[0] ? errorMessage(mine[0].answer).split("\n")[0]!.slice(0, 120) : "";
         return `| ${failure.label} | ${statuses}${message ? `: ${message.replace(/\|/g, "\\|")}` : ""} | ${mine.flatMap((result) => result.left).join("; ") || "none"} |`;
       }),
     ].join("\n"),

@@ -76,3 +76,14 @@ export function jsonOf<T>(answer: ApiAnswer): T | undefined {
     return undefined;
   }
 }
+
+/** The error a client is shown: the answer's {"message"}, or the last {"error"} of a JSON stream; "" when none. */
+export function errorMessage(answer: ApiAnswer): string {
+  const whole = jsonOf<{ message?: unknown }>(answer);
+  if (typeof whole?.message === "string") return whole.message;
+  for (const line of answer.body.trim().split("\n").reverse()) {
+    const error = jsonOf<{ error?: unknown }>({ ...answer, body: line })?.error;
+    if (typeof error === "string") return error;
+  }
+  return "";
+}
