@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { engineNerdctl, engineShell } from "./support/engine-client.ts";
+import { seededRandom } from "./support/seeded-random.ts";
 
 /**
  * nerdctld answers reads from a state it keeps; these suites check that the
@@ -101,17 +102,6 @@ async function nerdctlView(): Promise<View> {
   };
 }
 
-/** A small seeded generator (mulberry32), so that a failing order can be run again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The suite's objects as the changes so far left them. */
 interface Model {
@@ -205,7 +195,7 @@ describe("the daemon's state", () => {
     const seed = Number(process.env.NERDCTLD_FRESHNESS_SEED ?? Date.now() % 1_000_000);
     const rounds = Number(process.env.NERDCTLD_FRESHNESS_ROUNDS ?? 40);
     console.error(`state freshness: seed ${seed}, ${rounds} rounds (NERDCTLD_FRESHNESS_SEED / _ROUNDS to repeat)`);
-    const pick = random(seed);
+    const pick = seededRandom(seed);
     const model: Model = { created: new Set(), running: new Set(), stopped: new Set(), volumes: new Set(), networks: new Set(), tags: new Set(), next: 0 };
     const stale: string[] = [];
     let slowest = 0;

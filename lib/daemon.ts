@@ -110,6 +110,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       stateDir: config.engineStateDir,
       dataDir: config.engineDataDir,
       namespace: config.namespace,
+      // A containerd or buildkitd that dies is started again, as dockerd restarts its managed containerd.
+      supervise: { log },
     });
     log(`managed engine: containerd ${engine.layout.containerd.socket}, buildkitd ${engine.layout.buildkitd.address}`);
   }

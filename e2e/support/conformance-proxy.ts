@@ -152,7 +152,9 @@ export async function startConformanceProxy(
   const socketPath = options.socketPath ?? join(ownDir!, "docker.sock");
   const violations: Violation[] = [];
   let checked = 0;
-  const agent = new Agent({ keepAlive: true });
+  // With a timeout, Node honours the daemon's Keep-Alive hint and drops an idle socket a second before the daemon
+  // closes it; without one, a request can go out on a socket the daemon is closing (ECONNRESET, a 502 here).
+  const agent = new Agent({ keepAlive: true, timeout: 600_000 });
   const upgraded = new Set<Duplex>();
 
   const record = (method: string, path: string, status: number, text: string) => {

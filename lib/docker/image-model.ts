@@ -212,11 +212,21 @@ export function mustResolveImage(images: readonly DockerImage[], value: string):
   return found;
 }
 
-/** A record nerdctl can name the image by (`tag`, `history` resolve names their own way). */
-export function recordForNerdctl(image: DockerImage, options: { strict: boolean }): string | undefined {
+/**
+ * A record nerdctl can name the image by (`tag`, `history` resolve names their
+ * own way): the one the client named when it can (`busybox` is
+ * docker.io/library/busybox:latest), so that another name of the same image,
+ * which another request may be removing, is never used in its place.
+ */
+export function recordForNerdctl(image: DockerImage, options: { strict: boolean; named?: string }): string | undefined {
   const usable = (record: ImageRecord) =>
     (record.ref !== undefined && referenceString(record.ref) === record.name) || /^sha256:[0-9a-f]{64}$/.test(record.name);
-  const preferred = image.records.find((record) => record.ref?.tag && usable(record)) ?? image.records.find(usable);
+  const asked = options.named === undefined ? undefined : parseAnyReference(options.named);
+  const named = asked?.kind === "digest" || asked === undefined ? undefined : referenceString(tagNameOnly(asked.ref));
+  const preferred =
+    image.records.find((record) => record.name === named && usable(record)) ??
+    image.records.find((record) => record.ref?.tag && usable(record)) ??
+    image.records.find(usable);
   if (preferred || options.strict) return preferred?.name;
   return image.records[0]?.name;
 }

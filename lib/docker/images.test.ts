@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Filters } from "./filters.ts";
 import { imageSummaries } from "./image-list.ts";
-import { chainIds, noSuchImage, recordReference, referencesOf, resolveImage, type DockerImage } from "./image-model.ts";
+import { chainIds, noSuchImage, recordForNerdctl, recordReference, referencesOf, resolveImage, type DockerImage } from "./image-model.ts";
 import { RemovalPlanner, type ImageUser } from "./image-removal.ts";
 import { layerSizes, sharedSizes } from "./image-sizes.ts";
 import { compileGlob } from "./path-match.ts";
@@ -140,6 +140,14 @@ describe("grouping and references", () => {
     expect(resolveImage(images, `sha256:${hex("b")}`)).toEqual({ image: images[1], byId: true });
     expect(resolveImage(images, "bfbf")).toEqual({ image: images[1], byId: true });
     expect(() => resolveImage(images, "--help")).toThrow(expect.objectContaining({ kind: "invalid-parameter" }));
+  });
+
+  it("gives nerdctl the name the client used, not another name of the same image another request may be removing", () => {
+    const busybox = image("b", ["docker.io/conc/tag:0", "docker.io/library/busybox:latest"]);
+    expect(recordForNerdctl(busybox, { strict: true, named: "busybox" })).toBe("docker.io/library/busybox:latest");
+    expect(recordForNerdctl(busybox, { strict: true, named: "conc/tag:0" })).toBe("docker.io/conc/tag:0");
+    // By id, any name serves.
+    expect(recordForNerdctl(busybox, { strict: true, named: "bbbb" })).toBe("docker.io/conc/tag:0");
   });
 });
 

@@ -134,6 +134,8 @@ export interface LaunchedDaemon {
   pid: number;
   /** True until the child exits (Node reaps it, detached or not, while this process lives). */
   isRunning(): boolean;
+  /** Resolves with how the child ended (`exited with code 1`, `was killed by SIGKILL`). */
+  exited: Promise<string>;
 }
 
 /** Starts one daemon with its output appended to its log, and waits until it answers. */
@@ -157,9 +159,12 @@ export async function launchDaemon(
   }
 
   let exit: string | null = null;
-  child.once("exit", (code, signalName) => {
-    exit = signalName ? `was killed by ${signalName}` : `exited with code ${code}`;
-  });
+  const exited = new Promise<string>((resolve) =>
+    child.once("exit", (code, signalName) => {
+      exit = signalName ? `was killed by ${signalName}` : `exited with code ${code}`;
+      resolve(exit);
+    }),
+  );
   const spawned = await new Promise<Error | null>((resolve) => {
     child.once("spawn", () => resolve(null));
     child.once("error", (error) => resolve(error));
@@ -178,7 +183,7 @@ export async function launchDaemon(
     const tail = await readLogTail(spec.logFile, logOffset);
     throw new Error(`${spec.name} ${failure}; last lines of ${spec.logFile}:\n${tail}`);
   }
-  return { spec, pid, isRunning };
+  return { spec, pid, isRunning, exited };
 }
 
 /** null once the daemon answers, else why it did not. */

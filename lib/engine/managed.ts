@@ -37,6 +37,7 @@
  * (deepest first, lazily as a last resort) and both dirs are removed.
  */
 import { mkdir } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { removeEngineData } from "./data-removal.ts";
 import {
   daemonSpecs,
@@ -60,6 +61,7 @@ import {
 } from "./layout.ts";
 import { readPidFile, readPidFileSync, signal } from "./processes.ts";
 import { acquireStartLock } from "./start-lock.ts";
+import { DaemonSupervisor, SUPERVISOR_DEFAULTS } from "./supervisor.ts";
 import { DEFAULT_TASK_GRACE_SECONDS, deleteAllTasksSync, stopAllTasks, type StoppedTask } from "./tasks.ts";
 
 export interface ManagedEngineOptions extends EngineLayoutOptions {
@@ -69,6 +71,8 @@ export interface ManagedEngineOptions extends EngineLayoutOptions {
   detached?: boolean;
   /** Attach to daemons of this layout that already run and answer instead of failing. */
   reuse?: boolean;
+  /** Start a daemon this call started again when it exits before stop() (not with detached); each step is logged. */
+  supervise?: { log(line: string): void };
 }
 
 export interface ManagedEngine {
@@ -77,6 +81,7 @@ export interface ManagedEngine {
   env: Record<string, string>;
   /** True when this call started at least one daemon (which stop() then stops). */
   owned: boolean;
+  /** The daemons' pids as they are now (a supervised daemon gets a new one when restarted). */
   pids: { containerd: number; buildkitd: number };
   /**
    * Stops the daemons this call started (SIGTERM, 10 s, SIGKILL) and removes
@@ -121,6 +126,9 @@ export interface EngineStatus {
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
+
+/** Resolves after ms, or at once when the signal aborts. */
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> => sleep(ms, undefined, { signal }).catch(() => {});
 
 export async function startManagedEngine(options: ManagedEngineOptions = {}): Promise<ManagedEngine> {
   const layout = engineLayout(options);
@@ -184,12 +192,27 @@ export async function startManagedEngine(options: ManagedEngineOptions = {}): Pr
     await releaseLock();
   }
 
-  const ownedContainerd = started.find((daemon) => daemon.spec.name === "containerd");
-  const ownedBuildkitd = started.find((daemon) => daemon.spec.name === "buildkitd");
+  const supervisors = new Map<DaemonName, DaemonSupervisor<LaunchedDaemon>>();
+  if (options.supervise && !options.detached) {
+    const { log } = options.supervise;
+    for (const daemon of started) {
+      const relaunch = async () => {
+        // A killed daemon leaves its pid file and sockets.
+        await terminateDaemon(daemon.spec, -1, () => false);
+        return launchDaemon(daemon.spec, daemonEnv, { detached: false, timeoutMs });
+      };
+      supervisors.set(daemon.spec.name, new DaemonSupervisor(daemon.spec.name, daemon, relaunch, { ...SUPERVISOR_DEFAULTS, log, now: Date.now, wait: abortableSleep }));
+    }
+  }
+  /** The process of a daemon this call started, as it is now (a supervised one may have been restarted). */
+  const owned = (name: DaemonName) => supervisors.get(name)?.current ?? started.find((daemon) => daemon.spec.name === name);
   const onParentExit = () => {
     // Synchronous: the process is exiting. Tasks first, while containerd still answers.
-    if (ownedContainerd?.isRunning()) deleteAllTasksSync(layout, env);
-    for (const daemon of started) if (daemon.isRunning()) signal(daemon.pid, "SIGTERM");
+    if (owned("containerd")?.isRunning()) deleteAllTasksSync(layout, env);
+    for (const name of ["buildkitd", "containerd"] as const) {
+      const daemon = owned(name);
+      if (daemon?.isRunning()) signal(daemon.pid, "SIGTERM");
+    }
   };
   if (!options.detached && started.length > 0) process.once("exit", onParentExit);
 
@@ -208,6 +231,10 @@ export async function startManagedEngine(options: ManagedEngineOptions = {}): Pr
   const stopOwned = async (stopOptions: EngineStopOptions): Promise<void> => {
     const containers = stopOptions.containers ?? "stop";
     process.removeListener("exit", onParentExit);
+    // No restart from here on; a restart under way ends first, so its process is the one stopped.
+    await Promise.all([...supervisors.values()].map((supervisor) => supervisor.stop()));
+    const ownedContainerd = owned("containerd");
+    const ownedBuildkitd = owned("buildkitd");
     // buildkitd first: it is containerd's client (and would start new tasks).
     if (ownedBuildkitd) await terminateDaemon(ownedBuildkitd.spec, ownedBuildkitd.pid, ownedBuildkitd.isRunning);
     let taskError: unknown = null;
@@ -227,7 +254,9 @@ export async function startManagedEngine(options: ManagedEngineOptions = {}): Pr
     layout,
     env,
     owned: started.length > 0,
-    pids: { containerd: pids.containerd!, buildkitd: pids.buildkitd! },
+    get pids() {
+      return { containerd: owned("containerd")?.pid ?? pids.containerd!, buildkitd: owned("buildkitd")?.pid ?? pids.buildkitd! };
+    },
     stop: (stopOptions = {}) => {
       if (stopping === undefined) {
         try {

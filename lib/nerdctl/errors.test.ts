@@ -82,6 +82,23 @@ describe("nerdctlMessage", () => {
   it("falls back to the raw stderr", () => {
     expect(nerdctlMessage("plain failure\n")).toBe("plain failure");
   });
+  it("tells a containerd that is down or gone as 503, whatever the call was about", () => {
+    // As nerdctl 2.3.5 says it: the socket removed, then left behind by a killed containerd, then a stream cut.
+    const down = [
+      'time="2026-12-05T12:52:22Z" level=fatal msg="cannot access containerd socket \\"/run/c.sock\\": no such file or directory"',
+      'time="2026-12-05T12:52:23Z" level=fatal msg="connection error: desc = \\"transport: Error while dialing: dial unix /run/c.sock: connect: connection refused\\""',
+      'time="2026-12-05T12:52:23Z" level=fatal msg="rpc error: code = Unavailable desc = error reading from server: EOF"',
+    ];
+    for (const stderr of down) expect(statusOf(errorFromStderr(stderr, { kind: "container", name: "web" })), stderr).toBe(503);
+    // A registry that refuses a pull is not the engine being down.
+    expect(statusOf(errorFromStderr('level=fatal msg="dial tcp 127.0.0.1:5000: connect: connection refused"'))).toBe(500);
+  });
+  it("maps a network removed by another request meanwhile to Docker's 404", () => {
+    // nerdctl 2.3.5's `network rm` when a concurrent removal took the network first.
+    const stderr = 'time="2026-12-05T13:55:36Z" level=error msg="no network found matching: rx1"\ntime="2026-12-05T13:55:36Z" level=fatal msg="no network could be removed"\n';
+    const error = errorFromStderr(stderr, { kind: "network", name: "rx1" });
+    expect([statusOf(error), error.message]).toEqual([404, "network rx1 not found"]);
+  });
   it("leaves an unknown failure a 500 with nerdctl's message", () => {
     const error = errorFromStderr('level=fatal msg="disk on fire"');
     expect([statusOf(error), error.message]).toEqual([500, "disk on fire"]);

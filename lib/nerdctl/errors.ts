@@ -1,4 +1,4 @@
-import { ApiError, badParameter, conflict, noSuch, notFound, systemError, type ErrorSubject } from "../errors.ts";
+import { ApiError, badParameter, conflict, noSuch, notFound, systemError, unavailable, type ErrorSubject } from "../errors.ts";
 
 interface StderrRule {
   pattern: RegExp;
@@ -11,13 +11,18 @@ interface StderrRule {
  */
 const STDERR_RULES: StderrRule[] = [
   {
+    // First: the engine is down (killed, restarting), whatever the call was about; the client may try again.
+    pattern: /cannot access containerd socket|dial unix \S+: connect: (connection refused|no such file or directory)|rpc error: code = Unavailable/i,
+    toError: (message) => unavailable(message),
+  },
+  {
     // Before the not-found rule: the task is missing because the container is stopped.
     pattern: /no running task found|is not running/i,
     toError: (message, subject) =>
       subject.kind === "container" && subject.name !== undefined ? conflict(`Container ${subject.name} is not running`) : conflict(message),
   },
   {
-    pattern: /no such (image|container|volume|network|object)|not found|does not exist|unable to find|image not available/i,
+    pattern: /no such (image|container|volume|network|object)|not found|no network found|does not exist|unable to find|image not available/i,
     toError: (message, subject) =>
       subject.kind && subject.name !== undefined ? noSuch(subject.kind, subject.name) : notFound(message),
   },

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { badParameter } from "../errors.ts";
+import { badParameter, isKind } from "../errors.ts";
 import type { Nerdctl } from "./client.ts";
 import { errorFromStderr } from "./errors.ts";
 import type { NerdctlVolume } from "./volume-types.ts";
@@ -75,10 +75,20 @@ export async function createVolume(nerdctl: Nerdctl, options: VolumeCreateOption
     // `--label=…` in one word, so a label can never be read as a flag of its own.
     return [`--label=${key}=${value}`];
   });
-  await nerdctl.output(["volume", "create", ...labelArgs, "--", options.name], subject(options.name));
-  const [volume] = await inspectVolumes(nerdctl, [options.name]);
-  return volume!;
+  for (let attempt = 1; ; attempt++) {
+    await nerdctl.output(["volume", "create", ...labelArgs, "--", options.name], subject(options.name));
+    try {
+      const [volume] = await inspectVolumes(nerdctl, [options.name]);
+      return volume!;
+    } catch (error) {
+      // A removal ran between the two calls: made again, as if that removal had come first (dockerd serialises them).
+      if (attempt >= CREATE_ATTEMPTS || !isKind(error, "not-found")) throw error;
+    }
+  }
 }
+
+/** How many times a volume removed as soon as made is made again. */
+const CREATE_ATTEMPTS = 3;
 
 /** Removes volumes; nerdctl refuses one a container uses (409). */
 export async function removeVolumes(nerdctl: Nerdctl, names: string[]): Promise<void> {

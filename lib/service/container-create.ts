@@ -59,7 +59,7 @@ export async function containerCreate(scope: Scope, input: ContainerCreateInput)
   ]);
   const { image } = mustResolveImage(images, checked.image);
   if (checked.platform) checkImagePlatform(checked.image, checked.platform, imagePlatform(image));
-  const imageRecord = recordForNerdctl(image, { strict: true });
+  const imageRecord = recordForNerdctl(image, { strict: true, named: checked.image });
   if (!imageRecord) throw new ApiError("system", `cannot create a container from image ${shortId(image.id)}: it has no name nerdctl can use`);
   const exposedPorts = Object.keys(image.config.config?.ExposedPorts ?? {});
   const labels = image.config.config?.Labels ?? {};

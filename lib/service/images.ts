@@ -41,7 +41,7 @@ export async function imageHistory(scope: Scope, input: { name: string }): Promi
   checkImageName(input.name);
   const images = await namespaceImages(scope);
   const { image } = mustResolveImage(images, input.name);
-  const record = recordForNerdctl(image, { strict: false });
+  const record = recordForNerdctl(image, { strict: false, named: input.name });
   const lines =
     record && (image.config.history?.length ?? 0) > 0
       ? await historyLines(scope.nerdctl, record).catch((error: unknown) => {
@@ -61,7 +61,7 @@ export async function tagImage(scope: Scope, input: { name: string; repo: string
   checkImageName(input.name);
   assertImageName(target);
   const { image } = mustResolveImage(await namespaceImages(scope), input.name);
-  const source = recordForNerdctl(image, { strict: true });
+  const source = recordForNerdctl(image, { strict: true, named: input.name });
   if (!source) {
     // nerdctl tag reads the source as a reference, and this image's only records are the engine's own.
     throw new ApiError("system", `cannot tag ${shortId(image.id)}: nerdctl can tag an image only through a name it has, and this one has none`);
