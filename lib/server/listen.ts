@@ -32,7 +32,7 @@ export interface ServerTimeouts {
   checkIntervalMs: number;
 }
 
-const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 60_000, keepAliveMs: 5_000, checkIntervalMs: 30_000 };
+const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 60_000, keepAliveMs: 60_000, checkIntervalMs: 30_000 };
 
 export interface Listening {
   address: string;
