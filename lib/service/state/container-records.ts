@@ -13,6 +13,9 @@ import { Followed, type RecordsOptions } from "./followed.ts";
  * flight, and the next one takes whatever came meanwhile. With no stream the
  * records are not kept, and callers ask nerdctl (`undefined`).
  */
+/** How long a container found gone is remembered as such: longer than its events take to arrive. */
+const GONE_KEPT_MS = 60_000;
+
 export class ContainerRecords extends Followed {
   readonly #records = new Map<string, NerdctlContainerInspect>();
   readonly #marked = new Set<string>();
@@ -133,15 +136,13 @@ export class ContainerRecords extends Followed {
       if (epoch === this.epoch) for (const id of ids) if (this.#readingSince.get(id) === readAt) this.#readingSince.delete(id);
     }
     if (epoch !== this.epoch) return;
-    // Those not found are gone.
+    // Those not found are gone; when they were read stays a while, for their engine events still on the way.
     for (const id of ids) {
       this.#records.delete(id);
-      this.#readAt.delete(id);
+      this.#readAt.set(id, readAt);
     }
-    for (const container of found) {
-      this.#records.set(container.Id, container);
-      this.#readAt.set(container.Id, readAt);
-    }
+    for (const container of found) this.#records.set(container.Id, container);
+    for (const [id, at] of this.#readAt) if (!this.#records.has(id) && at < readAt - GONE_KEPT_MS) this.#readAt.delete(id);
     this.#settled = Math.max(this.#settled, through);
   }
 }

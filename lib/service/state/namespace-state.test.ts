@@ -122,6 +122,25 @@ describe("NamespaceState's containers", () => {
     expect(engine.calls.length).toBe(listed + 2);
   });
 
+  it("takes the engine's late events of a container it found gone as known", async () => {
+    const { engine, state, later } = setup();
+    const at = (topic: string, ms: number) => ({ ...taskEvent(topic, id(1)), Timestamp: new Date(ms).toISOString() });
+    engine.put(id(1), "web", "exited");
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    // nerdctld removed it and read that at once; the engine's events of the removal come after.
+    engine.containers.delete(id(1));
+    later(100);
+    state.containerChanged(id(1));
+    expect(await state.containers.all()).toEqual([]);
+    const listed = engine.calls.length;
+    state.engineEvent(at("/tasks/delete", 540));
+    state.engineEvent({ ...at("/containers/delete", 550), Event: JSON.stringify({ id: id(1) }) });
+    expect(await state.containers.all()).toEqual([]);
+    expect(engine.calls.length).toBe(listed);
+  });
+
   it("refreshes a burst of changes with one call in flight and one after it", async () => {
     const { engine, state, later } = setup();
     for (let n = 1; n <= 5; n++) engine.put(id(n), `c${n}`);
