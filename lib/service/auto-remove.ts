@@ -1,6 +1,5 @@
-import { removeContainers } from "../nerdctl/containers.ts";
 import { watchEnd, type ExitBaseline } from "./container-exit.ts";
-import { changingContainer } from "./container-lookup.ts";
+import { removingContainers } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -16,6 +15,6 @@ import type { Scope } from "./scope.ts";
  */
 export function removeAfterExit(scope: Scope, baseline: ExitBaseline, signal = new AbortController().signal): void {
   void watchEnd(scope, baseline, "exit", signal)
-    .then((end) => (end.kind === "exit" ? changingContainer(scope, baseline.id, () => removeContainers(scope.nerdctl, [baseline.id], { force: true, volumes: true })) : undefined))
+    .then((end) => (end.kind === "exit" ? removingContainers(scope, [baseline.id], { force: true, volumes: true }) : undefined))
     .catch(() => {});
 }

@@ -13,9 +13,8 @@ import {
   type StopOptions,
   type UpdateOptions,
 } from "../nerdctl/container-lifecycle.ts";
-import { removeContainers } from "../nerdctl/containers.ts";
 import { baselineOf, watchEnd } from "./container-exit.ts";
-import { changingContainer, findContainer } from "./container-lookup.ts";
+import { changingContainer, findContainer, removingContainers } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -96,7 +95,7 @@ export async function containerUpdate(scope: Scope, ref: string, options: Update
 export async function containerRemove(scope: Scope, ref: string, options: { force: boolean; volumes: boolean }): Promise<void> {
   const { id, state } = await current(scope, ref);
   if (!options.force && (state === "running" || state === "paused" || state === "restarting")) throw cannotRemove(state, id);
-  await changingContainer(scope, id, () => removeContainers(scope.nerdctl, [id], options));
+  await removingContainers(scope, [id], options);
 }
 
 /**

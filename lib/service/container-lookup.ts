@@ -1,5 +1,5 @@
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
-import { inspectContainer } from "../nerdctl/containers.ts";
+import { inspectContainer, removeContainers } from "../nerdctl/containers.ts";
 import { inspectContainerById } from "../nerdctl/events.ts";
 import type { Scope } from "./scope.ts";
 
@@ -23,4 +23,10 @@ export async function changingContainer<T>(scope: Scope, ids: string | readonly 
   } finally {
     for (const id of typeof ids === "string" ? [ids] : ids) scope.state.containerChanged(id);
   }
+}
+
+/** Removes containers: once nerdctl has, the next read knows them gone without asking; if it failed, it asks. */
+export async function removingContainers(scope: Scope, ids: readonly string[], options: Parameters<typeof removeContainers>[2] = {}): Promise<void> {
+  await changingContainer(scope, ids, () => removeContainers(scope.nerdctl, [...ids], options));
+  scope.state.containersRemoved(ids);
 }

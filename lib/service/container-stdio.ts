@@ -7,9 +7,9 @@ import { Filters } from "../docker/filters.ts";
 import { notModified, systemError } from "../errors.ts";
 import type { ClientConnection } from "../io/connection.ts";
 import { deleteStoppedTask, reattach, startAttached, startContainer, startFailureMessage, startWithInput } from "../nerdctl/container-lifecycle.ts";
-import { HOLDER_LABEL, inspectContainer, recordExit, recordHolder, removeContainers } from "../nerdctl/containers.ts";
+import { HOLDER_LABEL, inspectContainer, recordExit, recordHolder } from "../nerdctl/containers.ts";
 import { identityAlive, ownIdentity } from "../host/process-identity.ts";
-import { changingContainer, findContainer } from "./container-lookup.ts";
+import { changingContainer, findContainer, removingContainers } from "./container-lookup.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { hasTerminal } from "../nerdctl/logs.ts";
 import { removeAfterExit } from "./auto-remove.ts";
@@ -95,7 +95,7 @@ export async function containerStart(scope: Scope, ref: string): Promise<void> {
     removal?.abort();
     // As dockerd does: a --rm container that cannot start is removed (docker run waits for that).
     if (config.autoRemove) {
-      await changingContainer(scope, container.Id, () => removeContainers(scope.nerdctl, [container.Id], { force: true, volumes: true })).catch(() => {});
+      await removingContainers(scope, [container.Id], { force: true, volumes: true }).catch(() => {});
     }
     throw error;
   }

@@ -1,10 +1,10 @@
 import { stateName, toContainerInspect } from "../docker/containers.ts";
-import { allContainers, removeContainers } from "../nerdctl/containers.ts";
+import { allContainers } from "../nerdctl/containers.ts";
 import { removeAfterExit } from "./auto-remove.ts";
 import { baselineOf } from "./container-exit.ts";
 import { watchHealth } from "./health.ts";
 import { retakeHeld } from "./container-stdio.ts";
-import { changingContainer } from "./container-lookup.ts";
+import { removingContainers } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /**
@@ -18,7 +18,7 @@ export async function resumeContainerWatches(scope: Scope): Promise<void> {
   const autoRemoved = containers.filter((container) => toContainerInspect(container, undefined).HostConfig.AutoRemove === true);
   const ended = autoRemoved.filter((container) => stateName(container) === "exited" || stateName(container) === "dead");
   const endedIds = ended.map((container) => container.Id);
-  await changingContainer(scope, endedIds, () => removeContainers(scope.nerdctl, endedIds, { force: true, volumes: true }));
+  await removingContainers(scope, endedIds, { force: true, volumes: true });
   for (const container of containers) {
     if (stateName(container) !== "running" && stateName(container) !== "paused") continue;
     if (autoRemoved.includes(container)) removeAfterExit(scope, baselineOf(container));

@@ -1,8 +1,8 @@
 import { containerPruneCandidates, containerPruneResponse } from "../docker/container-selection.ts";
 import type { ContainerPruneResponse } from "../docker/container-types.ts";
 import type { Filters } from "../docker/filters.ts";
-import { allContainers, containerSizes, removeContainers } from "../nerdctl/containers.ts";
-import { changingContainer } from "./container-lookup.ts";
+import { allContainers, containerSizes } from "../nerdctl/containers.ts";
+import { removingContainers } from "./container-lookup.ts";
 import type { Scope } from "./scope.ts";
 
 /*
@@ -15,6 +15,6 @@ export async function containerPrune(scope: Scope, filters: Filters): Promise<Co
   const [containers, sizes] = await Promise.all([allContainers(scope.nerdctl), containerSizes(scope.nerdctl)]);
   const candidates = containerPruneCandidates(containers, filters, Date.now());
   const ids = candidates.map((container) => container.Id);
-  await changingContainer(scope, ids, () => removeContainers(scope.nerdctl, ids));
+  await removingContainers(scope, ids);
   return containerPruneResponse(candidates, sizes);
 }

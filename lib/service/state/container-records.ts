@@ -50,6 +50,13 @@ export class ContainerRecords extends Followed {
     this.#marks += 1;
   }
 
+  /** nerdctld removed the container: gone from the records at once, and its engine events, still on the way, change nothing. */
+  gone(id: string): void {
+    this.#records.delete(id);
+    this.#marked.delete(id);
+    this.#readAt.set(id, this.options.now());
+  }
+
   /** Every container as it is now; undefined when they are not followed (ask nerdctl). */
   async all(): Promise<NerdctlContainerInspect[] | undefined> {
     try {

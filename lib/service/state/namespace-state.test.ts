@@ -141,6 +141,23 @@ describe("NamespaceState's containers", () => {
     expect(engine.calls.length).toBe(listed);
   });
 
+  it("knows a container nerdctld removed as gone without asking, its late events included", async () => {
+    const { engine, state, later } = setup();
+    engine.put(id(1), "web", "exited");
+    engine.put(id(2), "db");
+    state.streamStarted();
+    later(500);
+    await state.containers.all();
+    const listed = engine.calls.length;
+    engine.containers.delete(id(1));
+    state.containerChanged(id(1));
+    later(100);
+    state.containersRemoved([id(1)]);
+    state.engineEvent({ ...taskEvent("/containers/delete", ""), Timestamp: new Date(550).toISOString(), Event: JSON.stringify({ id: id(1) }) });
+    expect(names(await state.containers.all())).toEqual(["db"]);
+    expect(engine.calls.length).toBe(listed);
+  });
+
   it("refreshes a burst of changes with one call in flight and one after it", async () => {
     const { engine, state, later } = setup();
     for (let n = 1; n <= 5; n++) engine.put(id(n), `c${n}`);

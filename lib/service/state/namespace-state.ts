@@ -133,6 +133,11 @@ export class NamespaceState implements EngineObserver {
     this.containers.mark(id);
   }
 
+  /** nerdctld removed these containers. */
+  containersRemoved(ids: readonly string[]): void {
+    for (const id of ids) this.containers.gone(id);
+  }
+
   /** nerdctld made a container: its record is read at once, as the client reads it next (docker run attaches and starts). */
   containerCreated(id: string): void {
     this.containers.mark(id);
