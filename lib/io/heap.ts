@@ -1,5 +1,4 @@
 import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 
 /**
  * Heap headroom for bulk transfers: while one runs, V8 lets the old
@@ -19,43 +18,14 @@ import { runInNewContext } from "node:vm";
  */
 let transfers = 0;
 
-/**
- * How long after the last transfer the heap is collected. An idle daemon
- * allocates next to nothing, so V8 would not collect again for a long time:
- * the heap the headroom let grow (and the buffers it holds outside V8's heap)
- * would stay in the process's memory after a burst of transfers.
- */
-const SETTLE_MS = 5_000;
-let settleTimer: NodeJS.Timeout | undefined;
-let collect: (() => void) | undefined;
-
-function collectWhenSettled(): void {
-  clearTimeout(settleTimer);
-  settleTimer = setTimeout(() => {
-    if (transfers > 0) return;
-    if (!collect) {
-      // V8's collector, reachable from JavaScript only once exposed (a context made after that has it).
-      setFlagsFromString("--expose-gc");
-      collect = runInNewContext("gc") as () => void;
-    }
-    collect();
-  }, SETTLE_MS).unref();
-}
-
 /** Marks a transfer as running; call the returned function (once) when it ends. */
 export function heapHeadroomDuringTransfer(): () => void {
-  if (transfers++ === 0) {
-    clearTimeout(settleTimer);
-    setFlagsFromString("--heap-growing-percent=300");
-  }
+  if (transfers++ === 0) setFlagsFromString("--heap-growing-percent=300");
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    if (--transfers === 0) {
-      setFlagsFromString("--heap-growing-percent=0");
-      collectWhenSettled();
-    }
+    if (--transfers === 0) setFlagsFromString("--heap-growing-percent=0");
   };
 }
 
