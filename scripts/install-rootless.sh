@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what rootless containerd needs besides the engine: Debian's
-# RootlessKit, slirp4netns and newuidmap/newgidmap (uidmap), a /dev/net/tun
-# users may open, and nerdctl's containerd-rootless.sh and
+# Installs what rootless containerd needs besides the engine and Debian's
+# RootlessKit, slirp4netns and newuidmap/newgidmap (uidmap), which setup.sh
+# installs with its other packages: a /dev/net/tun users may open, and
+# nerdctl's containerd-rootless.sh and
 # containerd-rootless-setuptool.sh, taken from nerdctl's source module
 # (extras/rootless) at the version scripts/engine-modules/nerdctl/go.mod pins,
 # through the Go module proxy, into
@@ -22,17 +23,6 @@ say() { printf '[install-rootless] %s\n' "$*" >&2; }
 if [[ -z $NERDCTL_VERSION ]]; then
   say "no nerdctl version required in $MODULE/go.mod"
   exit 1
-fi
-
-missing=()
-for pkg in rootlesskit slirp4netns uidmap; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  say "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # RootlessKit's network (slirp4netns) needs a tap device, which an unprivileged

@@ -69,7 +69,7 @@ if [[ ${1:-} == --for-tests ]]; then
   bash scripts/install-compose.sh
   bash scripts/install-reaper.sh
   bash scripts/install-rootless.sh
-  ensure_packages docker.io debootstrap tmux openssh-client openssh-server python3-venv systemd openssl
+  ensure_packages docker.io debootstrap tmux openssh-client openssh-server python3-venv systemd openssl rootlesskit slirp4netns uidmap
   # docker-py, the Python client the e2e suites drive, in a venv of its own
   # (under node_modules/, so npm ci starts it afresh too).
   docker_py=node_modules/.cache/docker-py
