@@ -13,6 +13,7 @@ export type ErrorKind =
   | "not-modified"
   | "too-large"
   | "too-many-requests"
+  | "timeout"
   | "system"
   | "not-implemented"
   | "upstream"
@@ -36,6 +37,8 @@ export const conflict = (message: string) => new ApiError("conflict", message);
 export const notModified = (message: string) => new ApiError("not-modified", message);
 /** A request body over what the endpoint reads. */
 export const tooLarge = (message: string) => new ApiError("too-large", message);
+/** A client that stopped sending a request it had begun. */
+export const timedOut = (message: string) => new ApiError("timeout", message);
 export const systemError = (message: string) => new ApiError("system", message);
 export const notImplemented = (message: string) => new ApiError("not-implemented", message);
 /** A remote (a registry) answered with something that cannot be used. */

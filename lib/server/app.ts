@@ -5,7 +5,7 @@ import { inRequest, newRequestId } from "../log.ts";
 import { errorResponseOf } from "./error-response.ts";
 import { checkVersion, splitVersion } from "./api-version.ts";
 import type { ServiceRoot } from "../service/scope.ts";
-import type { RequestContext } from "./context.ts";
+import { DEFAULT_BODY_IDLE_MS, type RequestContext } from "./context.ts";
 import { daemonHeaders } from "./headers.ts";
 import { upgradeOf } from "./hijack.ts";
 import { REQUEST_ID_HEADER, traceOf, UNMATCHED_ROUTE, type RequestTrace, type ServedRequest } from "./observe.ts";
@@ -19,6 +19,8 @@ export interface DaemonAppOptions {
   observe?: (request: ServedRequest) => void;
   /** Refuse every call that is not a read (GET, HEAD). */
   readOnly?: boolean;
+  /** How long a JSON or auth body may go without a byte (60 s): a client trickling one holds nothing longer. */
+  bodyIdleMs?: number;
 }
 
 const READS = new Set(["GET", "HEAD"]);
@@ -43,7 +45,9 @@ export function createDaemonApp(options: DaemonAppOptions): H3 {
       const { status, message } = errorResponseOf(error);
       const trace = traceOf(event);
       if (trace) trace.error = message;
-      const answered = { ...headers, ...(trace ? { [REQUEST_ID_HEADER]: trace.requestId } : {}) };
+      const answered: Record<string, string> = { ...headers, ...(trace ? { [REQUEST_ID_HEADER]: trace.requestId } : {}) };
+      // The rest of a body refused part-way (too large, or stopped coming) is not read: the connection ends with the answer.
+      if (status === 408 || status === 413) answered.Connection = "close";
       // A 304 has no body (HTTP forbids one): dockerd sends none either.
       if (status === 304) return new Response(null, { status, headers: answered });
       return new Response(`${JSON.stringify({ message })}\n`, {
@@ -82,7 +86,12 @@ export function createDaemonApp(options: DaemonAppOptions): H3 {
     if (options.readOnly && !READS.has(event.req.method)) throw forbidden("the API is read-only: nerdctld serves reads only (--read-only-api)");
     switch (resolution.kind) {
       case "route": {
-        const context: RequestContext = { services: options.services, apiVersion: version, params: resolution.params };
+        const context: RequestContext = {
+          services: options.services,
+          apiVersion: version,
+          params: resolution.params,
+          bodyIdleMs: options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS,
+        };
         Object.assign(event.context, context);
         const handler = resolution.route.handler;
         // Everything the handler starts, engine calls included, logs with the request's id.

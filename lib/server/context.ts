@@ -7,6 +7,8 @@ export interface RequestContext {
   /** The API version the client asked for (or the daemon's). */
   apiVersion: string;
   params: Record<string, string>;
+  /** How long a small body may go without a byte before the request is refused (408). */
+  bodyIdleMs: number;
 }
 
 function requestContext(event: H3Event): RequestContext {
@@ -28,6 +30,12 @@ export const NAMESPACE_HEADER = "X-Containerd-Namespace";
 
 export function useApiVersion(event: H3Event): string {
   return requestContext(event).apiVersion;
+}
+
+export const DEFAULT_BODY_IDLE_MS = 60_000;
+
+export function useBodyIdleMs(event: H3Event): number {
+  return (event.context as Partial<RequestContext>).bodyIdleMs ?? DEFAULT_BODY_IDLE_MS;
 }
 
 /** A path parameter, already resolved (names with slashes included) and decoded. */

@@ -12,6 +12,7 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   "not-modified": 304,
   "too-large": 413,
   "too-many-requests": 429,
+  timeout: 408,
   system: 500,
   "not-implemented": 501,
   upstream: 502,

@@ -11,6 +11,7 @@ import { createDaemonApp } from "./app.ts";
 import { hijack, wantsHijack } from "./hijack.ts";
 import { listenOn, type Listening } from "./listen.ts";
 import { parseTemplate } from "./resolve.ts";
+import { defineRoute } from "./route.ts";
 import { pullStream } from "./streams.ts";
 
 /*
@@ -43,14 +44,16 @@ const routes = [
     }),
   },
   { method: "GET", template: parseTemplate("/version"), layer: "1.43", handler: defineHandler(() => ({ Version: "test" })) },
+  { method: "POST", template: parseTemplate("/volumes/create"), layer: "1.43", handler: defineRoute(async (request) => ({ got: await request.json() })) },
 ];
 
-function appWith(readOnly = false) {
+function appWith(readOnly = false, bodyIdleMs?: number) {
   return createDaemonApp({
     routes,
     services: { nerdctl: new Nerdctl(new ReplayRunner([])), facts: () => ({}) as never },
     daemonVersion: "test",
     readOnly,
+    bodyIdleMs,
   });
 }
 
@@ -141,6 +144,29 @@ describe("slow and idle clients", () => {
     expect(attach.socket.destroyed || events.socket.destroyed).toBe(false);
     attach.socket.destroy();
     events.socket.destroy();
+  });
+
+  it("a JSON body that stops coming is refused with a 408 and the connection closed; one that keeps coming is read", async () => {
+    const path = join(dir, "d.sock");
+    listening = await listenOn(`unix://${path}`, appWith(false, 300), { timeouts: { ...timeouts, headersMs: 5_000 } });
+    const head = (length: number) => `POST /v1.43/volumes/create HTTP/1.1\r\nHost: \r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+    const stalled = client(path, `${head(20)}{"Name":`);
+    await stalled.closed;
+    expect(stalled.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(stalled.received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(stalled.received).toContain('{"message":"no request body received for 0.3 s"}');
+
+    // Ten pieces 100 ms apart: a second in all, never 300 ms without a byte.
+    const body = '{"Name":"trickled"}';
+    const steady = client(path, head(body.length));
+    for (let at = 0; at < body.length; at += 2) {
+      await new Promise((wait) => setTimeout(wait, 100));
+      steady.socket.write(body.slice(at, at + 2));
+    }
+    await steady.until(/\{"got":\{"Name":"trickled"\}\}/);
+    expect(steady.received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    steady.socket.destroy();
   });
 
   it("closes a connection left idle after its response (keep-alive)", async () => {

@@ -20,8 +20,9 @@ export interface ListenOptions {
 /**
  * What a slow or idle client may hold: a connection must bring its request's
  * headers within `headersMs` (408 and closed otherwise), and one idle between
- * requests is closed after `keepAliveMs`. Nothing bounds a request once its
- * headers are in: bodies (image loads, build contexts) and responses (logs -f,
+ * requests is closed after `keepAliveMs`. Past its headers, only the small
+ * bodies routes read whole have an idle bound (the app's bodyIdleMs): streamed
+ * bodies (image loads, build contexts) and responses (logs -f,
  * events, pulls) take as long as they take, and a hijacked connection (attach,
  * exec, BuildKit's) is the route's alone.
  */

@@ -2,9 +2,9 @@ import type { Duplex, Readable } from "node:stream";
 import { defineHandler, type H3Event } from "h3";
 import { compareVersions } from "../docker/api-version.ts";
 import { Filters } from "../docker/filters.ts";
-import { badParameter, tooLarge } from "../errors.ts";
+import { badParameter, timedOut, tooLarge } from "../errors.ts";
 import { scopeFor, type Scope } from "../service/scope.ts";
-import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useParam } from "./context.ts";
+import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useBodyIdleMs, useParam } from "./context.ts";
 import type { ConnectionSession } from "../io/connection.ts";
 import { serveConnection, upgradeBody } from "./connection.ts";
 import { switchProtocols, upgradeOf } from "./hijack.ts";
@@ -102,20 +102,34 @@ export class RouteRequest {
 
   /**
    * A small body (an auth document, a JSON object) as text, read up to `limit`
-   * bytes: a larger one is refused (413) rather than held. Empty when there is none.
+   * bytes: a larger one is refused (413) rather than held, and one that stops
+   * coming for the body idle time is refused (408) rather than waited for.
+   * Empty when there is none.
    */
   async smallBody(limit = SMALL_BODY_LIMIT): Promise<string> {
     const refused = () => tooLarge(`request body larger than ${limit} bytes`);
     if (Number(this.event.req.headers.get("content-length") ?? "0") > limit) throw refused();
-    const chunks: Buffer[] = [];
+    const idleMs = useBodyIdleMs(this.event);
+    // Not destroyed on a refusal: the answer still goes out on its connection.
+    const chunks = this.body().iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer | string>;
+    const parts: Buffer[] = [];
     let size = 0;
-    for await (const chunk of this.body() as AsyncIterable<Buffer | string>) {
-      const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    for (;;) {
+      const next = chunks.next();
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timedOut(`no request body received for ${idleMs / 1000} s`)), idleMs);
+      });
+      // A read left pending by a refusal ends with the connection.
+      next.catch(() => {});
+      const { value, done } = await Promise.race([next, idle]).finally(() => clearTimeout(timer));
+      if (done) break;
+      const buffer = typeof value === "string" ? Buffer.from(value) : value;
       size += buffer.length;
       if (size > limit) throw refused();
-      chunks.push(buffer);
+      parts.push(buffer);
     }
-    return Buffer.concat(chunks).toString("utf8");
+    return Buffer.concat(parts).toString("utf8");
   }
 
   /** The body as JSON (undefined when empty), at most JSON_BODY_LIMIT bytes. */
