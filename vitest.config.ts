@@ -21,6 +21,9 @@ export default defineConfig({
           hookTimeout: 180_000,
           // One engine is shared by the suites; they run one file at a time.
           fileParallelism: false,
+          // Two shared cores under a whole run's load: a test that fails once is run again, and the
+          // summary names every test that needed it.
+          retry: 1,
         },
       },
     ],

@@ -26,6 +26,7 @@ run env NERDCTLD_E2E_PROVIDER=host npx vitest run --project e2e system container
 # The first failures again with the start of their reasons, so that the end
 # of the output names them, then one closing line for the three runs.
 sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '/^ *FAIL / { n++; left = 10 } n <= 8 && left-- > 0'
+grep -a '^passed when run again: ' "$log" || true
 awk '/^tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$/ { p += $2; f += $4; s += $6 }
      END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 exit "$status"
