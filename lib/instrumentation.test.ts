@@ -88,6 +88,11 @@ describe("GET /metrics", () => {
       expect(sample(scrape, 'nerdctld_event_source_restarts_total{namespace="default"}')).toBe(1);
       expect(sample(scrape, "nerdctld_engine_children")).toBe(0);
       expect(sample(scrape, "nerdctld_engine_calls_queued")).toBe(0);
+      // The daemon's own memory: resident, and V8's heap within it.
+      const heapTotal = sample(scrape, "nodejs_heap_size_total_bytes")!;
+      expect(sample(scrape, "process_resident_memory_bytes")).toBeGreaterThan(heapTotal);
+      expect(heapTotal).toBeGreaterThanOrEqual(sample(scrape, "nodejs_heap_size_used_bytes")!);
+      expect(sample(scrape, "nodejs_external_memory_bytes")).toBeGreaterThan(0);
       expect((await fetch(`http://${served.address}/other`)).status).toBe(404);
       expect((await fetch(`http://${served.address}/metrics`, { method: "POST" })).status).toBe(405);
     } finally {

@@ -48,6 +48,11 @@ export class DaemonMetrics {
   constructor(sources: DaemonMetricsSources) {
     this.registry.gauge("nerdctld_engine_children", "Engine children running now, streams and held stdio included.", sources.children);
     this.registry.gauge("nerdctld_engine_calls_queued", "Buffered engine calls waiting for a place under --max-children.", () => this.#queued());
+    // The names Prometheus' Node.js client uses, so existing dashboards read them.
+    this.registry.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", () => process.memoryUsage.rss());
+    this.registry.gauge("nodejs_heap_size_total_bytes", "V8's heap size in bytes.", () => process.memoryUsage().heapTotal);
+    this.registry.gauge("nodejs_heap_size_used_bytes", "V8's heap in use, in bytes.", () => process.memoryUsage().heapUsed);
+    this.registry.gauge("nodejs_external_memory_bytes", "Memory of C++ objects bound to JavaScript ones (buffers included), in bytes.", () => process.memoryUsage().external);
   }
 
   /**
