@@ -194,11 +194,11 @@ export async function removeReadsObjects(plan: ClientsPlan & { parallel: number 
 }
 
 /** GET a listing once: its size in bytes and how many items it holds. */
-async function listing(socketPath: string, path: string): Promise<{ bytes: number; count: number; ms: number }> {
+async function listing(socketPath: string, path: string, timeoutMs?: number): Promise<{ bytes: number; count: number; ms: number }> {
   const agent = keepAliveAgent();
   try {
     const start = performance.now();
-    const res = await apiRequest(agent, socketPath, "GET", path);
+    const res = await apiRequest(agent, socketPath, "GET", path, { timeoutMs });
     const ms = performance.now() - start;
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body.toString("utf8").trim().slice(0, 200)}`);
     const items = JSON.parse(res.body.toString("utf8")) as unknown[];
@@ -221,7 +221,8 @@ async function settle(nerdctld: ReadsPlan["nerdctld"], path: string, expected: n
   let count = -1;
   while (performance.now() - start < timeoutMs) {
     const from = (await stat(nerdctld.logFile)).size;
-    const read = await listing(nerdctld.socketPath, path);
+    // The first read after many changes waits for nerdctl to inspect them all: it may take the whole settle time.
+    const read = await listing(nerdctld.socketPath, path, Math.max(1_000, timeoutMs - (performance.now() - start)));
     times.push(read.ms);
     count = read.count;
     // A call's line is written before the answer; the pause lets a late write land in this read's stretch.
@@ -386,9 +387,9 @@ async function grow(plan: ReadsPlan, kind: GrowthKind, count: EngineCount, size:
 }
 
 /** Waits for nerdctld's state to hold what nerdctld's engine holds of a kind. */
-async function settledOn(plan: ReadsPlan, kind: GrowthKind, engine: EngineCount, size: number): Promise<Settling> {
+async function settledOn(plan: ReadsPlan, kind: GrowthKind, engine: EngineCount, size: number, timeoutMs = plan.settleTimeoutMs): Promise<Settling> {
   if (engine.failure !== null) return { kind: "unsettled", why: engine.failure };
-  const settling = await settle(plan.nerdctld, GROWTH_READS[kind].path, engine.base + engine.added, plan.settleTimeoutMs).catch(
+  const settling = await settle(plan.nerdctld, GROWTH_READS[kind].path, engine.base + engine.added, timeoutMs).catch(
     (error: unknown): Settling => ({ kind: "unsettled", why: (error as Error).message }),
   );
   plan.log(`reads: nerdctld ${kind} at ${size}: ${settling.kind === "settled" ? `settled after ${settling.afterMs.toFixed(0)} ms, first read ${settling.firstReadMs.toFixed(0)} ms` : settling.why}`);
@@ -470,7 +471,8 @@ async function grownMemory(
   for (const kind of ["containers", "images"] as const) addedSeconds += (await grow(plan, kind, engines[kind], plan.memorySize[kind], false)) ?? 0;
   const held = {} as HeldCounts;
   for (const kind of ["containers", "images"] as const) {
-    const settling = await settledOn(plan, kind, engines[kind], plan.memorySize[kind]);
+    // Nearly a thousand containers new to the state at once: nerdctl's inspection of them alone takes a minute or more here.
+    const settling = await settledOn(plan, kind, engines[kind], plan.memorySize[kind], 5 * plan.settleTimeoutMs);
     if (settling.kind === "unsettled") return { failed: `nerdctld's ${kind}: ${settling.why}` };
     held[kind] = engines[kind].base + engines[kind].added;
   }
