@@ -43,7 +43,17 @@ const WARM_UP = 39;
  * a leak of one per client would be 78 (short) or 1,000 (full).
  */
 const FD_TOLERANCE = 4;
-/** Resident memory above the baseline afterwards: V8 keeps some heap it grew; a per-client leak of 64 KiB would be 62 MiB in full. */
+/**
+ * The clients come in quarters, the daemon's memory read after each. What the
+ * daemon grows to once for this load (V8's heap, malloc's free lists, code it
+ * compiled) stays flat from quarter to quarter; what each client leaks grows
+ * with every one.
+ */
+const QUARTERS = 4;
+/**
+ * Resident memory the last quarter may end above the first: a per-client leak
+ * of 64 KiB would be 47 MiB over the last three quarters of the full profile.
+ */
 const RSS_TOLERANCE = 32 * 1024 * 1024;
 /** How long the children and descriptors get to go after the last client left. */
 const SETTLE_MS = 15_000;
@@ -178,8 +188,9 @@ function schedule(count: number): Kind[] {
   return order;
 }
 
-async function runAll(order: Kind[]): Promise<Map<Kind, Map<string, number>>> {
-  const tally = new Map<Kind, Map<string, number>>(KINDS.map((kind) => [kind, new Map()]));
+type Tally = Map<Kind, Map<string, number>>;
+
+async function runAll(order: Kind[], tally: Tally = new Map(KINDS.map((kind) => [kind, new Map()]))): Promise<Tally> {
   const add = (kind: Kind, key: string) => tally.get(kind)!.set(key, (tally.get(kind)!.get(key) ?? 0) + 1);
   let next = 0;
   const worker = async () => {
@@ -261,10 +272,13 @@ afterAll(async () => {
   await removeNamespace(namespace);
 }, 300_000);
 
+/** The figures of attempts that missed a bound: a test that fails is run again, on the same daemon, and the report says so. */
+const missedAttempts: string[] = [];
+
 describe("clients that leave mid-stream", () => {
   it(`leave no child, descriptor, temporary file or memory behind, and stop no container (${FULL ? "full" : "short"} profile)`, { timeout: FULL ? 3_600_000 : 600_000 }, async () => {
     // A warm-up at the same concurrency first: what the daemon opens once (a thread pool, a connection)
-    // and the heap it grows to for CONCURRENCY streams at once are in the baseline; what grows after is per client.
+    // is in the baseline; descriptors and children above it afterwards are per client.
     await runAll(schedule(WARM_UP));
     const warmed = await measure();
     const baseline = (await settle(warmed)).snapshot;
@@ -272,11 +286,20 @@ describe("clients that leave mid-stream", () => {
     const tempBefore = await tempEntries();
     const leasesBefore = (await namespaceLeases(namespace)).length;
 
-    const started = Date.now();
-    const tally = await runAll(schedule(CLIENTS));
-    const seconds = (Date.now() - started) / 1000;
-    const { snapshot: after, waitedMs } = await settle(baseline);
-    const rssAfter = await settledRss();
+    const tally: Tally = new Map(KINDS.map((kind) => [kind, new Map()]));
+    const quarterRss: number[] = [];
+    let clientsMs = 0;
+    let settled = { snapshot: baseline, waitedMs: 0 };
+    for (let quarter = 0; quarter < QUARTERS; quarter++) {
+      const started = Date.now();
+      await runAll(schedule(Math.round((CLIENTS * (quarter + 1)) / QUARTERS) - Math.round((CLIENTS * quarter) / QUARTERS)), tally);
+      clientsMs += Date.now() - started;
+      settled = await settle(baseline);
+      quarterRss.push(await settledRss());
+    }
+    const seconds = clientsMs / 1000;
+    const { snapshot: after, waitedMs } = settled;
+    const [rssFirstQuarter, rssAfter] = [quarterRss[0]!, quarterRss.at(-1)!];
     const left = strays(after, baseline);
     const tempAfter = await tempEntries();
     const leasesAfter = (await namespaceLeases(namespace)).length;
@@ -291,14 +314,14 @@ describe("clients that leave mid-stream", () => {
     });
     const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
     const summary = [
-      `- **Figure**: ${CLIENTS} clients in ${seconds.toFixed(0)} s (${CONCURRENCY} at once); afterwards ${left.length} engine programs left, ${tempAfter - tempBefore} temporary entries left, descriptors ${baseline.fds} → ${after.fds}, RSS ${mib(rssBefore)} → ${mib(rssAfter)} MiB, containers attached to and exec'd in running: ${containersRunning.chatter && containersRunning.web ? "yes" : "no"}.`,
+      `- **Figure**: ${CLIENTS} clients in ${seconds.toFixed(0)} s (${CONCURRENCY} at once); afterwards ${left.length} engine programs left, ${tempAfter - tempBefore} temporary entries left, descriptors ${baseline.fds} → ${after.fds}, RSS ${mib(rssBefore)} MiB at the baseline, then ${quarterRss.map(mib).join(", ")} MiB after each quarter of the clients, containers attached to and exec'd in running: ${containersRunning.chatter && containersRunning.web ? "yes" : "no"}.`,
       `- **Not bounded**: containerd leases left in the namespace ${leasesBefore} → ${leasesAfter}: a nerdctl killed mid-pull or mid-load cannot release the lease it holds, which pins what it fetched for a day (nerdctl's lease expiry).`,
-      `- **Bound**: 0 nerdctl/ctr/buildctl left within ${SETTLE_MS / 1000} s (found after ${(waitedMs / 1000).toFixed(1)} s), 0 temporary entries left, descriptors ≤ baseline + ${FD_TOLERANCE}, RSS ≤ baseline + ${mib(RSS_TOLERANCE)} MiB (each the lowest of readings every 2 s over ${MEMORY_SETTLE_MS / 1000} s idle), the containers still running, /_ping answered.`,
+      `- **Bound**: 0 nerdctl/ctr/buildctl left within ${SETTLE_MS / 1000} s (found after ${(waitedMs / 1000).toFixed(1)} s), 0 temporary entries left, descriptors ≤ baseline + ${FD_TOLERANCE}, RSS after the last quarter ≤ RSS after the first + ${mib(RSS_TOLERANCE)} MiB (each the lowest of readings every 2 s over ${MEMORY_SETTLE_MS / 1000} s idle: no growth per client once the daemon has grown to the load), the containers still running, /_ping answered.`,
     ];
     console.error([`disconnects (${FULL ? "full" : "short"}, provider ${inject("provider")}):`, ...summary, ...rows, ...left.map((entry) => `left: ${entry.pid} ${entry.cmdline}`)].join("\n"));
 
     const verdict =
-      left.length === 0 && tempAfter === tempBefore && after.fds <= baseline.fds + FD_TOLERANCE && rssAfter <= rssBefore + RSS_TOLERANCE && containersRunning.chatter && containersRunning.web && pings;
+      left.length === 0 && tempAfter === tempBefore && after.fds <= baseline.fds + FD_TOLERANCE && rssAfter <= rssFirstQuarter + RSS_TOLERANCE && containersRunning.chatter && containersRunning.web && pings;
     if (FULL) {
       writeReportSection(
         HARDENING_REPORT,
@@ -307,8 +330,9 @@ describe("clients that leave mid-stream", () => {
           "## Disconnects: clients that leave mid-stream",
           "",
           ...summary,
-          `- **Result**: ${verdict ? "pass" : "FAIL"}.`,
-          `- **How**: \`NERDCTLD_HARDENING_FULL=1 npx vitest run --project e2e e2e/disconnects.e2e.test.ts\` (provider ${inject("provider")}). A nerdctld of the test's own (\`--engine external\`, a namespace of its own) on the engine under test; each client opens a raw connection to its socket and, once the response started, destroys it after a random pause skewed towards the start (up to the kind's stay), or, for an upload, destroys it after a random part of the body (a cut image archive, a cut build context, a cut archive for cp). Processes, descriptors and RSS are read from /proc where the daemon runs (the engine container under testcontainers); a left program is a nerdctl, ctr or buildctl not there at the baseline, below the daemon or naming its namespace. The baseline is taken after a warm-up of ${WARM_UP} clients at the same concurrency, so what the daemon opens once, and the heap it grows to for ${CONCURRENCY} streams at once, are in it. Temporary entries are those of the daemon's TMPDIR.`,
+          ...missedAttempts.map((figure, i) => `- **Attempt ${i + 1}, on the same daemon, missed a bound**: ${figure}`),
+          `- **Result**: ${verdict ? "pass" : "FAIL"}${missedAttempts.length > 0 ? ` (attempt ${missedAttempts.length + 1})` : ""}.`,
+          `- **How**: \`NERDCTLD_HARDENING_FULL=1 npx vitest run --project e2e e2e/disconnects.e2e.test.ts\` (provider ${inject("provider")}). A nerdctld of the test's own (\`--engine external\`, a namespace of its own) on the engine under test; each client opens a raw connection to its socket and, once the response started, destroys it after a random pause skewed towards the start (up to the kind's stay), or, for an upload, destroys it after a random part of the body (a cut image archive, a cut build context, a cut archive for cp). Processes, descriptors and RSS are read from /proc where the daemon runs (the engine container under testcontainers); a left program is a nerdctl, ctr or buildctl not there at the baseline, below the daemon or naming its namespace. The baseline is taken after a warm-up of ${WARM_UP} clients at the same concurrency, so what the daemon opens once is in it. The clients then come in ${QUARTERS} quarters, with ${MEMORY_SETTLE_MS / 1000} s idle after each for the memory reading: the daemon's resident memory grows in the first quarter to what this load takes (V8's heap, malloc's free lists and compiled code, which neither V8 nor glibc hands back at once), and a leak per client would go on growing in the next three. Temporary entries are those of the daemon's TMPDIR.`,
           "",
           "| kind | clients | left mid-stream or mid-body | ended before leaving | no response | statuses seen |",
           "|---|---|---|---|---|---|",
@@ -317,10 +341,11 @@ describe("clients that leave mid-stream", () => {
       );
     }
 
+    if (!verdict) missedAttempts.push(summary[0]!.replace("- **Figure**: ", ""));
     expect(left.map((entry) => entry.cmdline)).toEqual([]);
     expect(tempAfter).toBe(tempBefore);
     expect(after.fds).toBeLessThanOrEqual(baseline.fds + FD_TOLERANCE);
-    expect(rssAfter).toBeLessThanOrEqual(rssBefore + RSS_TOLERANCE);
+    expect(rssAfter).toBeLessThanOrEqual(rssFirstQuarter + RSS_TOLERANCE);
     expect(containersRunning).toEqual({ chatter: true, web: true });
     expect(pings).toBe(true);
     // Every kind was left mid-way at least once: otherwise the figure would measure nothing of it.
