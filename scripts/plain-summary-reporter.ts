@@ -11,7 +11,7 @@ export default class PlainSummaryReporter implements Reporter {
     for (const module of testModules) {
       for (const test of module.children.allTests()) {
         const state = test.result().state;
-        if (state === "passed" && test.diagnostic()?.flaky) retried.push(`${module.moduleId.replace(`${process.cwd()}/`, "")} > ${test.fullName}`);
+        if (state === "passed" && test.diagnostic()?.flaky) retried.push(`${module.relativeModuleId} > ${test.fullName}`);
         if (state === "passed") counts.passed += 1;
         else if (state === "failed") counts.failed += 1;
         else counts.skipped += 1;
