@@ -3,6 +3,7 @@
  * terminal (tmux), read from its screen, resized, detached from with
  * ctrl-p ctrl-q; for both CLIs in both namespaces.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, inject, it } from "vitest";
 import { engineNerdctl } from "./support/engine-client.ts";
 import { dockerIn, MATRIX, terminalIn } from "./support/matrix.ts";
@@ -20,11 +21,30 @@ describe.concurrent.each(MATRIX)("$title", (cell) => {
   const docker = (...args: string[]) => dockerIn(cell, dockerHost, args);
   const tag = `${cell.cli.replace(/\W/g, "")}-${cell.namespace.replace(/\W/g, "")}`;
   const containers = new Set<string>();
-  const name = (what: string) => {
+  /** The container's name; one left by an earlier attempt of the same test (a retry) is removed first. */
+  const name = async (what: string) => {
     const made = `tty-${what}-${tag}`;
     containers.add(made);
+    await engineNerdctl(["rm", "--force", made], { namespace: cell.namespace });
     return made;
   };
+
+  /**
+   * Waits for the CLI's first resize of the container's terminal: only after
+   * it does the CLI follow the window's size. A window resized before that
+   * (the shell may prompt before the CLI has its start's answer) reaches the
+   * container as a forwarded SIGWINCH alone, with dockerd just the same.
+   */
+  async function sizedByCli(container: string, since: string): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const until = String(Math.floor(Date.now() / 1000) + 1);
+      const events = await docker("events", "--since", since, "--until", until, "--filter", `container=${container}`, "--filter", "event=resize", "--format", "{{.Action}}");
+      if (events.stdout.includes("resize")) return;
+      if (Date.now() > deadline) throw new Error(`the docker CLI never sized the container's terminal: ${events.stderr.trim()}`);
+      await sleep(100);
+    }
+  }
 
   /** The cell's docker CLI in a terminal, closed (with whatever still runs in it) after `use`. */
   async function inTerminal(args: string[], use: (tty: Terminal) => Promise<void>): Promise<void> {
@@ -45,14 +65,21 @@ describe.concurrent.each(MATRIX)("$title", (cell) => {
   });
 
   it("docker run -it --rm busybox sh: typed, resized, exited", async ({ expect }) => {
-    const container = name("run");
+    const container = await name("run");
+    const since = String(Math.floor(Date.now() / 1000) - 1);
     await inTerminal(["run", "-it", "--rm", "--name", container, "busybox", "sh"], async (tty) => {
       await tty.waitFor(/# $/);
+      await sizedByCli(container, since);
       await tty.line("echo $((6*7))");
       await tty.waitFor(/^42\r?$/m);
       await tty.retype("stty size", /^30 100$/m);
+      const resizedAt = Math.floor(Date.now() / 1000);
       await tty.resize(120, 40);
-      await tty.retype("stty size", /^40 120$/m);
+      await tty.retype("stty size", /^40 120$/m).catch(async (error: Error) => {
+        // What the daemon was told since (a resize, or only a forwarded SIGWINCH) says where the new size was lost.
+        const told = await docker("events", "--since", String(resizedAt - 1), "--until", String(Math.floor(Date.now() / 1000) + 1), "--filter", `container=${container}`, "--filter", "event=resize", "--filter", "event=kill", "--format", "{{.Action}} {{json .Actor.Attributes}}");
+        throw new Error(`${error.message}\nthe daemon's resize and kill events since the resize: ${told.stdout.trim() || "none"} ${told.stderr.trim()}`);
+      });
       await tty.line("exit 3");
       expect(await tty.exited()).toBe(3);
       // The shell's last words are the user's `exit 3`: nothing of the daemon's or the engine's follows.
@@ -63,7 +90,7 @@ describe.concurrent.each(MATRIX)("$title", (cell) => {
   });
 
   it("docker run -dit busybox sh, docker attach, ctrl-p ctrl-q, docker attach again", async ({ expect }) => {
-    const container = name("attach");
+    const container = await name("attach");
     const started = await docker("run", "-dit", "--name", container, "busybox", "sh");
     expect(started.exitCode, started.stderr).toBe(0);
     await inTerminal(["attach", container], async (tty) => {

@@ -80,14 +80,15 @@ export class Terminal {
    * travels from the terminal to the process's own one (CLI, daemon, nerdctl,
    * the runtime) while the next line is typed.
    */
-  async retype(command: string, expected: RegExp, attempts = 10): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+  async retype(command: string, expected: RegExp, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
       await this.line(command);
       try {
         await this.waitFor(expected, 1_000);
         return;
       } catch (error) {
-        if (attempt === attempts) throw error;
+        if (Date.now() > deadline) throw error;
       }
     }
   }

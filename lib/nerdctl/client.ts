@@ -1,5 +1,6 @@
 import { type ErrorSubject } from "../errors.ts";
 import { errorFromStderr } from "./errors.ts";
+import { freshReads } from "../runner/coalescing.ts";
 import type { Command, CommandRunner, Program, RunOptions } from "../runner/types.ts";
 
 export interface NerdctlOptions {
@@ -25,6 +26,11 @@ export class Nerdctl {
   /** The same engine seen through another namespace (a per-request override). */
   withNamespace(namespace: string): Nerdctl {
     return new Nerdctl(this.runner, { ...this.options, namespace });
+  }
+
+  /** The same engine, its reads never sharing a child already running (see freshReads). */
+  withFreshReads(): Nerdctl {
+    return new Nerdctl(freshReads(this.runner), this.options);
   }
 
   command(args: readonly string[], program: Program = "nerdctl"): Command {

@@ -42,3 +42,16 @@ export class CoalescingRunner implements CommandRunner {
     return this.inner.interactive(command, options);
   }
 }
+
+/**
+ * The same runner, its reads never joining one already running: for a reader
+ * that must see every change made before it asked, a change the engine made
+ * on its own (no command of ours started) included.
+ */
+export function freshReads(runner: CommandRunner): CommandRunner {
+  return {
+    run: (command, options = {}) => runner.run(command, { ...options, shared: false }),
+    spawn: (command, options) => runner.spawn(command, options),
+    interactive: (command, options) => runner.interactive(command, options),
+  };
+}

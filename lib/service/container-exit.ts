@@ -66,16 +66,23 @@ export function watchEnd(scope: Scope, baseline: ExitBaseline, until: "exit" | "
         }
       })().catch(() => {});
     }
+    // What the record shows ahead of the event stream, the state learns too: the client's next read must not contradict its wait.
     const recheck = async () => {
       try {
         const container = await inspectContainer(scope.nerdctl, baseline.id);
         const now = baselineOf(container);
         if (!now.running && (baseline.running || now.finishedAt !== baseline.finishedAt)) {
           lastExit ??= container.State?.ExitCode ?? 0;
-          if (until === "exit") finish({ kind: "exit", exitCode: lastExit });
+          if (until === "exit" && !done) {
+            scope.state.containerChanged(baseline.id);
+            finish({ kind: "exit", exitCode: lastExit });
+          }
         }
       } catch (error) {
-        if (isKind(error, "not-found")) finish({ kind: "removed", exitCode: lastExit });
+        if (isKind(error, "not-found") && !done) {
+          scope.state.containersRemoved([baseline.id]);
+          finish({ kind: "removed", exitCode: lastExit });
+        }
       }
     };
     const timer = setInterval(() => void recheck(), RECHECK_MS);

@@ -23,6 +23,14 @@ export class ContainerRecords extends Followed {
   readonly #readAt = new Map<string, number>();
   /** When the reads in flight began, by container. */
   readonly #readingSince = new Map<string, number>();
+  /** Reads begun (the listing, then inspections; one at a time). */
+  #readsBegun = 0;
+  /**
+   * Containers nerdctld removed since the last read began, with how many reads
+   * had begun: a read running then may have seen one before it went, and must
+   * not bring it back (its mark went with it).
+   */
+  readonly #removedDuring = new Map<string, number>();
   /** Marks made, and how many of them the records reflect. */
   #marks = 0;
   #settled = 0;
@@ -52,6 +60,7 @@ export class ContainerRecords extends Followed {
 
   /** nerdctld removed the container: gone from the records at once, and its engine events, still on the way, change nothing. */
   gone(id: string): void {
+    this.#removedDuring.set(id, this.#readsBegun);
     this.#records.delete(id);
     this.#marked.delete(id);
     this.#readAt.set(id, this.options.now());
@@ -88,11 +97,23 @@ export class ContainerRecords extends Followed {
     return matches.length === 1 ? matches[0] : undefined;
   }
 
+  /**
+   * A read begins (the one before has ended: they run one at a time, so
+   * removals from before cannot be in what this one reads); `removed` holds
+   * the containers nerdctld removes while it runs.
+   */
+  #beginRead(): { removed: { has(id: string): boolean } } {
+    this.#removedDuring.clear();
+    const number = ++this.#readsBegun;
+    return { removed: { has: (id) => (this.#removedDuring.get(id) ?? 0) >= number } };
+  }
+
   protected forget(): void {
     this.#records.clear();
     this.#marked.clear();
     this.#readAt.clear();
     this.#readingSince.clear();
+    this.#removedDuring.clear();
     this.#marks = 0;
     this.#settled = 0;
     this.#loaded = false;
@@ -113,12 +134,14 @@ export class ContainerRecords extends Followed {
     this.#marked.clear();
     const through = this.#marks;
     const readAt = this.options.now();
+    const read = this.#beginRead();
     const listed = await allContainers(this.nerdctl).catch((error: unknown) => {
       if (epoch === this.epoch) this.#loading = undefined;
       throw error;
     });
     if (epoch !== this.epoch) return;
     for (const container of listed) {
+      if (read.removed.has(container.Id)) continue;
       this.#records.set(container.Id, container);
       this.#readAt.set(container.Id, readAt);
     }
@@ -133,6 +156,7 @@ export class ContainerRecords extends Followed {
     this.#marked.clear();
     const readAt = this.options.now();
     for (const id of ids) this.#readingSince.set(id, readAt);
+    const read = this.#beginRead();
     let found: NerdctlContainerInspect[];
     try {
       found = await inspectContainers(this.nerdctl, ids);
@@ -144,11 +168,12 @@ export class ContainerRecords extends Followed {
     }
     if (epoch !== this.epoch) return;
     // Those not found are gone; when they were read stays a while, for their engine events still on the way.
-    for (const id of ids) {
+    const current = ids.filter((id) => !read.removed.has(id));
+    for (const id of current) {
       this.#records.delete(id);
       this.#readAt.set(id, readAt);
     }
-    for (const container of found) this.#records.set(container.Id, container);
+    for (const container of found) if (!read.removed.has(container.Id)) this.#records.set(container.Id, container);
     for (const [id, at] of this.#readAt) if (!this.#records.has(id) && at < readAt - GONE_KEPT_MS) this.#readAt.delete(id);
     this.#settled = Math.max(this.#settled, through);
   }

@@ -2,42 +2,12 @@ import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { Nerdctl } from "../../nerdctl/client.ts";
 import type { NerdctlContainerInspect } from "../../nerdctl/container-types.ts";
-import { parseEventLine, type NerdctlEvent } from "../../nerdctl/events.ts";
-import type { Command, CommandRunner, RunResult } from "../../runner/types.ts";
+import { inspectContainerById, parseEventLine, type NerdctlEvent } from "../../nerdctl/events.ts";
+import { CoalescingRunner } from "../../runner/coalescing.ts";
 import { readFixtures } from "../../runner/fixture.ts";
 import { FIXTURES_DIR } from "../../testing/replay-app.ts";
 import { NamespaceState } from "./namespace-state.ts";
-
-/** An engine of containers in memory, answering the nerdctl calls the state makes, and counting them. */
-class MemoryEngine implements CommandRunner {
-  readonly containers = new Map<string, NerdctlContainerInspect>();
-  readonly calls: string[][] = [];
-  /** Holds every call until released (a call in flight while more changes come). */
-  gate: Promise<void> | undefined;
-
-  put(id: string, name: string, status = "running"): void {
-    this.containers.set(id, { Id: id, Name: name, Image: "busybox", State: { Status: status }, Config: { Labels: {} } } as unknown as NerdctlContainerInspect);
-  }
-
-  async run(command: Command): Promise<RunResult> {
-    this.calls.push([...command.args]);
-    await this.gate;
-    const [verb] = command.args;
-    if (verb === "ps") return { stdout: [...this.containers.keys()].join("\n"), stderr: "", exitCode: 0 };
-    const ids = command.args.slice(command.args.indexOf("--") + 1);
-    const missing = ids.filter((id) => !this.containers.has(id));
-    if (missing.length > 0) return { stdout: "", stderr: missing.map((id) => `no such container: ${id}`).join("\n"), exitCode: 1 };
-    return { stdout: JSON.stringify(ids.map((id) => this.containers.get(id))), stderr: "", exitCode: 0 };
-  }
-
-  spawn(): never {
-    throw new Error("not used");
-  }
-
-  interactive(): never {
-    throw new Error("not used");
-  }
-}
+import { MemoryEngine } from "../../testing/memory-engine.ts";
 
 const id = (n: number) => n.toString(16).padStart(64, "a");
 
@@ -49,7 +19,19 @@ function setup() {
   const engine = new MemoryEngine();
   let now = 0;
   const state = new NamespaceState(new Nerdctl(engine), { subscribeGraceMs: 500, now: () => now });
-  return { engine, state, later: (ms: number) => (now += ms) };
+  /** The container changed, and its inspection is under way, held until `release`. */
+  const heldRead = async (changed: string) => {
+    state.streamStarted();
+    now += 500;
+    await state.containers.all();
+    const listed = engine.calls.length;
+    const release = engine.hold();
+    state.containerChanged(changed);
+    const reading = state.containers.all();
+    await vi.waitFor(() => expect(engine.calls.length).toBe(listed + 1));
+    return { listed, release, reading };
+  };
+  return { engine, state, later: (ms: number) => (now += ms), heldRead };
 }
 
 const names = (containers: NerdctlContainerInspect[] | undefined) => containers?.map((container) => container.Name).sort();
@@ -159,27 +141,51 @@ describe("NamespaceState's containers", () => {
   });
 
   it("refreshes a burst of changes with one call in flight and one after it", async () => {
-    const { engine, state, later } = setup();
+    const { engine, state, heldRead } = setup();
     for (let n = 1; n <= 5; n++) engine.put(id(n), `c${n}`);
-    state.streamStarted();
-    later(500);
-    await state.containers.all();
-    const listed = engine.calls.length;
-    let release = () => {};
-    engine.gate = new Promise((resolve) => (release = resolve));
-    state.containerChanged(id(1));
-    const first = state.containers.all();
-    await vi.waitFor(() => expect(engine.calls.length).toBe(listed + 1));
+    const { listed, release, reading } = await heldRead(id(1));
     // While that inspect runs, four more changes and three more reads.
     for (let n = 2; n <= 5; n++) state.containerChanged(id(n));
     const more = [state.containers.all(), state.containers.all(), state.containers.all()];
     release();
-    engine.gate = undefined;
-    await Promise.all([first, ...more]);
+    await Promise.all([reading, ...more]);
     expect(engine.calls.slice(listed)).toEqual([
       ["container", "inspect", "--", id(1)],
       ["container", "inspect", "--", id(2), id(3), id(4), id(5)],
     ]);
+  });
+
+  it("does not bring back a container nerdctld removed while a read that saw it still ran", async () => {
+    const { engine, state, heldRead } = setup();
+    engine.put(id(1), "tty");
+    const { release, reading } = await heldRead(id(1));
+    // As removingContainers does: nerdctl removes it, then the state is told.
+    engine.containers.delete(id(1));
+    state.containerChanged(id(1));
+    state.containersRemoved([id(1)]);
+    release();
+    await reading;
+    expect(await state.containers.find("tty")).toBeUndefined();
+  });
+
+  it("never answers a change with a read begun before it, even one that another reader shares", async () => {
+    const engine = new MemoryEngine();
+    const nerdctl = new Nerdctl(new CoalescingRunner(engine));
+    let now = 0;
+    const state = new NamespaceState(nerdctl, { subscribeGraceMs: 0, now: () => now });
+    engine.put(id(1), "web", "created");
+    state.streamStarted();
+    now += 1;
+    await state.containers.all();
+    const release = engine.hold();
+    // Another reader (the event translator) inspects the container; then the engine starts it, with no command of nerdctld's.
+    const elsewhere = inspectContainerById(nerdctl, id(1));
+    engine.put(id(1), "web", "running");
+    state.engineEvent(taskEvent("/tasks/start", id(1)));
+    const read = state.containers.find("web");
+    release();
+    expect((await elsewhere)?.State?.Status).toBe("created");
+    expect((await read)?.State?.Status).toBe("running");
   });
 
   it("resolves names, full ids and unique prefixes, and leaves anything else to nerdctl", async () => {

@@ -59,12 +59,14 @@ export class NamespaceState implements EngineObserver {
     options: RecordsOptions,
     directories?: ObjectDirectories,
   ) {
-    this.containers = new ContainerRecords(nerdctl, options);
-    this.images = new ImageIdentities(nerdctl);
-    this.imageRecords = new Listing(() => inspectAllRecords(nerdctl), options);
+    // A read that brings the state up to date begins after the change that asked for it: it never joins one begun before.
+    const reads = nerdctl.withFreshReads();
+    this.containers = new ContainerRecords(reads, options);
+    this.images = new ImageIdentities(reads);
+    this.imageRecords = new Listing(() => inspectAllRecords(reads), options);
     const fileObjects = { ...options, maxAgeMs: FILE_OBJECTS_MAX_AGE_MS };
     this.volumes = new Listing(
-      () => allVolumes(nerdctl),
+      () => allVolumes(reads),
       fileObjects,
       directories && {
         directories: directories.volumes,
@@ -74,7 +76,7 @@ export class NamespaceState implements EngineObserver {
       },
     );
     this.networks = new Listing(
-      () => networkSnapshot(nerdctl),
+      () => networkSnapshot(reads),
       fileObjects,
       directories && {
         directories: directories.networks,
