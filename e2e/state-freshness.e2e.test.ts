@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { engineNerdctl, engineShell } from "./support/engine-client.ts";
 import { seededRandom } from "./support/seeded-random.ts";
 
@@ -37,6 +37,32 @@ function api(method: string, path: string, body?: unknown): Promise<Answer> {
     req.on("error", reject);
     req.end(payload);
   });
+}
+
+/** POST /containers/{name}/wait?condition=removed: `listening` once answered 200 (docker run starts only then), `removed` at its end. */
+function waitRemoved(name: string): { listening: Promise<void>; removed: Promise<void> } {
+  let onListening!: () => void;
+  const listening = new Promise<void>((resolve) => (onListening = resolve));
+  const removed = new Promise<void>((resolve, reject) => {
+    const req = request({ socketPath, method: "POST", path: `/containers/${name}/wait?condition=removed` }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`wait for ${name}: ${res.statusCode}`));
+      onListening();
+      res.resume().on("end", () => resolve());
+    });
+    req.on("error", reject);
+    req.end();
+  });
+  // A refused wait fails the listening too.
+  return { listening: Promise.race([listening, removed]), removed };
+}
+
+/** docker run --rm, as the CLI does it: create, wait for the removal, start, and return once the removal is told. */
+async function runRemoved(name: string): Promise<void> {
+  await must("POST", `/containers/create?name=${name}`, { Image: "busybox", Cmd: ["true"], HostConfig: { AutoRemove: true } });
+  const wait = waitRemoved(name);
+  await wait.listening;
+  await must("POST", `/containers/${name}/start`);
+  await wait.removed;
 }
 
 async function must(method: string, path: string, body?: unknown): Promise<unknown> {
@@ -151,6 +177,10 @@ function possibleChanges(model: Model): Change[] {
       for (const set of [model.created, model.running, model.stopped]) set.delete(name);
     });
   }
+  const once = `${PREFIX}-r${n}`;
+  add(`run --rm ${once}`, () => runRemoved(once), () => nerdctl("run", "--rm", "--name", once, "busybox", "true"), () => {
+    model.next += 1;
+  });
   const volume = `${PREFIX}-v${n}`;
   add(`create volume ${volume}`, () => must("POST", "/volumes/create", { Name: volume }), () => nerdctl("volume", "create", volume), () => {
     model.volumes.add(volume);
@@ -187,45 +217,83 @@ async function cleanUp(): Promise<void> {
   if (view.images.length) await engineNerdctl(["rmi", "--force", ...view.images]);
 }
 
+/**
+ * Random changes, each followed by reads compared with a fresh nerdctl
+ * listing: the descriptions of the stale answers (none is right).
+ */
+async function staleAnswers(seed: number, rounds: number): Promise<{ stale: string[]; slowest: number }> {
+  const pick = seededRandom(seed);
+  const model: Model = { created: new Set(), running: new Set(), stopped: new Set(), volumes: new Set(), networks: new Set(), tags: new Set(), next: 0 };
+  const stale: string[] = [];
+  let slowest = 0;
+  for (let round = 0; round < rounds; round++) {
+    const changes = possibleChanges(model);
+    const change = changes[Math.floor(pick() * changes.length)]!;
+    await change.run();
+    const changedAt = Date.now();
+    const truth = await nerdctlView();
+    if (change.through === "nerdctld") {
+      const seen = await daemonView();
+      if (JSON.stringify(seen) !== JSON.stringify(truth)) stale.push(`round ${round}, ${change.what} through nerdctld: read ${JSON.stringify(seen)}, nerdctl has ${JSON.stringify(truth)}`);
+      continue;
+    }
+    // From outside: reads until one matches; that read must have started within the bound.
+    for (;;) {
+      const readAt = Date.now();
+      const seen = await daemonView();
+      if (JSON.stringify(seen) === JSON.stringify(truth)) {
+        slowest = Math.max(slowest, readAt - changedAt);
+        break;
+      }
+      if (readAt - changedAt > OUTSIDE_BOUND_MS) {
+        stale.push(`round ${round}, ${change.what} through nerdctl: still ${JSON.stringify(seen)} after ${readAt - changedAt} ms, nerdctl has ${JSON.stringify(truth)}`);
+        break;
+      }
+      await sleep(50);
+    }
+  }
+  return { stale, slowest };
+}
+
+/** Clients reading containers without a pause (as IDEs and dashboards poll), so that a read is under way whenever something changes; stop() ends them. */
+function pollingClients(count: number): { stop(): Promise<void> } {
+  let stopped = false;
+  const poll = async () => {
+    while (!stopped) {
+      const listed = (await must("GET", "/containers/json?all=1")) as { Id: string }[];
+      const some = listed[Math.floor(Math.random() * listed.length)];
+      if (some) await api("GET", `/containers/${some.Id}/json`);
+    }
+  };
+  const clients = Promise.all(Array.from({ length: count }, poll));
+  return {
+    stop: async () => {
+      stopped = true;
+      await clients;
+    },
+  };
+}
+
+const seedOf = (offset: number) => Number(process.env.NERDCTLD_FRESHNESS_SEED ?? (Date.now() + offset) % 1_000_000);
+const ROUNDS = Number(process.env.NERDCTLD_FRESHNESS_ROUNDS ?? 40);
+
 describe("the daemon's state", () => {
-  beforeAll(cleanUp);
+  beforeEach(cleanUp);
   afterAll(cleanUp);
 
   it("is never stale: changes through nerdctld show in the next read, changes through nerdctl within a second", async () => {
-    const seed = Number(process.env.NERDCTLD_FRESHNESS_SEED ?? Date.now() % 1_000_000);
-    const rounds = Number(process.env.NERDCTLD_FRESHNESS_ROUNDS ?? 40);
-    console.error(`state freshness: seed ${seed}, ${rounds} rounds (NERDCTLD_FRESHNESS_SEED / _ROUNDS to repeat)`);
-    const pick = seededRandom(seed);
-    const model: Model = { created: new Set(), running: new Set(), stopped: new Set(), volumes: new Set(), networks: new Set(), tags: new Set(), next: 0 };
-    const stale: string[] = [];
-    let slowest = 0;
-    for (let round = 0; round < rounds; round++) {
-      const changes = possibleChanges(model);
-      const change = changes[Math.floor(pick() * changes.length)]!;
-      await change.run();
-      const changedAt = Date.now();
-      const truth = await nerdctlView();
-      if (change.through === "nerdctld") {
-        const seen = await daemonView();
-        if (JSON.stringify(seen) !== JSON.stringify(truth)) stale.push(`round ${round}, ${change.what} through nerdctld: read ${JSON.stringify(seen)}, nerdctl has ${JSON.stringify(truth)}`);
-        continue;
-      }
-      // From outside: reads until one matches; that read must have started within the bound.
-      for (;;) {
-        const readAt = Date.now();
-        const seen = await daemonView();
-        if (JSON.stringify(seen) === JSON.stringify(truth)) {
-          slowest = Math.max(slowest, readAt - changedAt);
-          break;
-        }
-        if (readAt - changedAt > OUTSIDE_BOUND_MS) {
-          stale.push(`round ${round}, ${change.what} through nerdctl: still ${JSON.stringify(seen)} after ${readAt - changedAt} ms, nerdctl has ${JSON.stringify(truth)}`);
-          break;
-        }
-        await sleep(50);
-      }
-    }
+    const seed = seedOf(0);
+    console.error(`state freshness: seed ${seed}, ${ROUNDS} rounds (NERDCTLD_FRESHNESS_SEED / _ROUNDS to repeat)`);
+    const { stale, slowest } = await staleAnswers(seed, ROUNDS);
     console.error(`state freshness: an outside change took at most ${slowest} ms to show (after nerdctl's own listing)`);
+    expect(stale).toEqual([]);
+  });
+
+  it("is never stale while other clients read all the time (a read under way when each change comes)", async () => {
+    const seed = seedOf(1);
+    console.error(`state freshness under reads: seed ${seed}, ${ROUNDS} rounds`);
+    const clients = pollingClients(4);
+    const { stale } = await staleAnswers(seed, ROUNDS).finally(() => clients.stop());
     expect(stale).toEqual([]);
   });
 
