@@ -27,6 +27,8 @@ export interface BenchSettings {
   timeCapSeconds: number;
   clients: number;
   throughputSeconds: number;
+  /** The same load before each measurement, not counted. */
+  throughputWarmupSeconds: number;
   largeImageBytes: number;
   transferRounds: number;
 }
@@ -208,7 +210,7 @@ export function renderReport(results: BenchResults): string {
     "",
     "## 2. Throughput, requests/s",
     "",
-    `${settings.clients} concurrent clients, each on its own keep-alive connection, for ${settings.throughputSeconds} s per endpoint.`,
+    `${settings.clients} concurrent clients, each on its own keep-alive connection, for ${settings.throughputSeconds} s per endpoint, after ${settings.throughputWarmupSeconds} s of the same load that is not counted (for either daemon: a JIT compiles what the load runs).`,
     "",
     "| endpoint | nerdctld | dockerd | nerdctld/dockerd |",
     "| --- | --- | --- | --- |",

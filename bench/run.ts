@@ -51,8 +51,8 @@ function rounds(text: string | undefined, fallback: number, flag: string): numbe
 
 function settingsFrom(quick: boolean, largeSize: string | undefined, transferRounds: string | undefined): BenchSettings {
   const base = quick
-    ? { mode: "quick" as const, fastIterations: 30, slowIterations: 5, warmup: 2, timeCapSeconds: 5, clients: 50, throughputSeconds: 1, largeImageBytes: 64 * 1024 ** 2, transferRounds: 3 }
-    : { mode: "full" as const, fastIterations: 200, slowIterations: 30, warmup: 5, timeCapSeconds: 30, clients: 50, throughputSeconds: 5, largeImageBytes: 1024 ** 3, transferRounds: 5 };
+    ? { mode: "quick" as const, fastIterations: 30, slowIterations: 5, warmup: 2, timeCapSeconds: 5, clients: 50, throughputSeconds: 1, throughputWarmupSeconds: 1, largeImageBytes: 64 * 1024 ** 2, transferRounds: 3 }
+    : { mode: "full" as const, fastIterations: 200, slowIterations: 30, warmup: 5, timeCapSeconds: 30, clients: 50, throughputSeconds: 5, throughputWarmupSeconds: 3, largeImageBytes: 1024 ** 3, transferRounds: 5 };
   return {
     ...base,
     transferRounds: rounds(transferRounds, base.transferRounds, "--rounds"),
@@ -148,7 +148,12 @@ async function measureResults(bench: Bench, settings: BenchSettings, idle: { ner
     dockerd: dockerd ? new PeakWatcher(dockerd.pid, dockerd.peakMode) : null,
   };
   const throughput: ThroughputRow[] = [];
-  const options = { clients: settings.clients, durationMs: settings.throughputSeconds * 1000, maxRequestsPerClient: 1_000_000 };
+  const options = {
+    clients: settings.clients,
+    durationMs: settings.throughputSeconds * 1000,
+    warmupMs: settings.throughputWarmupSeconds * 1000,
+    maxRequestsPerClient: 1_000_000,
+  };
   const throughputEndpoints = [
     ["GET /_ping", "/_ping"],
     ["GET /version", "/v1.41/version"],

@@ -1,11 +1,10 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 
 /*
  * The daemon's log: one line per record, as text (`<time> nerdctld: <msg> key=value…`,
- * no level: the text log has never had one) or JSON (`{"time","level","msg",…fields}`). A record made while a request is
- * being served, however deep (an engine call, a crash report), carries that
- * request's id.
+ * no level: the text log has never had one) or JSON (`{"time","level","msg",…fields}`). A record about a
+ * request (its own line, an engine call made for it, a crash report) carries
+ * the request's id in `request_id`, which the caller gives.
  */
 
 export type LogFormat = "text" | "json";
@@ -19,26 +18,19 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
 }
 
-const requests = new AsyncLocalStorage<string>();
+const ID_BYTES = 6;
+/** Random bytes for ids, drawn a few hundred ids at a time (one draw per request costs a system call). */
+let idPool = Buffer.alloc(0);
+let idOffset = 0;
 
 /** A short random id for one request. */
 export function newRequestId(): string {
-  return randomBytes(6).toString("hex");
-}
-
-/** Runs `work` (and everything it starts) as part of the request `id`. */
-export function inRequest<T>(id: string, work: () => T): T {
-  return requests.run(id, work);
-}
-
-/** Runs `work` (and everything it starts) as no request's: what the daemon owns past the request that began it. */
-export function outsideRequest<T>(work: () => T): T {
-  return requests.exit(work);
-}
-
-/** The id of the request being served here, if any. */
-export function currentRequestId(): string | undefined {
-  return requests.getStore();
+  if (idOffset + ID_BYTES > idPool.length) {
+    idPool = randomBytes(ID_BYTES * 512);
+    idOffset = 0;
+  }
+  idOffset += ID_BYTES;
+  return idPool.toString("hex", idOffset - ID_BYTES, idOffset);
 }
 
 /** A text word stays bare when it needs no quoting, as logfmt writes it. */
@@ -57,6 +49,6 @@ export function formatRecord(format: LogFormat, time: Date, level: LogLevel, msg
 /** A logger writing one line per record; `write` gets each line with its newline. */
 export function createLogger(format: LogFormat, write: (line: string) => void, now: () => Date = () => new Date()): Logger {
   const at = (level: LogLevel) => (msg: string, fields: LogFields = {}) =>
-    write(`${formatRecord(format, now(), level, msg, { ...fields, request_id: fields.request_id ?? currentRequestId() })}\n`);
+    write(`${formatRecord(format, now(), level, msg, fields)}\n`);
   return Object.assign(at("info"), { debug: at("debug"), warn: at("warn"), error: at("error") });
 }

@@ -68,4 +68,14 @@ describe("BuildkitLocator", () => {
     expect(await locator.find("default")).toMatchObject({ unavailable: expect.stringMatching(/namespace k8s\.io, not default/) });
     expect(second.calls.filter((call) => call.path.endsWith("/ListWorkers"))).toHaveLength(1);
   });
+
+  it("answers from a find less than the given age old, and finds again after it", async () => {
+    const path = join(dir, "buildkit", "buildkitd.sock");
+    const buildkitd = await buildkitdAt(path, "default");
+    const locator = new BuildkitLocator({ runDir: dir });
+    expect(await locator.findRecent("default", 60_000)).toMatchObject({ socket: path });
+    await buildkitd.close();
+    expect(await locator.findRecent("default", 60_000)).toMatchObject({ socket: path });
+    expect(await locator.findRecent("default", 0)).toMatchObject({ unavailable: expect.any(String) });
+  });
 });

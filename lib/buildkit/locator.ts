@@ -26,6 +26,7 @@ const LIST_WORKERS_TIMEOUT_MS = 5_000;
  */
 export class BuildkitLocator {
   readonly #workers = new Map<string, Promise<Record<string, string>[]>>();
+  readonly #recent = new Map<string, { at: number; target: Promise<BuildkitTarget> }>();
 
   constructor(private readonly options: BuildkitLocatorOptions) {}
 
@@ -39,6 +40,16 @@ export class BuildkitLocator {
       join(run, "buildkit-default", "buildkitd.sock"),
       join(run, "buildkit", "buildkitd.sock"),
     ];
+  }
+
+  /** What find says, or said less than maxAgeMs ago (/_ping's Builder-Version: one probe however many pings). */
+  findRecent(namespace: string, maxAgeMs: number): Promise<BuildkitTarget> {
+    const now = Date.now();
+    const recent = this.#recent.get(namespace);
+    if (recent && now - recent.at < maxAgeMs) return recent.target;
+    const target = this.find(namespace);
+    this.#recent.set(namespace, { at: now, target });
+    return target;
   }
 
   async find(namespace: string): Promise<BuildkitTarget> {

@@ -11,6 +11,8 @@ export interface NerdctlOptions {
    * unset is nerdctl's own choice, a `tini` looked up on PATH.
    */
   initBinary?: string;
+  /** The API request the calls serve: their log records carry its id. */
+  requestId?: string;
 }
 
 /**
@@ -28,14 +30,20 @@ export class Nerdctl {
     return new Nerdctl(this.runner, { ...this.options, namespace });
   }
 
+  /** The same engine, its calls logged as serving `requestId` (undefined: the daemon's own work). */
+  forRequest(requestId: string | undefined): Nerdctl {
+    return new Nerdctl(this.runner, { ...this.options, requestId });
+  }
+
   /** The same engine, its reads never sharing a child already running (see freshReads). */
   withFreshReads(): Nerdctl {
     return new Nerdctl(freshReads(this.runner), this.options);
   }
 
   command(args: readonly string[], program: Program = "nerdctl"): Command {
-    if (program !== "nerdctl" || !this.options.namespace) return { program, args };
-    return { program, args: ["--namespace", this.options.namespace, ...args] };
+    const inNamespace = program === "nerdctl" && this.options.namespace ? ["--namespace", this.options.namespace, ...args] : args;
+    const { requestId } = this.options;
+    return requestId === undefined ? { program, args: inNamespace } : { program, args: inNamespace, requestId };
   }
 
   /** containerd's own client in the same namespace, for what nerdctl cannot do. */
@@ -46,7 +54,7 @@ export class Nerdctl {
   /** Runs and returns stdout; a non-zero exit becomes the matching Docker error. */
   async output(args: readonly string[], subject: ErrorSubject = {}, options?: RunOptions): Promise<string> {
     const result = await this.runner.run(this.command(args), options);
-    if (result.exitCode !== 0) throw errorFromStderr(result.stderr, subject);
+    if (result.exitCode !== 0) throw errorFromStderr(result.stderr, subject, this.options.requestId);
     return result.stdout;
   }
 

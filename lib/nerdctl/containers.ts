@@ -60,7 +60,7 @@ export async function recordHolder(nerdctl: Nerdctl, id: string, holder: string)
 async function labelContainer(nerdctl: Nerdctl, id: string, key: string, value: string): Promise<void> {
   const args = ["containers", "label", "--", assertObjectName("container", id), `${key}=${value}`];
   const result = await nerdctl.runner.run(nerdctl.ctrCommand(args));
-  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, { kind: "container", name: id });
+  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, { kind: "container", name: id }, nerdctl.options.requestId);
 }
 
 export async function inspectContainer(nerdctl: Nerdctl, ref: string): Promise<NerdctlContainerInspect> {
@@ -195,7 +195,7 @@ export async function containerSizes(nerdctl: Nerdctl): Promise<Map<string, Cont
   const result = await nerdctl.runner.run(nerdctl.command(["ps", "--all", "--size", "--no-trunc", "--format", "{{.ID}}\t{{.Size}}"]), { shared: true });
   if (result.exitCode !== 0) {
     // Unknown sizes are no error for the client; a crash still leaves its trace in the log.
-    crashIn(result.stderr);
+    crashIn(result.stderr, {}, nerdctl.options.requestId);
     return sizes;
   }
   for (const line of result.stdout.split("\n")) {

@@ -53,18 +53,18 @@ export class NerdctlCrash extends ApiError {
   }
 }
 
-let crashLog: ((line: string) => void) | undefined;
+let crashLog: ((line: string, fields: { request_id?: string }) => void) | undefined;
 /** Crash sites already logged with their trace: a crash that repeats (one image that every `docker ps` reads) is one line after the first. */
 const loggedSites = new Set<string>();
 
 /** Sends the traces of nerdctl's crashes to the daemon's log (nowhere until called). */
-export function logCrashesTo(log: (line: string) => void): void {
+export function logCrashesTo(log: (line: string, fields: { request_id?: string }) => void): void {
   crashLog = log;
   loggedSites.clear();
 }
 
-/** The crash a failed call's stderr shows, logged; undefined when nerdctl failed without crashing. */
-export function crashIn(stderr: string, subject: ErrorSubject = {}): NerdctlCrash | undefined {
+/** The crash a failed call's stderr shows, logged (as serving `requestId`); undefined when nerdctl failed without crashing. */
+export function crashIn(stderr: string, subject: ErrorSubject = {}, requestId?: string): NerdctlCrash | undefined {
   const reason = /^(?:panic|fatal error): (.+)$/m.exec(stderr)?.[1];
   // The crashing goroutine's first frame, by its source line (its arguments are addresses that change).
   const frame = /^goroutine \d+ \[.*\]:\n.*\n\s+(\S+)/m.exec(stderr)?.[1];
@@ -72,10 +72,10 @@ export function crashIn(stderr: string, subject: ErrorSubject = {}): NerdctlCras
   const crash = new NerdctlCrash(reason.trim(), subject);
   const site = `${reason} ${frame}`;
   if (loggedSites.has(site)) {
-    crashLog?.(`${crash.message} (again; its trace is above)`);
+    crashLog?.(`${crash.message} (again; its trace is above)`, { request_id: requestId });
   } else {
     loggedSites.add(site);
-    crashLog?.(`${crash.message}\n${stderr.trim()}`);
+    crashLog?.(`${crash.message}\n${stderr.trim()}`, { request_id: requestId });
   }
   return crash;
 }
@@ -117,8 +117,8 @@ export function nerdctlMessage(stderr: string): string {
  * fatal line does not, e.g. "not found" before "some volumes could not be
  * inspected"); the message is the fatal one.
  */
-export function errorFromStderr(stderr: string, subject: ErrorSubject = {}): ApiError {
-  const crash = crashIn(stderr, subject);
+export function errorFromStderr(stderr: string, subject: ErrorSubject = {}, requestId?: string): ApiError {
+  const crash = crashIn(stderr, subject, requestId);
   if (crash) return crash;
   const message = nerdctlMessage(stderr);
   const logged = logMessages(stderr).map((entry) => unwrap(entry.message)).join("\n") || message;

@@ -31,6 +31,8 @@ export interface Command {
    * of its own takes CPU from containerd, which does most of its work.
    */
   sameSession?: boolean;
+  /** The API request the call serves, for the log (none: the daemon's own work). Not part of a fixture's identity. */
+  requestId?: string;
 }
 
 export interface RunResult {

@@ -1,7 +1,7 @@
 import { H3, type EventHandler, type H3Event } from "h3";
 import { DOCKER_API_OPERATIONS, isSwarmOperation, NOT_A_SWARM_MANAGER } from "../docker/api-operations.ts";
 import { ApiError, forbidden, notFound, notImplemented } from "../errors.ts";
-import { inRequest, newRequestId } from "../log.ts";
+import { newRequestId } from "../log.ts";
 import { errorResponseOf } from "./error-response.ts";
 import { checkVersion, splitVersion } from "./api-version.ts";
 import type { ServiceRoot } from "../service/scope.ts";
@@ -93,9 +93,7 @@ export function createDaemonApp(options: DaemonAppOptions): H3 {
           bodyIdleMs: options.bodyIdleMs ?? DEFAULT_BODY_IDLE_MS,
         };
         Object.assign(event.context, context);
-        const handler = resolution.route.handler;
-        // Everything the handler starts, engine calls included, logs with the request's id.
-        return inRequest(trace.requestId, () => handler(event));
+        return resolution.route.handler(event);
       }
       case "not-implemented":
         if (isSwarmOperation(resolution.operation.split(" ")[1]!)) throw new ApiError("unavailable", NOT_A_SWARM_MANAGER);

@@ -8,6 +8,7 @@ import { useServiceRoot, NAMESPACE_HEADER, useApiVersion, useBodyIdleMs, usePara
 import type { ConnectionSession } from "../io/connection.ts";
 import { serveConnection, upgradeBody } from "./connection.ts";
 import { switchProtocols, upgradeOf } from "./hijack.ts";
+import { traceOf } from "./observe.ts";
 import { clientGone, requestBody } from "./streams.ts";
 
 /**
@@ -34,7 +35,7 @@ export class RouteRequest {
 
   /** The engine scope: the daemon's namespace, or the one X-Containerd-Namespace names. */
   get scope(): Scope {
-    return scopeFor(useServiceRoot(this.event), this.event.req.headers.get(NAMESPACE_HEADER));
+    return scopeFor(useServiceRoot(this.event), this.event.req.headers.get(NAMESPACE_HEADER), traceOf(this.event)?.requestId);
   }
 
   get apiVersion(): string {

@@ -20,9 +20,13 @@ export const SESSION_HEADER_PREFIX = "X-Docker-Expose-Session-";
 /** Runs over the client's connection once it is taken over; settles when both sides are closed. */
 export type Relay = (socket: Duplex) => Promise<void>;
 
-function target(scope: Scope): Promise<BuildkitTarget> {
+/** How long /_ping's Builder-Version may be behind a buildkitd that came or went. */
+const BUILDER_VERSION_MAX_AGE_MS = 1_000;
+
+function target(scope: Scope, maxAgeMs = 0): Promise<BuildkitTarget> {
   if (!scope.buildkit) return Promise.resolve({ unavailable: "no buildkitd is configured" });
-  return scope.buildkit.find(scope.namespace ?? "default");
+  const namespace = scope.namespace ?? "default";
+  return maxAgeMs > 0 ? scope.buildkit.findRecent(namespace, maxAgeMs) : scope.buildkit.find(namespace);
 }
 
 async function reachable(scope: Scope): Promise<Extract<BuildkitTarget, { socket: string }>> {
@@ -33,7 +37,7 @@ async function reachable(scope: Scope): Promise<Extract<BuildkitTarget, { socket
 
 /** GET /_ping's Builder-Version: BuildKit only when a buildkitd builds into the request's namespace. */
 export async function builderVersion(scope: Scope): Promise<BuilderVersion> {
-  return "unavailable" in (await target(scope)) ? "1" : "2";
+  return "unavailable" in (await target(scope, BUILDER_VERSION_MAX_AGE_MS)) ? "1" : "2";
 }
 
 /** POST /grpc: the Control API, relayed to buildkitd. */

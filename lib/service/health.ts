@@ -1,4 +1,3 @@
-import { outsideRequest } from "../log.ts";
 import { runHealthcheck } from "../nerdctl/container-lifecycle.ts";
 import type { NerdctlContainerInspect } from "../nerdctl/container-types.ts";
 import { baselineOf, watchEnd } from "./container-exit.ts";
@@ -53,10 +52,12 @@ const DEFAULT_INTERVAL_MS = 30_000;
 const MIN_INTERVAL_MS = 1_000;
 
 /** Runs the container's health check at its interval until it exits; nothing for a container without one. */
-export function watchHealth(scope: Scope, container: NerdctlContainerInspect): void {
+export function watchHealth(started: Scope, container: NerdctlContainerInspect): void {
   const test = container.Config?.Healthcheck?.Test;
   if (!test || test.length === 0 || test[0] === "NONE") return;
   const interval = Math.max(MIN_INTERVAL_MS, (container.Config?.Healthcheck?.Interval ?? 0) / 1e6 || DEFAULT_INTERVAL_MS);
+  // The schedule is the daemon's, not the request's that started the container: its checks log as no request's.
+  const scope: Scope = { ...started, nerdctl: started.nerdctl.forRequest(undefined) };
   const stop = new AbortController();
   let last = container.State?.Health?.Status;
   const check = async () => {
@@ -70,8 +71,7 @@ export function watchHealth(scope: Scope, container: NerdctlContainerInspect): v
       // The container went away or stopped between checks; its end stops the schedule.
     }
   };
-  // The schedule is the daemon's, not the request's that started the container: its checks log as no request's.
-  const timer = outsideRequest(() => setInterval(() => void scope.health.check(scope.namespace, container.Id, check), interval));
+  const timer = setInterval(() => void scope.health.check(scope.namespace, container.Id, check), interval);
   stop.signal.addEventListener("abort", () => clearInterval(timer), { once: true });
   void watchEnd(scope, { ...baselineOf(container), running: true }, "exit", stop.signal).then(() => stop.abort());
 }

@@ -52,10 +52,12 @@ export interface Scope extends Omit<ServiceRoot, "events" | "state" | "samplers"
  * The scope of a request: the daemon's namespace, or another one it names
  * (e.g. `k8s.io` on a Kubernetes node, sent in the X-Containerd-Namespace header).
  */
-export function scopeFor(root: ServiceRoot, namespace: string | null | undefined): Scope {
+export function scopeFor(root: ServiceRoot, namespace: string | null | undefined, requestId?: string): Scope {
   const checked = namespace ? assertNamespace(namespace) : undefined;
   const inScope = checked ?? root.nerdctl.options.namespace;
-  const nerdctl = checked ? root.nerdctl.withNamespace(checked) : root.nerdctl;
+  const inNamespace = checked ? root.nerdctl.withNamespace(checked) : root.nerdctl;
+  // Its engine calls log as the request's (the state's and the event sources' are the daemon's own).
+  const nerdctl = requestId === undefined ? inNamespace : inNamespace.forRequest(requestId);
   return {
     ...root,
     nerdctl,

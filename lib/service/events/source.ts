@@ -6,7 +6,6 @@ import type { Nerdctl } from "../../nerdctl/client.ts";
 import { allContainers } from "../../nerdctl/containers.ts";
 import { parseEventLine, spawnEvents, type NerdctlEvent } from "../../nerdctl/events.ts";
 import { inspectAllRecords } from "../../nerdctl/images.ts";
-import { outsideRequest } from "../../log.ts";
 import type { RunResult, RunningCommand } from "../../runner/types.ts";
 
 export interface SourceOptions {
@@ -80,8 +79,7 @@ export class EngineEventSource {
     if (this.#run) return;
     clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
-    // The source is the daemon's, whichever request first needed it: its calls and restarts log as no request's.
-    outsideRequest(() => this.#start());
+    this.#start();
   }
 
   stop(): void {

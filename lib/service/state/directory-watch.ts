@@ -1,6 +1,5 @@
 import { statSync, watch, type FSWatcher } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { outsideRequest } from "../../log.ts";
 
 /**
  * Directories whose entries are one kind of a namespace's objects (volumes,
@@ -41,8 +40,7 @@ export class DirectoryWatch {
     if (this.watching || this.#gaveUp) return;
     try {
       for (const directory of this.directories().map((path) => resolve(path))) {
-        // What a change starts is the daemon's, not that of the request that happened to start watching.
-        const watcher = outsideRequest(() => watch(directory, { persistent: false }, () => this.#changed()));
+        const watcher = watch(directory, { persistent: false }, () => this.#changed());
         watcher.on("error", (error) => {
           // What changed since the last event is not known.
           this.#giveUp(`watching ${directory}: ${error.message}`);
