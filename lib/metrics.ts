@@ -41,11 +41,11 @@ abstract class Family<S> implements Metric {
   protected abstract lines(labels: Labels, value: S): string[];
 
   protected series(labels: Labels): S {
-    const ordered = Object.fromEntries(this.labelNames.map((name) => [name, labels[name] ?? ""]));
-    const key = JSON.stringify(ordered);
+    // Every request observes: the key is the values alone, joined by a character no label value holds.
+    const key = this.labelNames.map((name) => labels[name] ?? "").join("\u0000");
     let entry = this.#series.get(key);
     if (!entry) {
-      entry = { labels: ordered, value: this.fresh() };
+      entry = { labels: Object.fromEntries(this.labelNames.map((name) => [name, labels[name] ?? ""])), value: this.fresh() };
       this.#series.set(key, entry);
     }
     return entry.value;
