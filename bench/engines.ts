@@ -20,8 +20,9 @@ export interface BenchDaemon {
 export interface NerdctldUnderBench extends BenchDaemon {
   /** Plain nerdctl on the same engine, for the nerdctl columns. */
   nerdctl: { path: string; env: Record<string, string> };
-  /** The daemon's --debug log: a line per request and per nerdctl call, with its duration. */
+  /** The daemon's log: with --debug, a line per request and per nerdctl call, with its duration. */
   logFile: string;
+  debug: boolean;
 }
 
 function daemonPid(socketPath: string, what: string): number {
@@ -34,8 +35,8 @@ function daemonPid(socketPath: string, what: string): number {
  * nerdctld on a managed engine, as the e2e suites run it (compiled, temp dirs,
  * busybox loaded, containers web running, done exited, fresh created).
  */
-export async function startNerdctld(): Promise<NerdctldUnderBench> {
-  const daemon = await startDaemonUnderTest();
+export async function startNerdctld(debug: boolean): Promise<NerdctldUnderBench> {
+  const daemon = await startDaemonUnderTest({ debug });
   try {
     return {
       dockerHost: daemon.dockerHost,
@@ -44,6 +45,7 @@ export async function startNerdctld(): Promise<NerdctldUnderBench> {
       peakMode: "reset",
       nerdctl: { path: daemon.nerdctl, env: { ...(process.env as Record<string, string>), ...daemon.engineEnv } },
       logFile: daemon.logFile,
+      debug,
       stop: () => daemon.stop(),
     };
   } catch (error) {

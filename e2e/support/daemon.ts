@@ -70,8 +70,9 @@ export async function buildDaemon(): Promise<void> {
  * Builds the daemon, starts it (compiled, as installed) on a managed engine in
  * temporary directories, and prepares the engine: the busybox test image and
  * three containers, `web` (running), `done` (exited) and `fresh` (created).
+ * With `debug` (the default), its log has a line per request and engine call.
  */
-export async function startDaemonUnderTest(): Promise<DaemonUnderTest> {
+export async function startDaemonUnderTest(options: { debug?: boolean } = {}): Promise<DaemonUnderTest> {
   await buildDaemon();
   // Short: unix socket paths under the state dir must stay within 107 bytes.
   const work = await mkdtemp(join(tmpdir(), "nde-"));
@@ -89,7 +90,7 @@ export async function startDaemonUnderTest(): Promise<DaemonUnderTest> {
       "--engine-state-dir", stateDir,
       "--engine-data-dir", dataDir,
       "-H", `unix://${socketPath}`,
-      "--debug",
+      ...(options.debug === false ? [] : ["--debug"]),
     ],
     { stdio: ["ignore", log, log] },
   );
