@@ -22,6 +22,7 @@ import { ContainerStdio } from "./service/container-stdio.ts";
 import { StateHub } from "./service/state/state-hub.ts";
 import { StatsSamplers } from "./service/stats-samplers.ts";
 import { HealthChecks } from "./service/health.ts";
+import { AbandonedLeases } from "./service/abandoned-leases.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
 import { resumeContainerWatches } from "./service/container-watches.ts";
 import { scopeFor } from "./service/scope.ts";
@@ -146,7 +147,19 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     buildkitHost: env.BUILDKIT_HOST ?? process.env.BUILDKIT_HOST,
     runDir: process.getuid?.() === 0 ? "/run" : (process.env.XDG_RUNTIME_DIR ?? "/run"),
   });
-  const services = { nerdctl, facts, events, state, samplers: new StatsSamplers(), execs: new ExecRegistry(), stdio: new ContainerStdio(), health: new HealthChecks(), buildkit };
+  const leases = new AbandonedLeases({ log });
+  const services = {
+    nerdctl,
+    facts,
+    events,
+    state,
+    samplers: new StatsSamplers(),
+    execs: new ExecRegistry(),
+    stdio: new ContainerStdio(),
+    health: new HealthChecks(),
+    buildkit,
+    leases,
+  };
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),
     services,
@@ -181,6 +194,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       process.on("SIGTERM", ignoreSignal).on("SIGINT", ignoreSignal);
       // Event streams never end by themselves: end them, as dockerd does, so they do not hold the drain.
       events.close();
+      leases.close();
       const drained = Promise.all(listeners.map((listener) => listener.stopAccepting()));
       const deadline = new Promise<"timeout">((resolve) => setTimeout(resolve, config.shutdownTimeout * 1000, "timeout").unref());
       if ((await Promise.race([drained, deadline])) === "timeout") {

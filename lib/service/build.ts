@@ -55,9 +55,13 @@ export async function buildImage(scope: Scope, input: BuildInput, signal: AbortS
     await dir.remove();
     throw error;
   }
+  // nerdctl loads what buildkitd exported under a lease of its own.
+  const lease = scope.leases?.holding(scope.nerdctl);
   let exited = false;
+  let killed = false;
   const kill = () => {
     if (exited) return;
+    killed = true;
     child.kill();
     // Twice: a buildctl nerdctl was starting just then is found the second time.
     void killStragglers(dir.root).then(() => setTimeout(() => void killStragglers(dir.root), 200).unref());
@@ -66,6 +70,7 @@ export async function buildImage(scope: Scope, input: BuildInput, signal: AbortS
   const done = child.exited.finally(() => {
     exited = true;
     stopListening();
+    lease?.(killed);
     scope.state.imagesChanged();
   });
   // The context goes once nothing reads it any more, however the build ended.

@@ -4,6 +4,7 @@ import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
 import { ContainerStdio } from "./container-stdio.ts";
 import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
+import type { AbandonedLeases } from "./abandoned-leases.ts";
 import type { ExecRegistry } from "./exec-registry.ts";
 import { NamespaceState } from "./state/namespace-state.ts";
 import type { StateHub } from "./state/state-hub.ts";
@@ -30,6 +31,8 @@ export interface ServiceRoot {
   buildkit?: BuildkitLocator;
   /** The health checks the daemon runs, held off while it changes a container. */
   health?: HealthChecks;
+  /** The leases killed transfers left; an app built without leaves them to containerd's expiry. */
+  leases?: AbandonedLeases;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */

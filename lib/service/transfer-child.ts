@@ -5,6 +5,7 @@ import { dockerConfigFor, type RegistryAuth } from "../docker/registry-auth.ts";
 import { whenClientGone } from "../io/signals.ts";
 import type { TransferIo } from "../nerdctl/transfer.ts";
 import type { RunningCommand, RunResult } from "../runner/types.ts";
+import type { LeaseHolding } from "./abandoned-leases.ts";
 
 /** A transfer's nerdctl, owned: killed when the client goes away, its credentials removed when it exits. */
 export interface TransferChild {
@@ -42,16 +43,19 @@ export interface TransferOwnership {
   credentials?: Credentials;
   /** An announcement (an image operation running) to end once the child has exited. */
   announced?: () => void;
+  /** The child takes a containerd lease: told when it has exited, and whether it was killed (see abandoned-leases.ts). */
+  lease?: LeaseHolding;
 }
 
 /** Starts a child through start (given the credentials' environment); it is killed when signal aborts. */
 export function ownTransfer(start: (io: TransferIo) => RunningCommand, signal: AbortSignal, owned: TransferOwnership = {}): TransferChild {
-  const { credentials, announced } = owned;
+  const { credentials, announced, lease } = owned;
   let child: RunningCommand;
   try {
     child = start(credentials?.env ? { env: credentials.env } : {});
   } catch (error) {
     announced?.();
+    lease?.(false);
     void credentials?.remove();
     throw error;
   }
@@ -69,6 +73,7 @@ export function ownTransfer(start: (io: TransferIo) => RunningCommand, signal: A
     exited = true;
     stopListening();
     announced?.();
+    lease?.(killed);
     await credentials?.remove();
   });
   return { child, exited: done, kill };

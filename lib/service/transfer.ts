@@ -68,7 +68,7 @@ async function pullImage(scope: Scope, request: PullRequest, signal: AbortSignal
   const previous = await imageDigest(scope.nerdctl, ref);
   const credentials = await credentialsFor(request.auth, ref.domain);
   const announced = imageOperation(scope, { kind: "pull", reference: referenceString(ref) });
-  const run = ownTransfer((io) => startPull(scope.nerdctl, ref, request.platform, io), signal, { credentials, announced });
+  const run = ownTransfer((io) => startPull(scope.nerdctl, ref, request.platform, io), signal, { credentials, announced, lease: scope.leases?.holding(scope.nerdctl) });
   const lines = readLines(run.child.stdout);
   const first = await lines.next();
   if (first.done) {
@@ -148,7 +148,10 @@ export async function loadImages(scope: Scope, body: Readable, signal: AbortSign
   const fifo = await openFifo();
   let run: TransferChild;
   try {
-    run = ownTransfer(() => startLoad(nerdctl, fifo.readFd), signal, { announced: imageOperation(scope, { kind: "load" }) });
+    run = ownTransfer(() => startLoad(nerdctl, fifo.readFd), signal, {
+      announced: imageOperation(scope, { kind: "load" }),
+      lease: scope.leases?.holding(nerdctl),
+    });
   } finally {
     fifo.closeReadEnd();
   }
@@ -185,7 +188,10 @@ export async function loadImages(scope: Scope, body: Readable, signal: AbortSign
  */
 async function importImage(scope: Scope, request: ImportRequest, body: Readable, signal: AbortSignal): Promise<JSONMessage> {
   assertNoImportChanges(request.changes);
-  const run = ownTransfer(() => startImport(scope.nerdctl, request), signal, { announced: imageOperation(scope, { kind: "import" }) });
+  const run = ownTransfer(() => startImport(scope.nerdctl, request), signal, {
+    announced: imageOperation(scope, { kind: "import" }),
+    lease: scope.leases?.holding(scope.nerdctl),
+  });
   let feeding: Promise<unknown> = Promise.resolve(undefined);
   if (request.source === "-") {
     feeding = pipeInto(body, run.child.stdin).catch((error: unknown) => {
