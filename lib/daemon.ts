@@ -7,7 +7,6 @@ import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
 import { DaemonMetrics } from "./instrumentation.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
-import { logCrashesTo } from "./nerdctl/errors.ts";
 import { nerdctlFiles, type NerdctlFiles } from "./nerdctl/files.ts";
 import type { Logger } from "./log.ts";
 import { DAEMON_VERSION, ROUTES_DIR } from "./package-info.ts";
@@ -101,8 +100,6 @@ function engineEnv(config: DaemonConfig, engine: ManagedEngine | undefined): Rec
 }
 
 export async function startDaemon(config: DaemonConfig, log: Logger): Promise<RunningDaemon> {
-  // Clients get one line for a nerdctl crash; its trace is for whoever reads this log.
-  logCrashesTo(log.error);
   const debugLog = config.debug ? log.debug : undefined;
   let engine: ManagedEngine | undefined;
   if (await needsManagedEngine(config)) {
@@ -123,7 +120,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     env,
   });
   const metrics = new DaemonMetrics({ children: () => runner.liveChildren });
-  const nerdctl = new Nerdctl(metrics.engineRunner(runner, { maxChildren: config.maxChildren, debugLog }), {
+  const nerdctl = new Nerdctl(metrics.engineRunner(runner, { maxChildren: config.maxChildren, debugLog, crashLog: log.error }), {
     namespace: config.namespace,
     initBinary: staticInit(env.PATH ?? process.env.PATH ?? ""),
   });

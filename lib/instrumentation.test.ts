@@ -19,7 +19,7 @@ async function observedApp(options: { readOnly?: boolean; scenario?: string } = 
   const records: Record<string, unknown>[] = [];
   const log = createLogger("json", (line) => records.push(JSON.parse(line) as Record<string, unknown>));
   const metrics = new DaemonMetrics({ children: () => 0 });
-  const nerdctl = new Nerdctl(metrics.engineRunner(replay, { maxChildren: 4, debugLog: log.debug }));
+  const nerdctl = new Nerdctl(metrics.engineRunner(replay, { maxChildren: 4, debugLog: log.debug, crashLog: log.error }));
   const app = createDaemonApp({
     routes,
     services: { nerdctl, facts: () => TEST_FACTS },
@@ -50,6 +50,26 @@ describe("request ids", () => {
       records.filter((record) => record.request_id === id && String(record.msg).startsWith("exec nerdctl")).map((record) => record.msg);
     expect(engineCalls(ids[0])).toContainEqual(expect.stringMatching(/^exec nerdctl container inspect -- web -> exit 0 in \d+ ms$/));
     expect(engineCalls(ids[1])).toContainEqual(expect.stringMatching(/^exec nerdctl container inspect -- nosuch -> exit 1 in \d+ ms$/));
+  });
+});
+
+describe("nerdctl's crashes in the log", () => {
+  it("have their trace logged once per place that crashes, as the request's that met it", async () => {
+    // nerdctl 2.3.5 panics on an image whose history has no dates: in `image inspect` (of the listed containers' images) and `image history`.
+    const { app, records } = await observedApp({ scenario: "images-undated" });
+    const listed = await send(app, "/v1.43/containers/json?all=1");
+    const history = await send(app, "/v1.43/images/e2e/undated:1/history");
+    const again = await send(app, "/v1.43/images/e2e/undated:1/history");
+    expect([listed.status, history.status, again.status]).toEqual([200, 200, 200]);
+    const crashes = records.filter((record) => record.level === "error" && String(record.msg).startsWith("nerdctl crashed"));
+    const first = (record: Record<string, unknown>) => String(record.msg).split("\n")[0];
+    expect(crashes.map((record) => [first(record), record.request_id])).toEqual([
+      [expect.stringMatching(/^nerdctl crashed: runtime error: invalid memory address or nil pointer dereference \(nerdctl image inspect .*\)$/), listed.headers.get("x-request-id")],
+      [expect.stringMatching(/^nerdctl crashed: runtime error: .* \(nerdctl image history .*\)$/), history.headers.get("x-request-id")],
+      [expect.stringMatching(/\(again; its trace is above\)$/), again.headers.get("x-request-id")],
+    ]);
+    expect(crashes[0]!.msg).toContain("dockercompat.ImageFromNative");
+    expect(crashes[1]!.msg).toContain("image.(*historyPrinter).printHistory");
   });
 });
 

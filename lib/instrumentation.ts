@@ -1,5 +1,6 @@
 import type { Logger } from "./log.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { CrashLoggingRunner, type CrashLog } from "./nerdctl/crash-log.ts";
 import { CoalescingRunner } from "./runner/coalescing.ts";
 import { LimitingRunner } from "./runner/limiting.ts";
 import { LoggingRunner } from "./runner/logging.ts";
@@ -60,10 +61,11 @@ export class DaemonMetrics {
    * identical concurrent reads share a child, at most `maxChildren` buffered
    * calls run at once, and each call is measured (and logged with --debug).
    */
-  engineRunner(real: CommandRunner, options: { maxChildren: number; debugLog?: (line: string) => void }): CommandRunner {
+  engineRunner(real: CommandRunner, options: { maxChildren: number; crashLog: CrashLog; debugLog?: (line: string) => void }): CommandRunner {
     const limited = new LimitingRunner(new MeteredRunner(real, this.engineCall), options.maxChildren);
     this.#queued = () => limited.queued;
-    return new CoalescingRunner(options.debugLog ? new LoggingRunner(limited, options.debugLog) : limited);
+    // Below the coalescing: a crash is logged once for the child that had it, however many reads shared it.
+    return new CoalescingRunner(new CrashLoggingRunner(options.debugLog ? new LoggingRunner(limited, options.debugLog) : limited, options.crashLog));
   }
 
   /** What the daemon does with each answered request: its log line, its metrics. */

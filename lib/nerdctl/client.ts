@@ -54,7 +54,7 @@ export class Nerdctl {
   /** Runs and returns stdout; a non-zero exit becomes the matching Docker error. */
   async output(args: readonly string[], subject: ErrorSubject = {}, options?: RunOptions): Promise<string> {
     const result = await this.runner.run(this.command(args), options);
-    if (result.exitCode !== 0) throw errorFromStderr(result.stderr, subject, this.options.requestId);
+    if (result.exitCode !== 0) throw errorFromStderr(result.stderr, subject);
     return result.stdout;
   }
 

@@ -22,7 +22,7 @@ function checked(ref: string): string {
 export async function startContainer(nerdctl: Nerdctl, ref: string): Promise<string | undefined> {
   const result = await nerdctl.runner.run(nerdctl.command(["start", "--", checked(ref)]));
   if (result.exitCode === 0) return undefined;
-  const crash = crashIn(result.stderr, subject(ref), nerdctl.options.requestId);
+  const crash = crashIn(result.stderr, subject(ref));
   if (crash) throw crash;
   return startFailureMessage(result.stderr) ?? result.stderr.trim();
 }

@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readFixtures, type Fixture } from "../runner/fixture.ts";
 import type { ErrorSubject } from "../errors.ts";
-import { errorFromStderr, logCrashesTo, NerdctlCrash, nerdctlMessage } from "./errors.ts";
+import { errorFromStderr, NerdctlCrash, nerdctlMessage } from "./errors.ts";
 import { statusOf } from "../server/error-response.ts";
 
 /** Failures recorded from nerdctl 2.3 (fixtures/failures, `npm run fixtures:record`). */
@@ -112,12 +112,6 @@ describe("nerdctl's crashes", () => {
     const recorded = await readFixtures(join(import.meta.dirname, "..", "..", "fixtures", "images-undated"));
     panic = recorded.find((fixture) => fixture.args[1] === "history")!.stderr;
   });
-  const logged: string[] = [];
-  afterEach(() => {
-    logCrashesTo(() => {});
-    logged.length = 0;
-  });
-
   it("are a short 500 for the client, whatever the trace's length", () => {
     expect(panic.split("\n").length).toBeGreaterThan(20);
     const error = errorFromStderr(panic, { kind: "image", name: "docker.io/e2e/undated:1" });
@@ -127,16 +121,6 @@ describe("nerdctl's crashes", () => {
       "nerdctl crashed on image docker.io/e2e/undated:1: runtime error: invalid memory address or nil pointer dereference",
     ]);
     expect(nerdctlMessage(panic)).toBe("nerdctl crashed: runtime error: invalid memory address or nil pointer dereference");
-  });
-
-  it("write their trace to the daemon's log, in full the first time a place crashes", () => {
-    logCrashesTo((line) => logged.push(line));
-    errorFromStderr(panic);
-    errorFromStderr(panic.replace(/0x[0-9a-f]+/g, "0x1"));
-    expect(logged).toEqual([
-      `nerdctl crashed: runtime error: invalid memory address or nil pointer dereference\n${panic.trim()}`,
-      "nerdctl crashed: runtime error: invalid memory address or nil pointer dereference (again; its trace is above)",
-    ]);
   });
 
   it("include the Go runtime's fatal errors", () => {

@@ -53,31 +53,19 @@ export class NerdctlCrash extends ApiError {
   }
 }
 
-let crashLog: ((line: string, fields: { request_id?: string }) => void) | undefined;
-/** Crash sites already logged with their trace: a crash that repeats (one image that every `docker ps` reads) is one line after the first. */
-const loggedSites = new Set<string>();
-
-/** Sends the traces of nerdctl's crashes to the daemon's log (nowhere until called). */
-export function logCrashesTo(log: (line: string, fields: { request_id?: string }) => void): void {
-  crashLog = log;
-  loggedSites.clear();
-}
-
-/** The crash a failed call's stderr shows, logged (as serving `requestId`); undefined when nerdctl failed without crashing. */
-export function crashIn(stderr: string, subject: ErrorSubject = {}, requestId?: string): NerdctlCrash | undefined {
+/** Where a crash happened: its reason and the crashing goroutine's first frame; undefined when stderr shows no crash. */
+export function crashSite(stderr: string): { reason: string; frame: string } | undefined {
   const reason = /^(?:panic|fatal error): (.+)$/m.exec(stderr)?.[1];
-  // The crashing goroutine's first frame, by its source line (its arguments are addresses that change).
+  // By its source line: the frame's arguments are addresses that change.
   const frame = /^goroutine \d+ \[.*\]:\n.*\n\s+(\S+)/m.exec(stderr)?.[1];
   if (reason === undefined || frame === undefined) return undefined;
-  const crash = new NerdctlCrash(reason.trim(), subject);
-  const site = `${reason} ${frame}`;
-  if (loggedSites.has(site)) {
-    crashLog?.(`${crash.message} (again; its trace is above)`, { request_id: requestId });
-  } else {
-    loggedSites.add(site);
-    crashLog?.(`${crash.message}\n${stderr.trim()}`, { request_id: requestId });
-  }
-  return crash;
+  return { reason: reason.trim(), frame };
+}
+
+/** The crash a failed call's stderr shows (its trace is logged where the call ran: crash-log.ts); undefined when nerdctl failed without crashing. */
+export function crashIn(stderr: string, subject: ErrorSubject = {}): NerdctlCrash | undefined {
+  const site = crashSite(stderr);
+  return site && new NerdctlCrash(site.reason, subject);
 }
 
 /** The messages of nerdctl's logrus lines (`level=fatal msg="…"`), oldest first. */
@@ -117,8 +105,8 @@ export function nerdctlMessage(stderr: string): string {
  * fatal line does not, e.g. "not found" before "some volumes could not be
  * inspected"); the message is the fatal one.
  */
-export function errorFromStderr(stderr: string, subject: ErrorSubject = {}, requestId?: string): ApiError {
-  const crash = crashIn(stderr, subject, requestId);
+export function errorFromStderr(stderr: string, subject: ErrorSubject = {}): ApiError {
+  const crash = crashIn(stderr, subject);
   if (crash) return crash;
   const message = nerdctlMessage(stderr);
   const logged = logMessages(stderr).map((entry) => unwrap(entry.message)).join("\n") || message;

@@ -20,7 +20,7 @@ const EVERY_RECORD = [..."0123456789abcdef"].map((digit) => `sha256:${digit}`);
 /** Every image record of the namespace, with its index, manifest, config and unpacked size. */
 export async function inspectAllRecords(nerdctl: Nerdctl): Promise<NerdctlNativeImage[]> {
   const result = await nerdctl.runner.run(nerdctl.command(["image", "inspect", "--mode", "native", "--", ...EVERY_RECORD]));
-  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, {}, nerdctl.options.requestId);
+  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, {});
   // nerdctl gives the whole inspection 5 s and logs, rather than fails, what it could not read in time.
   if (/context deadline exceeded/.test(result.stderr)) {
     throw new ApiError("system", "nerdctl image inspect ran out of time reading the namespace's images");

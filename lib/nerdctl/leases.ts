@@ -12,7 +12,7 @@ export interface Lease {
 /** The namespace's leases (nerdctl has no command for them: containerd's own client reads them). */
 export async function listLeases(nerdctl: Nerdctl): Promise<Lease[]> {
   const result = await nerdctl.runner.run(nerdctl.ctrCommand(["leases", "ls"]));
-  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, {}, nerdctl.options.requestId);
+  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, {});
   return parseLeases(result.stdout);
 }
 
@@ -20,7 +20,7 @@ export async function listLeases(nerdctl: Nerdctl): Promise<Lease[]> {
 export async function removeLeases(nerdctl: Nerdctl, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   const result = await nerdctl.runner.run(nerdctl.ctrCommand(["leases", "rm", "--", ...ids]));
-  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, {}, nerdctl.options.requestId);
+  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, {});
 }
 
 /**

@@ -19,10 +19,10 @@ export async function readListed(
   while (wanted.length > 0) {
     const result = await nerdctl.runner.run(nerdctl.command(args(wanted)), { shared: true });
     if (result.exitCode === 0) return { stdout: result.stdout, names: wanted };
-    const crash = crashIn(result.stderr, {}, nerdctl.options.requestId);
+    const crash = crashIn(result.stderr, {});
     if (crash) throw crash;
     const missing = [...nerdctlMessage(result.stderr).matchAll(new RegExp(`no such ${kind}: (\\S+)`, "g"))].map((match) => match[1]!);
-    if (missing.length === 0 || !missing.every((name) => wanted.includes(name))) throw errorFromStderr(result.stderr, {}, nerdctl.options.requestId);
+    if (missing.length === 0 || !missing.every((name) => wanted.includes(name))) throw errorFromStderr(result.stderr, {});
     wanted = wanted.filter((name) => !missing.includes(name));
   }
   return undefined;

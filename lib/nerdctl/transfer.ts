@@ -141,7 +141,7 @@ export async function commit(nerdctl: Nerdctl, options: CommitOptions, signal?: 
     referenceString(options.reference),
   ];
   const result = await nerdctl.runner.run(nerdctl.command(args), signal ? { signal } : {});
-  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, { kind: "container", name: options.container }, nerdctl.options.requestId);
+  if (result.exitCode !== 0) throw errorFromStderr(result.stderr, { kind: "container", name: options.container });
   const id = /sha256:[0-9a-f]{64}/.exec(result.stdout)?.[0];
   if (!id) throw new Error(`nerdctl commit printed no image id: ${result.stdout.trim() || nerdctlMessage(result.stderr)}`);
   return id;

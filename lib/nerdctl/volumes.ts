@@ -27,7 +27,7 @@ export async function inspectVolumes(nerdctl: Nerdctl, names: string[], options:
   const args = ["volume", "inspect", ...(options.size ? ["--size"] : []), "--", ...names];
   if (!options.listed) return nerdctl.json<NerdctlVolume[]>(args, subject(names[0]!));
   const result = await nerdctl.runner.run(nerdctl.command(args), { shared: true });
-  if (result.exitCode !== 0 && !/some volumes could not be inspected/.test(result.stderr)) throw errorFromStderr(result.stderr, {}, nerdctl.options.requestId);
+  if (result.exitCode !== 0 && !/some volumes could not be inspected/.test(result.stderr)) throw errorFromStderr(result.stderr, {});
   return JSON.parse(result.stdout) as NerdctlVolume[];
 }
 
