@@ -33,6 +33,7 @@ import { clientsOf, describeCell, nerdctlCallLines, nerdctlCalls, plumb, readFro
 import { measureCommand, measureHttp, type Latency, type LatencyBudget } from "./http-latency.ts";
 import { apiRequest, keepAliveAgent } from "./http.ts";
 import { readMemory } from "./rss.ts";
+import { EMPTY_NAMESPACE, freshDaemonMemory, type FreshDaemonMemory } from "./state-memory.ts";
 import { median, timeCommand, type TransferCell, type WatchedDaemon } from "./transfer.ts";
 
 /** Every container and image the benchmark adds carries this name (images: this repository). */
@@ -111,6 +112,8 @@ export interface MemoryResults {
   grown: { rss: QuietRss; held: HeldCounts; addedSeconds: number } | { failed: string };
   /** The state's records of the grown namespace, weighed exactly (or why not). */
   weight: StateWeight | { failed: string };
+  /** Two fresh nerdctlds, in an empty namespace and in the grown one (or why not). */
+  fresh: { empty: FreshDaemonMemory; grown: FreshDaemonMemory } | { failed: string };
 }
 
 export interface ReadsResults {
@@ -479,6 +482,16 @@ async function grownMemory(
   return { rss: await quietRss(pids), held, addedSeconds };
 }
 
+/** Fresh nerdctlds on nerdctld's engine, one at a time: in an empty namespace, then in the grown one. */
+async function freshPair(plan: ReadsPlan, held: HeldCounts): Promise<{ empty: FreshDaemonMemory; grown: FreshDaemonMemory }> {
+  const timeoutMs = 5 * plan.settleTimeoutMs;
+  plan.log("reads: memory of fresh nerdctlds, an empty namespace and the grown one");
+  const empty = await freshDaemonMemory(plan.nerdctl, EMPTY_NAMESPACE, { containers: 0, images: 0 }, timeoutMs);
+  const grown = await freshDaemonMemory(plan.nerdctl, plan.nerdctl.env.CONTAINERD_NAMESPACE ?? "default", held, timeoutMs);
+  plan.log(`reads: fresh nerdctlds idle: ${(empty.idleKiB / 1024).toFixed(1)} MiB empty, ${(grown.idleKiB / 1024).toFixed(1)} MiB holding ${held.containers} containers and ${held.images} images`);
+  return { empty, grown };
+}
+
 /** Containers and images a daemon lists; null without the daemon. */
 async function counted(socketPath: string | null): Promise<HeldCounts | null> {
   if (socketPath === null) return null;
@@ -554,8 +567,10 @@ export async function measureReads(plan: ReadsPlan): Promise<ReadsResults> {
       heldBefore: commandsRanWith.nerdctld,
       grown: await grownMemory(plan, { containers: counts.containers[0]!, images: counts.images[0]! }, pids),
       weight: { failed: "not reached" },
+      fresh: { failed: "not reached" },
     };
     memory.weight = await weighState(plan.nerdctl).catch((error: unknown) => ({ failed: (error as Error).message.split("\n")[0]! }));
+    if (!("failed" in memory.grown)) memory.fresh = await freshPair(plan, memory.grown.held).catch((error: unknown) => ({ failed: (error as Error).message.split("\n")[0]! }));
     return { ...commands, commandsRanWith, growth, memory, parallel: plan.parallel };
   } finally {
     plan.log("reads: removing the containers and images added");
