@@ -14,7 +14,10 @@ import { listLeases, removeLeases, type Lease } from "../nerdctl/leases.ts";
  * calls that make such leases too (a create, a commit) have long ended. A
  * window is swept only when no transfer of this daemon that started before
  * its end still runs in the namespace: such a child's live lease would
- * match as well.
+ * match as well. What it cannot tell apart is a pull of another client of
+ * the engine (plain nerdctl, the kubelet) begun inside the window and still
+ * running 30 s after it: that pull may then lose what it fetched and fail,
+ * to be tried again.
  */
 
 /** The one label containerd's client puts on the leases it makes by default. */
