@@ -243,6 +243,15 @@ async function settledRss(): Promise<number> {
 
 const tempEntries = async () => (await readdir(daemon.tmpDir)).length;
 
+/** V8's heap in use, in bytes, from the daemon's own metrics: what of its RSS is live JavaScript. */
+async function heapUsed(): Promise<number> {
+  const announced = /metrics on (http:\/\/\S+)/.exec(await daemon.text())?.[1];
+  if (!announced) throw new Error("the daemon did not say where its metrics are");
+  const scrape = await daemon.fetchText(announced);
+  const line = scrape.split("\n").find((candidate) => candidate.startsWith("nodejs_heap_size_used_bytes "));
+  return Number(line?.split(" ")[1]);
+}
+
 async function running(name: string): Promise<boolean> {
   const inspect = await engineNerdctl(["inspect", "--format", "{{.State.Running}}", name], { namespace });
   return inspect.stdout.trim() === "true";
@@ -253,7 +262,7 @@ beforeAll(async () => {
   await seedNamespace(namespace);
   registry = await startEngineRegistry({ label: "disconnects", work, dockerHost: inject("dockerHost") });
   await pushBusybox(inject("dockerHost"), registryRef("busybox:latest"));
-  daemon = await startSecondDaemon(engine, "disconnects", ["--engine", "external", "--namespace", namespace]);
+  daemon = await startSecondDaemon(engine, "disconnects", ["--engine", "external", "--namespace", namespace, "--metrics-addr", "127.0.0.1:0"]);
   const created = await call("POST", "/v1.43/containers/create?name=chatter", { Image: "busybox", Cmd: ["sh", "-c", "while true; do date; sleep 0.2; done"] });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   expect((await call("POST", "/v1.43/containers/chatter/start")).status).toBe(204);
@@ -285,11 +294,13 @@ describe("clients that leave mid-stream", () => {
     const warmed = await measure();
     const baseline = (await settle(warmed)).snapshot;
     const rssBefore = await settledRss();
+    const heapBefore = await heapUsed();
     const tempBefore = await tempEntries();
     const leasesBefore = (await namespaceLeases(namespace)).length;
 
     const tally: Tally = new Map(KINDS.map((kind) => [kind, new Map()]));
     const quarterRss: number[] = [];
+    const quarterHeap: number[] = [];
     let clientsMs = 0;
     let settled = { snapshot: baseline, waitedMs: 0 };
     for (let quarter = 0; quarter < QUARTERS; quarter++) {
@@ -298,6 +309,7 @@ describe("clients that leave mid-stream", () => {
       clientsMs += Date.now() - started;
       settled = await settle(baseline);
       quarterRss.push(await settledRss());
+      quarterHeap.push(await heapUsed());
     }
     const seconds = clientsMs / 1000;
     const { snapshot: after, waitedMs } = settled;
@@ -322,7 +334,7 @@ describe("clients that leave mid-stream", () => {
     });
     const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
     const summary = [
-      `- **Figure**: ${CLIENTS} clients in ${seconds.toFixed(0)} s (${CONCURRENCY} at once); afterwards ${left.length} engine programs left, ${tempAfter - tempBefore} temporary entries left, containerd leases in the namespace ${leasesBefore} at the baseline and ${leasesAfter} after, descriptors ${baseline.fds} → ${after.fds}, RSS ${mib(rssBefore)} MiB at the baseline, then ${quarterRss.map(mib).join(", ")} MiB after each quarter of the clients, containers attached to and exec'd in running: ${containersRunning.chatter && containersRunning.web ? "yes" : "no"}.`,
+      `- **Figure**: ${CLIENTS} clients in ${seconds.toFixed(0)} s (${CONCURRENCY} at once); afterwards ${left.length} engine programs left, ${tempAfter - tempBefore} temporary entries left, containerd leases in the namespace ${leasesBefore} at the baseline and ${leasesAfter} after, descriptors ${baseline.fds} → ${after.fds}, RSS ${mib(rssBefore)} MiB at the baseline, then ${quarterRss.map(mib).join(", ")} MiB after each quarter of the clients (V8's heap in use ${mib(heapBefore)} MiB, then ${quarterHeap.map(mib).join(", ")} MiB), containers attached to and exec'd in running: ${containersRunning.chatter && containersRunning.web ? "yes" : "no"}.`,
       `- **Bound**: 0 nerdctl/ctr/buildctl left within ${SETTLE_MS / 1000} s (found after ${(waitedMs / 1000).toFixed(1)} s), 0 temporary entries left, 0 containerd leases left within ${LEASE_SETTLE_MS / 1000} s (found after ${(leasesWaitedMs / 1000).toFixed(1)} s: a nerdctl killed mid-pull or mid-load cannot release the lease it holds, and the daemon removes it 30 s after the kill), descriptors ≤ baseline + ${FD_TOLERANCE}, RSS after the last quarter ≤ RSS after the first + ${mib(RSS_TOLERANCE)} MiB (each the lowest of readings every 2 s over ${MEMORY_SETTLE_MS / 1000} s idle: no growth per client once the daemon has grown to the load), the containers still running, /_ping answered.`,
     ];
     console.error([`disconnects (${FULL ? "full" : "short"}, provider ${inject("provider")}):`, ...summary, ...rows, ...left.map((entry) => `left: ${entry.pid} ${entry.cmdline}`)].join("\n"));
