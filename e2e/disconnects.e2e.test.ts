@@ -338,7 +338,11 @@ describe("clients that leave mid-stream", () => {
       `- **Leases, reported, not bounded**: containerd leases in the namespace ${leasesBefore} at the baseline and ${leasesAfter} after waiting up to ${LEASE_SETTLE_MS / 1000} s (${(leasesWaitedMs / 1000).toFixed(1)} s). A nerdctl killed mid-pull or mid-load cannot release the lease it holds; the daemon removes it 30 s after the kill. Not yet a bound: short runs under the engine-container provider have left one or two.`,
       `- **Bound**: 0 nerdctl/ctr/buildctl left within ${SETTLE_MS / 1000} s (found after ${(waitedMs / 1000).toFixed(1)} s), 0 temporary entries left, descriptors ≤ baseline + ${FD_TOLERANCE}, RSS after the last quarter ≤ RSS after the first + ${mib(RSS_TOLERANCE)} MiB (each the lowest of readings every 2 s over ${MEMORY_SETTLE_MS / 1000} s idle: no growth per client once the daemon has grown to the load), the containers still running, /_ping answered.`,
     ];
-    console.error([`disconnects (${FULL ? "full" : "short"}, provider ${inject("provider")}):`, ...summary, ...rows, ...left.map((entry) => `left: ${entry.pid} ${entry.cmdline}`)].join("\n"));
+    // Leases the sweep left: the daemon's own account of its sweeps, to tell why.
+    const sweeps = leasesAfter > 0 ? (await daemon.text()).split("\n").filter((line) => line.includes("lease")) : [];
+    console.error(
+      [`disconnects (${FULL ? "full" : "short"}, provider ${inject("provider")}):`, ...summary, ...rows, ...left.map((entry) => `left: ${entry.pid} ${entry.cmdline}`), ...sweeps].join("\n"),
+    );
 
     const verdict =
       left.length === 0 && tempAfter === tempBefore && after.fds <= baseline.fds + FD_TOLERANCE && rssAfter <= rssFirstQuarter + RSS_TOLERANCE && containersRunning.chatter && containersRunning.web && pings;
