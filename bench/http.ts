@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { Agent, request } from "node:http";
 
 /** A Docker API daemon reached over its unix socket. */
@@ -58,3 +59,18 @@ export async function getJson<T>(socketPath: string, path: string): Promise<T> {
 
 /** The Docker API's "not implemented" answer, which nerdctld gives for operations it has no route for yet. */
 export const NOT_IMPLEMENTED = 501;
+
+/** GET a listing once: its size in bytes and how many items it holds. */
+export async function listing(socketPath: string, path: string, timeoutMs?: number): Promise<{ bytes: number; count: number; ms: number }> {
+  const agent = keepAliveAgent();
+  try {
+    const start = performance.now();
+    const res = await apiRequest(agent, socketPath, "GET", path, { timeoutMs });
+    const ms = performance.now() - start;
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body.toString("utf8").trim().slice(0, 200)}`);
+    const items = JSON.parse(res.body.toString("utf8")) as unknown[];
+    return { bytes: res.body.byteLength, count: items.length, ms };
+  } finally {
+    agent.destroy();
+  }
+}

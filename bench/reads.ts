@@ -31,8 +31,8 @@ import { RealRunner } from "../lib/runner/real.ts";
 import { NamespaceState } from "../lib/service/state/namespace-state.ts";
 import { clientsOf, describeCell, nerdctlCallLines, nerdctlCalls, plumb, readFrom, Samples, turn, type Client, type ClientPath, type ClientsPlan } from "./clients.ts";
 import { measureCommand, measureHttp, type Latency, type LatencyBudget } from "./http-latency.ts";
-import { apiRequest, keepAliveAgent } from "./http.ts";
-import { readMemory } from "./rss.ts";
+import { listing } from "./http.ts";
+import { quietRssKiB } from "./rss.ts";
 import { EMPTY_NAMESPACE, freshDaemonMemory, type FreshDaemonMemory } from "./state-memory.ts";
 import { median, timeCommand, type TransferCell, type WatchedDaemon } from "./transfer.ts";
 
@@ -196,21 +196,6 @@ export async function removeReadsObjects(plan: ClientsPlan & { parallel: number 
   if (failures.length > 0) throw new Error(`removing the benchmark's containers and images: ${failures.join("; ")}`);
 }
 
-/** GET a listing once: its size in bytes and how many items it holds. */
-async function listing(socketPath: string, path: string, timeoutMs?: number): Promise<{ bytes: number; count: number; ms: number }> {
-  const agent = keepAliveAgent();
-  try {
-    const start = performance.now();
-    const res = await apiRequest(agent, socketPath, "GET", path, { timeoutMs });
-    const ms = performance.now() - start;
-    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body.toString("utf8").trim().slice(0, 200)}`);
-    const items = JSON.parse(res.body.toString("utf8")) as unknown[];
-    return { bytes: res.body.byteLength, count: items.length, ms };
-  } finally {
-    agent.destroy();
-  }
-}
-
 /**
  * Reads nerdctld's listing until its state has taken in what was added: the
  * listing holds what it should, and three reads in a row answered from the
@@ -239,19 +224,10 @@ async function settle(nerdctld: ReadsPlan["nerdctld"], path: string, expected: n
   return { kind: "unsettled", why: `after ${(timeoutMs / 1000).toFixed(0)} s: ${count} listed of ${expected}, the last reads ${last} ms, ${fromState} in a row from the state` };
 }
 
-/** A daemon's VmRSS after 3 s without requests: the median of ten samples 200 ms apart. */
+/** Each daemon's VmRSS after 3 s without requests (see quietRssKiB). */
 async function quietRss(pids: { nerdctld: number; dockerd: number | null }): Promise<QuietRss> {
-  await sleep(3000);
-  const samples: { nerdctld: number[]; dockerd: number[] } = { nerdctld: [], dockerd: [] };
-  for (let i = 0; i < 10; i++) {
-    const mine = readMemory(pids.nerdctld);
-    const theirs = pids.dockerd === null ? null : readMemory(pids.dockerd);
-    if (mine) samples.nerdctld.push(mine.rssKiB);
-    if (theirs) samples.dockerd.push(theirs.rssKiB);
-    await sleep(200);
-  }
-  const middle = (values: number[]) => (values.length === 0 ? null : median(values));
-  return { nerdctld: middle(samples.nerdctld), dockerd: middle(samples.dockerd) };
+  const [nerdctld, dockerd] = await quietRssKiB([pids.nerdctld, pids.dockerd]);
+  return { nerdctld: nerdctld ?? null, dockerd: dockerd ?? null };
 }
 
 /** The heap in use after a full collection, in bytes; V8 lets a running process expose its collector. */

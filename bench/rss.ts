@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface Memory {
   /** Resident set now, in KiB (VmRSS). */
@@ -19,6 +20,29 @@ export function readMemory(pid: number): Memory | null {
   const memory = { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
   // A zombie (exited, not yet reaped) has no Vm* lines: no memory to report.
   return Number.isNaN(memory.rssKiB) || Number.isNaN(memory.hwmKiB) ? null : memory;
+}
+
+/**
+ * Each process's VmRSS (KiB) after 3 s without requests: the median of ten
+ * samples 200 ms apart, taken in turn; null for no process, or one whose
+ * memory could not be read.
+ */
+export async function quietRssKiB(pids: readonly (number | null)[]): Promise<(number | null)[]> {
+  await sleep(3000);
+  const samples = pids.map((): number[] => []);
+  for (let i = 0; i < 10; i++) {
+    pids.forEach((pid, index) => {
+      const memory = pid === null ? null : readMemory(pid);
+      if (memory) samples[index]!.push(memory.rssKiB);
+    });
+    await sleep(200);
+  }
+  return samples.map((values) => {
+    if (values.length === 0) return null;
+    const sorted = values.sort((a, b) => a - b);
+    const middle = sorted.length / 2;
+    return sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  });
 }
 
 /**

@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REPO_ROOT } from "../e2e/support/daemon.ts";
-import { apiRequest, keepAliveAgent } from "./http.ts";
-import { readMemory } from "./rss.ts";
+import { listing } from "./http.ts";
+import { quietRssKiB, readMemory } from "./rss.ts";
 
 /** Idle time the reading spans, and how often it samples: as the disconnects suite reads a settled RSS. */
 const IDLE_MS = 30_000;
@@ -37,17 +37,6 @@ export interface FreshDaemonMemory {
 interface Engine {
   /** plain nerdctl's environment on nerdctl's engine: its sockets and config. */
   env: NodeJS.ProcessEnv;
-}
-
-async function count(socketPath: string, path: string, timeoutMs: number): Promise<number> {
-  const agent = keepAliveAgent();
-  try {
-    const res = await apiRequest(agent, socketPath, "GET", path, { timeoutMs });
-    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.body.toString("utf8").slice(0, 200)}`);
-    return (JSON.parse(res.body.toString("utf8")) as unknown[]).length;
-  } finally {
-    agent.destroy();
-  }
 }
 
 /**
@@ -80,8 +69,8 @@ export async function freshDaemonMemory(
       try {
         // The first read of a thousand containers new to the state takes minutes here: the whole budget is its.
         const left = () => Math.max(1_000, timeoutMs - (performance.now() - start));
-        held.containers = await count(socketPath, "/v1.41/containers/json?all=1", left());
-        held.images = await count(socketPath, "/v1.41/images/json", left());
+        held.containers = (await listing(socketPath, "/v1.41/containers/json?all=1", left())).count;
+        held.images = (await listing(socketPath, "/v1.41/images/json", left())).count;
         if (held.containers >= expected.containers && held.images >= expected.images) break;
       } catch (error) {
         if (!/ENOENT|ECONNREFUSED/.test((error as Error).message)) throw error;
@@ -89,19 +78,13 @@ export async function freshDaemonMemory(
       await sleep(500);
     }
     const heldAfterSeconds = (performance.now() - start) / 1000;
-    await sleep(3000);
-    const quiet: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      quiet.push(readMemory(child.pid!)?.rssKiB ?? Number.NaN);
-      await sleep(200);
-    }
+    const [quietKiB] = await quietRssKiB([child.pid!]);
     let idleKiB = Number.POSITIVE_INFINITY;
     for (let waited = 0; waited < IDLE_MS; waited += SAMPLE_MS) {
       await sleep(SAMPLE_MS);
       idleKiB = Math.min(idleKiB, readMemory(child.pid!)?.rssKiB ?? Number.POSITIVE_INFINITY);
     }
-    quiet.sort((a, b) => a - b);
-    return { namespace, held, heldAfterSeconds, quietKiB: quiet[5]!, idleKiB };
+    return { namespace, held, heldAfterSeconds, quietKiB: quietKiB ?? Number.NaN, idleKiB };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     await exited;
