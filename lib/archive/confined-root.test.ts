@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile, link } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, truncate, writeFile, link } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -167,6 +167,26 @@ describe("archivePath", () => {
       await root.close();
     }
     expect(await readFile(join(outside, "secret"), "utf8")).toBe("host secret\n");
+  });
+
+  it("closes a file whose header went out when the archive stops before its bytes", async () => {
+    const file = join(tree, "big");
+    await writeFile(file, Buffer.alloc(1024 * 1024, "x"));
+    const openOnFile = async () => {
+      const links = await Promise.all((await readdir("/proc/self/fd")).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")));
+      return links.filter((target) => target === file).length;
+    };
+    const root = await ConfinedRoot.open(tree);
+    try {
+      const stream = archivePath(root, "/big", false);
+      // The first chunk is the file's header: the walk has opened it, its bytes are not read yet.
+      expect((await stream.next()).value?.length).toBe(512);
+      expect(await openOnFile()).toBe(1);
+      await stream.return();
+      expect(await openOnFile()).toBe(0);
+    } finally {
+      await root.close();
+    }
   });
 
   it("pads a file that shrank while it is read with zeros, never with what memory held", async () => {

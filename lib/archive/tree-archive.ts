@@ -86,8 +86,15 @@ async function* entriesOf(root: ConfinedRoot, place: Place, name: string, seen: 
     seen.set(inode, name);
   }
   const entry = await describe(place, kind, stats, metadata);
-  if (entry) yield entry;
-  else seen.delete(`${stats.dev}:${stats.ino}`);
+  if (!entry) {
+    seen.delete(`${stats.dev}:${stats.ino}`);
+    return;
+  }
+  try {
+    yield entry;
+  } finally {
+    if (entry.type === "file" && entry.content instanceof FileContent) await entry.content.close();
+  }
 }
 
 type Metadata = { name: string; mode: number; mtime: number; uid: number; gid: number };
@@ -105,7 +112,7 @@ async function describe(place: Place, kind: number, stats: BigIntStats, metadata
           return undefined;
         }
         const size = Number(stats.size);
-        return { ...metadata, type: "file", size, content: exactly(handle, size) };
+        return { ...metadata, type: "file", size, content: new FileContent(handle, size) };
       }
       case S_IFLNK:
         return { ...metadata, type: "symlink", target: await readlink(path) };
@@ -161,28 +168,46 @@ async function* childrenOf(root: ConfinedRoot, place: Place, name: string, seen:
 }
 
 /**
- * Exactly size bytes of an open file, read as they are consumed: a file that
- * shrank meanwhile is padded with zeros, one that grew is cut, so the
- * archive stays readable whatever the tree does while it is read.
+ * A file's bytes, exactly `size` of them however the file changes meanwhile
+ * (cut short or padded with zeros). Its handle closes once they are read, or
+ * on close() when the archive stops between the entry's header and its
+ * bytes: a generator never started would not run its cleanup.
  */
-async function* exactly(handle: FileHandle, size: number): AsyncGenerator<Uint8Array> {
-  try {
-    let left = size;
-    let ended = false;
-    while (left > 0) {
-      // Not zeroed first: every byte is read into, or zeroed below when the file came up short.
-      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
-      let filled = 0;
-      while (!ended && filled < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
-        if (bytesRead === 0) ended = true;
-        filled += bytesRead;
+class FileContent implements AsyncIterable<Uint8Array> {
+  readonly #handle: FileHandle;
+  readonly #size: number;
+  #closed = false;
+
+  constructor(handle: FileHandle, size: number) {
+    this.#handle = handle;
+    this.#size = size;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#handle.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    try {
+      let left = this.#size;
+      let ended = false;
+      while (left > 0) {
+        // Not zeroed first: every byte is read into, or zeroed below when the file came up short.
+        const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, left));
+        let filled = 0;
+        while (!ended && filled < buffer.length) {
+          const { bytesRead } = await this.#handle.read(buffer, filled, buffer.length - filled, null);
+          if (bytesRead === 0) ended = true;
+          filled += bytesRead;
+        }
+        buffer.fill(0, filled);
+        left -= buffer.length;
+        yield buffer;
       }
-      buffer.fill(0, filled);
-      left -= buffer.length;
-      yield buffer;
+    } finally {
+      await this.close();
     }
-  } finally {
-    await handle.close();
   }
 }
