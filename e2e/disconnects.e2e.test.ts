@@ -4,7 +4,7 @@
  * cp in either direction — and destroys its socket at a random moment after
  * the response started (mid-body for uploads). Bounds, once they are all
  * gone: no nerdctl, ctr or buildctl of theirs left (below the daemon or
- * orphaned), no temporary file left, the daemon's open descriptors back to
+ * orphaned), no temporary file or image left, the daemon's open descriptors back to
  * where they were, its memory near where it was, and the containers that were
  * attached to and exec'd in still running, as with dockerd.
  *
@@ -252,6 +252,12 @@ async function heapUsed(): Promise<number> {
   return Number(line?.split(" ")[1]);
 }
 
+/** The namespace's image names (what the clients' builds tagged left out: a build may end before its client leaves). */
+async function imageNames(): Promise<Set<string>> {
+  const listed = await engineNerdctl(["images", "--format", "{{.Repository}}:{{.Tag}}"], { namespace });
+  return new Set(listed.stdout.split("\n").map((line) => line.trim()).filter((name) => name && !name.startsWith(`${namespace}-build:`)));
+}
+
 async function running(name: string): Promise<boolean> {
   const inspect = await engineNerdctl(["inspect", "--format", "{{.State.Running}}", name], { namespace });
   return inspect.stdout.trim() === "true";
@@ -297,6 +303,7 @@ describe("clients that leave mid-stream", () => {
     const heapBefore = await heapUsed();
     const tempBefore = await tempEntries();
     const leasesBefore = (await namespaceLeases(namespace)).length;
+    const imagesBefore = await imageNames();
 
     const tally: Tally = new Map(KINDS.map((kind) => [kind, new Map()]));
     const quarterRss: number[] = [];
@@ -316,6 +323,7 @@ describe("clients that leave mid-stream", () => {
     const [rssFirstQuarter, rssAfter] = [quarterRss[0]!, quarterRss.at(-1)!];
     const left = strays(after, baseline);
     const tempAfter = await tempEntries();
+    const imagesLeft = [...(await imageNames())].filter((name) => !imagesBefore.has(name));
     const leasesStarted = Date.now();
     let leasesAfter = (await namespaceLeases(namespace)).length;
     while (leasesAfter > 0 && Date.now() - leasesStarted < LEASE_SETTLE_MS) {
@@ -334,18 +342,18 @@ describe("clients that leave mid-stream", () => {
     });
     const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
     const summary = [
-      `- **Figure**: ${CLIENTS} clients in ${seconds.toFixed(0)} s (${CONCURRENCY} at once); afterwards ${left.length} engine programs left, ${tempAfter - tempBefore} temporary entries left, containerd leases in the namespace ${leasesBefore} at the baseline and ${leasesAfter} after, descriptors ${baseline.fds} → ${after.fds}, RSS ${mib(rssBefore)} MiB at the baseline, then ${quarterRss.map(mib).join(", ")} MiB after each quarter of the clients (V8's heap in use ${mib(heapBefore)} MiB, then ${quarterHeap.map(mib).join(", ")} MiB), containers attached to and exec'd in running: ${containersRunning.chatter && containersRunning.web ? "yes" : "no"}.`,
+      `- **Figure**: ${CLIENTS} clients in ${seconds.toFixed(0)} s (${CONCURRENCY} at once); afterwards ${left.length} engine programs left, ${tempAfter - tempBefore} temporary entries left, ${imagesLeft.length} images left, containerd leases in the namespace ${leasesBefore} at the baseline and ${leasesAfter} after, descriptors ${baseline.fds} → ${after.fds}, RSS ${mib(rssBefore)} MiB at the baseline, then ${quarterRss.map(mib).join(", ")} MiB after each quarter of the clients (V8's heap in use ${mib(heapBefore)} MiB, then ${quarterHeap.map(mib).join(", ")} MiB), containers attached to and exec'd in running: ${containersRunning.chatter && containersRunning.web ? "yes" : "no"}.`,
       `- **Leases, reported, not bounded**: containerd leases in the namespace ${leasesBefore} at the baseline and ${leasesAfter} after waiting up to ${LEASE_SETTLE_MS / 1000} s (${(leasesWaitedMs / 1000).toFixed(1)} s). A nerdctl killed mid-pull or mid-load cannot release the lease it holds; the daemon removes it 30 s after the kill. Not yet a bound: short runs under the engine-container provider have left one or two.`,
-      `- **Bound**: 0 nerdctl/ctr/buildctl left within ${SETTLE_MS / 1000} s (found after ${(waitedMs / 1000).toFixed(1)} s), 0 temporary entries left, descriptors ≤ baseline + ${FD_TOLERANCE}, RSS after the last quarter ≤ RSS after the first + ${mib(RSS_TOLERANCE)} MiB (each the lowest of readings every 2 s over ${MEMORY_SETTLE_MS / 1000} s idle: no growth per client once the daemon has grown to the load), the containers still running, /_ping answered.`,
+      `- **Bound**: 0 nerdctl/ctr/buildctl left within ${SETTLE_MS / 1000} s (found after ${(waitedMs / 1000).toFixed(1)} s), 0 temporary entries left, 0 images left (a name not there at the baseline, the clients' built tags aside), descriptors ≤ baseline + ${FD_TOLERANCE}, RSS after the last quarter ≤ RSS after the first + ${mib(RSS_TOLERANCE)} MiB (each the lowest of readings every 2 s over ${MEMORY_SETTLE_MS / 1000} s idle: no growth per client once the daemon has grown to the load), the containers still running, /_ping answered.`,
     ];
     // Leases the sweep left: the daemon's own account of its sweeps, to tell why.
     const sweeps = leasesAfter > 0 ? (await daemon.text()).split("\n").filter((line) => line.includes("lease")) : [];
     console.error(
-      [`disconnects (${FULL ? "full" : "short"}, provider ${inject("provider")}):`, ...summary, ...rows, ...left.map((entry) => `left: ${entry.pid} ${entry.cmdline}`), ...sweeps].join("\n"),
+      [`disconnects (${FULL ? "full" : "short"}, provider ${inject("provider")}):`, ...summary, ...rows, ...left.map((entry) => `left: ${entry.pid} ${entry.cmdline}`), ...imagesLeft.map((name) => `image left: ${name}`), ...sweeps].join("\n"),
     );
 
     const verdict =
-      left.length === 0 && tempAfter === tempBefore && after.fds <= baseline.fds + FD_TOLERANCE && rssAfter <= rssFirstQuarter + RSS_TOLERANCE && containersRunning.chatter && containersRunning.web && pings;
+      left.length === 0 && tempAfter === tempBefore && imagesLeft.length === 0 && after.fds <= baseline.fds + FD_TOLERANCE && rssAfter <= rssFirstQuarter + RSS_TOLERANCE && containersRunning.chatter && containersRunning.web && pings;
     if (FULL) {
       writeReportSection(
         HARDENING_REPORT,
@@ -368,6 +376,7 @@ describe("clients that leave mid-stream", () => {
     if (!verdict) missedAttempts.push(summary[0]!.replace("- **Figure**: ", ""));
     expect(left.map((entry) => entry.cmdline)).toEqual([]);
     expect(tempAfter).toBe(tempBefore);
+    expect(imagesLeft).toEqual([]);
     expect(after.fds).toBeLessThanOrEqual(baseline.fds + FD_TOLERANCE);
     expect(rssAfter).toBeLessThanOrEqual(rssFirstQuarter + RSS_TOLERANCE);
     expect(containersRunning).toEqual({ chatter: true, web: true });

@@ -22,6 +22,7 @@ import { StateHub } from "./service/state/state-hub.ts";
 import { StatsSamplers } from "./service/stats-samplers.ts";
 import { HealthChecks } from "./service/health.ts";
 import { AbandonedLeases } from "./service/abandoned-leases.ts";
+import { PushLeftovers } from "./service/push-leftovers.ts";
 import { ExecRegistry } from "./service/exec-registry.ts";
 import { resumeContainerWatches } from "./service/container-watches.ts";
 import { scopeFor } from "./service/scope.ts";
@@ -156,6 +157,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     health: new HealthChecks(),
     buildkit,
     leases,
+    pushes: new PushLeftovers({ log }),
   };
   const app = createDaemonApp({
     routes: await loadRouteFiles(ROUTES_DIR),

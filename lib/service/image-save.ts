@@ -27,7 +27,8 @@ const SAVE_SPOOL_BLOCK = 1024 * 1024;
  * destination, so the client sees a truncated transfer rather than a short archive.
  */
 export async function saveImages(scope: Scope, names: string[], signal: AbortSignal): Promise<SavedArchive> {
-  const start = () => ownTransfer(() => startSave(scope.nerdctl, names), signal);
+  // A save fetches what the image misses under a lease of its own.
+  const start = () => ownTransfer(() => startSave(scope.nerdctl, names), signal, { lease: scope.leases?.holding(scope.nerdctl) });
   const run = start();
   let first: Buffer | null;
   try {

@@ -2,10 +2,11 @@ import type { BuildkitLocator } from "../buildkit/locator.ts";
 import type { DaemonFacts } from "../docker/system.ts";
 import type { Nerdctl } from "../nerdctl/client.ts";
 import { assertNamespace } from "../nerdctl/validate.ts";
+import type { AbandonedLeases } from "./abandoned-leases.ts";
 import { ContainerStdio } from "./container-stdio.ts";
 import { NO_EVENTS, type EventBus, type NamespaceEvents } from "./events/bus.ts";
-import type { AbandonedLeases } from "./abandoned-leases.ts";
 import type { ExecRegistry } from "./exec-registry.ts";
+import type { PushLeftovers } from "./push-leftovers.ts";
 import { NamespaceState } from "./state/namespace-state.ts";
 import type { StateHub } from "./state/state-hub.ts";
 import { StatsSamplers } from "./stats-samplers.ts";
@@ -33,6 +34,8 @@ export interface ServiceRoot {
   health?: HealthChecks;
   /** The leases killed transfers left; an app built without leaves them to containerd's expiry. */
   leases?: AbandonedLeases;
+  /** The records killed pushes left; an app built without leaves them listed. */
+  pushes?: PushLeftovers;
 }
 
 /** The engine as one request sees it: the services' single argument for "where". */

@@ -13,6 +13,8 @@ export interface TransferChild {
   /** The child's exit, after its credentials were removed. */
   exited: Promise<RunResult>;
   kill(): void;
+  /** Whether kill() stopped the child (its client left) before it exited. */
+  readonly killed: boolean;
 }
 
 export interface Credentials {
@@ -76,5 +78,12 @@ export function ownTransfer(start: (io: TransferIo) => RunningCommand, signal: A
     lease?.(killed);
     await credentials?.remove();
   });
-  return { child, exited: done, kill };
+  return {
+    child,
+    exited: done,
+    kill,
+    get killed() {
+      return killed;
+    },
+  };
 }

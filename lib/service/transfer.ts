@@ -109,7 +109,20 @@ export function pushImage(scope: Scope, request: PushRequest, signal: AbortSigna
     yield* progress.start();
     if (killed || signal.aborted) return;
     const credentials = await credentialsFor(request.auth, ref.domain);
-    run = ownTransfer((io) => startPush(scope.nerdctl, { ...ref, tag }, io), signal, { credentials });
+    const pushed = await scope.pushes?.starting(scope.nerdctl, referenceString({ ...ref, tag }));
+    if (killed || signal.aborted) {
+      await Promise.all([credentials.remove(), pushed?.(false)]);
+      return;
+    }
+    try {
+      run = ownTransfer((io) => startPush(scope.nerdctl, { ...ref, tag }, io), signal, { credentials, lease: scope.leases?.holding(scope.nerdctl) });
+    } catch (error) {
+      await pushed?.(false);
+      throw error;
+    }
+    const child = run;
+    const ended = () => void pushed?.(child.killed);
+    void child.exited.then(ended, ended);
     try {
       for await (const line of readLines(run.child.stdout)) yield* progress.line(line);
       const result = await run.exited;
