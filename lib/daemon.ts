@@ -6,6 +6,7 @@ import { addressInNerdctlToml, installedEngineBin, nerdctlTomlPath, type DaemonC
 import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
 import { DaemonMetrics } from "./instrumentation.ts";
+import { IdleCollection } from "./io/heap.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
 import { nerdctlFiles, type NerdctlFiles } from "./nerdctl/files.ts";
 import type { Logger } from "./log.ts";
@@ -15,6 +16,7 @@ import { API_VERSION } from "./server/api-version.ts";
 import { createDaemonApp } from "./server/app.ts";
 import { listenOn, type Listening } from "./server/listen.ts";
 import { listenMetrics, type MetricsListening } from "./server/metrics-listen.ts";
+import type { ServedRequest } from "./server/observe.ts";
 import { loadRouteFiles } from "./server/route-files.ts";
 import { EventHub } from "./service/events/hub.ts";
 import { ContainerStdio } from "./service/container-stdio.ts";
@@ -146,6 +148,12 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     runDir: process.getuid?.() === 0 ? "/run" : (process.env.XDG_RUNTIME_DIR ?? "/run"),
   });
   const leases = new AbandonedLeases({ log });
+  const idleCollection = new IdleCollection();
+  const observe = metrics.requestObserver(log, config.debug);
+  const answered = (request: ServedRequest) => {
+    observe(request);
+    idleCollection.activity();
+  };
   const services = {
     nerdctl,
     facts,
@@ -163,7 +171,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     routes: await loadRouteFiles(ROUTES_DIR),
     services,
     daemonVersion: DAEMON_VERSION,
-    observe: metrics.requestObserver(log, config.debug),
+    observe: answered,
     readOnly: config.readOnlyApi,
   });
   // --rm containers that ended while no daemon was watching, health checks of running ones.
@@ -194,6 +202,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
       // Event streams never end by themselves: end them, as dockerd does, so they do not hold the drain.
       events.close();
       leases.close();
+      idleCollection.close();
       const drained = Promise.all(listeners.map((listener) => listener.stopAccepting()));
       const deadline = new Promise<"timeout">((resolve) => setTimeout(resolve, config.shutdownTimeout * 1000, "timeout").unref());
       if ((await Promise.race([drained, deadline])) === "timeout") {

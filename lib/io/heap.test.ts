@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 const setFlagsFromString = vi.fn<(flags: string) => void>();
 vi.mock("node:v8", () => ({ setFlagsFromString }));
-const { FlowHeadroom, heapHeadroomDuringTransfer } = await import("./heap.ts");
+const { FlowHeadroom, IdleCollection, heapHeadroomDuringTransfer } = await import("./heap.ts");
 
 describe("heapHeadroomDuringTransfer", () => {
   beforeEach(() => setFlagsFromString.mockClear());
@@ -61,5 +61,54 @@ describe("FlowHeadroom", () => {
     headroom.end();
     vi.advanceTimersByTime(5000);
     expect(setFlagsFromString.mock.calls).toEqual([["--heap-growing-percent=300"], ["--heap-growing-percent=0"]]);
+  });
+});
+
+describe("IdleCollection", () => {
+  let collected: number[];
+  let idle: InstanceType<typeof IdleCollection>;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 0 });
+    collected = [];
+    idle = new IdleCollection({ collect: () => collected.push(Date.now()) });
+  });
+  afterEach(() => {
+    idle.close();
+    vi.useRealTimers();
+  });
+
+  it("runs four full collections, two seconds apart, once no request has been answered for five seconds", () => {
+    idle.activity();
+    vi.advanceTimersByTime(4_999);
+    expect(collected).toEqual([]);
+    vi.advanceTimersByTime(60_000);
+    expect(collected).toEqual([5_000, 7_000, 9_000, 11_000]);
+  });
+
+  it("starts the wait again at each answered request, and collects nothing before any", () => {
+    vi.advanceTimersByTime(60_000);
+    expect(collected).toEqual([]);
+    idle.activity();
+    vi.advanceTimersByTime(3_000);
+    idle.activity();
+    vi.advanceTimersByTime(4_000);
+    expect(collected).toEqual([]);
+    vi.advanceTimersByTime(1_000);
+    expect(collected).toEqual([68_000]);
+    // A request between two collections: the spell starts over, four again.
+    idle.activity();
+    vi.advanceTimersByTime(60_000);
+    expect(collected).toEqual([68_000, 73_000, 75_000, 77_000, 79_000]);
+  });
+
+  it("collects nothing while a transfer runs", () => {
+    const endTransfer = heapHeadroomDuringTransfer();
+    idle.activity();
+    vi.advanceTimersByTime(30_000);
+    expect(collected).toEqual([]);
+    endTransfer();
+    vi.advanceTimersByTime(5_000);
+    expect(collected).toEqual([35_000]);
   });
 });
