@@ -90,7 +90,7 @@ describe("the npm package", () => {
     expect(install.stderr).toMatch(/^\[install-engine\] engine ready in /m);
   });
 
-  it("ships compiled JavaScript, the route table and the systemd units, and no TypeScript", async () => {
+  it("ships compiled JavaScript, the route table, the systemd units and the memory addon built at install, and no TypeScript", async () => {
     const files = (await readdir(installed.packageDir, { recursive: true, withFileTypes: true }))
       .filter((entry) => entry.isFile())
       .map((entry) => relative(installed.packageDir, join(entry.parentPath, entry.name)))
@@ -99,6 +99,8 @@ describe("the npm package", () => {
     expect(files).toContain("dist/bin/nerdctld.js");
     expect(files).toContain("dist/routes/v1.43/_ping.get.js");
     expect(files).toContain("deploy/systemd/nerdctl.socket");
+    // Built at install: what hands malloc's free memory back when the daemon is idle.
+    expect(files).toContain("native/build/Release/malloc_trim.node");
     // Nothing that runs TypeScript comes with it.
     const dependencies = await readdir(join(installed.packageDir, "node_modules"));
     expect(dependencies).not.toContain("tsx");

@@ -7,6 +7,7 @@ import type { DaemonFacts } from "./docker/system.ts";
 import { startManagedEngine, type ManagedEngine } from "./engine/managed.ts";
 import { DaemonMetrics } from "./instrumentation.ts";
 import { IdleCollection } from "./io/heap.ts";
+import { loadMallocTrim } from "./native-memory.ts";
 import { Nerdctl } from "./nerdctl/client.ts";
 import { nerdctlFiles, type NerdctlFiles } from "./nerdctl/files.ts";
 import type { Logger } from "./log.ts";
@@ -148,7 +149,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger): Promise<Ru
     runDir: process.getuid?.() === 0 ? "/run" : (process.env.XDG_RUNTIME_DIR ?? "/run"),
   });
   const leases = new AbandonedLeases({ log });
-  const idleCollection = new IdleCollection();
+  const idleCollection = new IdleCollection({ release: loadMallocTrim(log) });
   const observe = metrics.requestObserver(log, config.debug);
   const answered = (request: ServedRequest) => {
     observe(request);

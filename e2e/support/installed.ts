@@ -12,7 +12,7 @@ import { execa } from "execa";
 import { REPO_ROOT } from "./daemon.ts";
 
 /** What `npm pack` needs of the repository: the package's sources, not a dist/ left by earlier builds. */
-const PACKED_SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "bin", "lib", "routes", "deploy", "scripts"];
+const PACKED_SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md", "bin", "lib", "routes", "deploy", "scripts", "native"];
 
 export interface InstalledPackage {
   tarball: string;

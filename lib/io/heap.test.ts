@@ -66,12 +66,14 @@ describe("FlowHeadroom", () => {
 
 describe("IdleCollection", () => {
   let collected: number[];
+  let released: number[];
   let idle: InstanceType<typeof IdleCollection>;
 
   beforeEach(() => {
     vi.useFakeTimers({ now: 0 });
     collected = [];
-    idle = new IdleCollection({ collect: () => collected.push(Date.now()) });
+    released = [];
+    idle = new IdleCollection({ collect: () => collected.push(Date.now()), release: () => released.push(Date.now()) });
   });
   afterEach(() => {
     idle.close();
@@ -84,6 +86,8 @@ describe("IdleCollection", () => {
     expect(collected).toEqual([]);
     vi.advanceTimersByTime(60_000);
     expect(collected).toEqual([5_000, 7_000, 9_000, 11_000]);
+    // malloc's free pages go back once, after the last.
+    expect(released).toEqual([11_000]);
   });
 
   it("starts the wait again at each answered request, and collects nothing before any", () => {

@@ -78,17 +78,20 @@ const COLLECTIONS = 4;
  * IDLE_MS, a few full collections run, COLLECTION_SPACING_MS apart (a few
  * milliseconds each on the daemon's heap), and V8 gives those pages back;
  * any request answered meanwhile starts the wait again, and none runs while
- * a transfer does.
+ * a transfer does. After the last, `release` hands malloc's free pages back
+ * too (the buffers of the burst, freed, stay in glibc's heap otherwise).
  */
 export class IdleCollection {
   readonly #collect: () => void;
+  readonly #release: () => void;
   readonly #now: () => number;
   #lastActivity = 0;
   #collections = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { collect?: () => void; now?: () => number } = {}) {
+  constructor(options: { collect?: () => void; release?: () => void; now?: () => number } = {}) {
     this.#collect = options.collect ?? fullCollection();
+    this.#release = options.release ?? (() => {});
     this.#now = options.now ?? Date.now;
   }
 
@@ -118,6 +121,7 @@ export class IdleCollection {
     }
     this.#collect();
     if (++this.#collections < COLLECTIONS) this.#timer = this.#wake(COLLECTION_SPACING_MS);
+    else this.#release();
   }
 }
 
