@@ -3,8 +3,7 @@
  * the engine under test, with --read-only-api, --metrics-addr, --log-format
  * json and --debug, refuses every change the CLI asks for with Docker's
  * error while its reads work; its log and metrics tell which requests it
- * served and which engine calls each made. And the daemon under test refuses
- * a JSON body over the cap with a 413 the CLI shows.
+ * served and which engine calls each made.
  *
  * Then each limit against its bound, on a nerdctld of its own (a body cap,
  * slow and idle clients, the bound on engine calls, the socket's mode and
@@ -108,22 +107,6 @@ describe("a read-only nerdctld, through the docker CLI", () => {
   });
 });
 
-describe("the daemon under test", () => {
-  it("refuses a container config over the 4 MiB cap with a 413 the docker CLI shows", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "ndl-labels-"));
-    try {
-      const labels = join(dir, "labels");
-      // 160 labels of 32 KiB each (the CLI reads a label file line by line, 64 KiB at most): 5 MiB of JSON.
-      await writeFile(labels, Array.from({ length: 160 }, (_, i) => `big${i}=${"x".repeat(32 * 1024)}`).join("\n"));
-      const result = await docker(cli, inject("dockerHost"), ["create", "--label-file", labels, "busybox", "true"]);
-      expect(result.exitCode).toBe(1);
-      expect(result.stderr).toContain("Error response from daemon: request body larger than 4194304 bytes");
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
-});
-
 /** The namespace the limits are measured in: one of their own, so what they make is seen by no other suite. */
 const BOUNDS_NAMESPACE = `limits-${randomBytes(4).toString("hex")}`;
 /** The rows of the report's Limits section, one per test below. */
@@ -203,6 +186,20 @@ describe("each limit against its bound", () => {
     expect(answer.status).toBe(413);
     expect(answer.body).toEqual({ message: "request body larger than 4194304 bytes" });
     expect(listed).not.toContain(name);
+  });
+
+  it("refuses a container config over the cap with a 413 the docker CLI shows", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ndl-labels-"));
+    try {
+      const labels = join(dir, "labels");
+      // 160 labels of 32 KiB each (the CLI reads a label file line by line, 64 KiB at most): 5 MiB of JSON.
+      await writeFile(labels, Array.from({ length: 160 }, (_, i) => `big${i}=${"x".repeat(32 * 1024)}`).join("\n"));
+      const result = await docker(cli, daemon.dockerHost, ["create", "--label-file", labels, "busybox", "true"]);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain("Error response from daemon: request body larger than 4194304 bytes");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("answers slow and idle clients within the timeouts: headers never finished, a JSON body that stops, a keep-alive left idle", { timeout: 180_000 }, async () => {
