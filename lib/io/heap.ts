@@ -84,20 +84,18 @@ const COLLECTIONS = 4;
 export class IdleCollection {
   readonly #collect: () => void;
   readonly #release: () => void;
-  readonly #now: () => number;
   #lastActivity = 0;
   #collections = 0;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(options: { collect?: () => void; release?: () => void; now?: () => number } = {}) {
+  constructor(options: { collect?: () => void; release?: () => void } = {}) {
     this.#collect = options.collect ?? fullCollection();
     this.#release = options.release ?? (() => {});
-    this.#now = options.now ?? Date.now;
   }
 
   /** A request was answered. */
   activity(): void {
-    this.#lastActivity = this.#now();
+    this.#lastActivity = Date.now();
     this.#collections = 0;
     this.#timer ??= this.#wake(IDLE_MS);
   }
@@ -113,7 +111,7 @@ export class IdleCollection {
 
   #tick(): void {
     this.#timer = undefined;
-    const quietMs = this.#now() - this.#lastActivity;
+    const quietMs = Date.now() - this.#lastActivity;
     if (quietMs < IDLE_MS || transfers > 0) {
       // A transfer is work too, however long since a request was last answered.
       this.#timer = this.#wake(transfers > 0 ? IDLE_MS : IDLE_MS - quietMs);
