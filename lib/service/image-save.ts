@@ -28,7 +28,7 @@ const SAVE_SPOOL_BLOCK = 1024 * 1024;
  */
 export async function saveImages(scope: Scope, names: string[], signal: AbortSignal): Promise<SavedArchive> {
   // A save fetches what the image misses under a lease of its own.
-  const start = () => ownTransfer(() => startSave(scope.nerdctl, names), signal, { lease: scope.leases?.holding(scope.nerdctl) });
+  const start = () => ownTransfer(() => startSave(scope.nerdctl, names), signal, { leftovers: [scope.leases?.holding(scope.nerdctl)] });
   const run = start();
   let first: Buffer | null;
   try {

@@ -13,8 +13,6 @@ export interface TransferChild {
   /** The child's exit, after its credentials were removed. */
   exited: Promise<RunResult>;
   kill(): void;
-  /** Whether kill() stopped the child (its client left) before it exited. */
-  readonly killed: boolean;
 }
 
 export interface Credentials {
@@ -45,19 +43,23 @@ export interface TransferOwnership {
   credentials?: Credentials;
   /** An announcement (an image operation running) to end once the child has exited. */
   announced?: () => void;
-  /** The child takes a containerd lease: told when it has exited, and whether it was killed (see abandoned-leases.ts). */
-  lease?: LeaseHolding;
+  /**
+   * What a killed child can leave behind (its containerd lease, see
+   * abandoned-leases.ts; a push's record, see push-leftovers.ts): each is told
+   * once the child has exited, and whether it was killed.
+   */
+  leftovers?: (LeaseHolding | undefined)[];
 }
 
 /** Starts a child through start (given the credentials' environment); it is killed when signal aborts. */
 export function ownTransfer(start: (io: TransferIo) => RunningCommand, signal: AbortSignal, owned: TransferOwnership = {}): TransferChild {
-  const { credentials, announced, lease } = owned;
+  const { credentials, announced, leftovers = [] } = owned;
   let child: RunningCommand;
   try {
     child = start(credentials?.env ? { env: credentials.env } : {});
   } catch (error) {
     announced?.();
-    lease?.(false);
+    for (const leftover of leftovers) leftover?.(false);
     void credentials?.remove();
     throw error;
   }
@@ -75,15 +77,8 @@ export function ownTransfer(start: (io: TransferIo) => RunningCommand, signal: A
     exited = true;
     stopListening();
     announced?.();
-    lease?.(killed);
+    for (const leftover of leftovers) leftover?.(killed);
     await credentials?.remove();
   });
-  return {
-    child,
-    exited: done,
-    kill,
-    get killed() {
-      return killed;
-    },
-  };
+  return { child, exited: done, kill };
 }

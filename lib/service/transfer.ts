@@ -68,7 +68,7 @@ async function pullImage(scope: Scope, request: PullRequest, signal: AbortSignal
   const previous = await imageDigest(scope.nerdctl, ref);
   const credentials = await credentialsFor(request.auth, ref.domain);
   const announced = imageOperation(scope, { kind: "pull", reference: referenceString(ref) });
-  const run = ownTransfer((io) => startPull(scope.nerdctl, ref, request.platform, io), signal, { credentials, announced, lease: scope.leases?.holding(scope.nerdctl) });
+  const run = ownTransfer((io) => startPull(scope.nerdctl, ref, request.platform, io), signal, { credentials, announced, leftovers: [scope.leases?.holding(scope.nerdctl)] });
   const lines = readLines(run.child.stdout);
   const first = await lines.next();
   if (first.done) {
@@ -114,15 +114,7 @@ export function pushImage(scope: Scope, request: PushRequest, signal: AbortSigna
       await Promise.all([credentials.remove(), pushed?.(false)]);
       return;
     }
-    try {
-      run = ownTransfer((io) => startPush(scope.nerdctl, { ...ref, tag }, io), signal, { credentials, lease: scope.leases?.holding(scope.nerdctl) });
-    } catch (error) {
-      await pushed?.(false);
-      throw error;
-    }
-    const child = run;
-    const ended = () => void pushed?.(child.killed);
-    void child.exited.then(ended, ended);
+    run = ownTransfer((io) => startPush(scope.nerdctl, { ...ref, tag }, io), signal, { credentials, leftovers: [scope.leases?.holding(scope.nerdctl), pushed] });
     try {
       for await (const line of readLines(run.child.stdout)) yield* progress.line(line);
       const result = await run.exited;
@@ -163,7 +155,7 @@ export async function loadImages(scope: Scope, body: Readable, signal: AbortSign
   try {
     run = ownTransfer(() => startLoad(nerdctl, fifo.readFd), signal, {
       announced: imageOperation(scope, { kind: "load" }),
-      lease: scope.leases?.holding(nerdctl),
+      leftovers: [scope.leases?.holding(nerdctl)],
     });
   } finally {
     fifo.closeReadEnd();
@@ -203,7 +195,7 @@ async function importImage(scope: Scope, request: ImportRequest, body: Readable,
   assertNoImportChanges(request.changes);
   const run = ownTransfer(() => startImport(scope.nerdctl, request), signal, {
     announced: imageOperation(scope, { kind: "import" }),
-    lease: scope.leases?.holding(scope.nerdctl),
+    leftovers: [scope.leases?.holding(scope.nerdctl)],
   });
   let feeding: Promise<unknown> = Promise.resolve(undefined);
   if (request.source === "-") {
