@@ -14,7 +14,6 @@ import { execa } from "execa";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { request } from "node:http";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -23,7 +22,7 @@ import { REPO_ROOT } from "./support/daemon.ts";
 import { DOCKER_CLIS, docker } from "./support/docker-cli.ts";
 import { engineNerdctl } from "./support/engine-client.ts";
 import { ENGINE_PROGRAMS, snapshotProcess } from "./support/process-tree.ts";
-import { jsonCall } from "./support/raw-client.ts";
+import { jsonCall, openExchange, type RawRequest } from "./support/raw-client.ts";
 import { startSecondDaemon, type SecondDaemon } from "./support/second-daemon.ts";
 import { removeNamespace, seedNamespace } from "./support/seed.ts";
 
@@ -121,30 +120,19 @@ const SLOW_CLIENT_BOUND_MS = 100_000;
 const STALLED_BODY_BOUND_MS = 75_000;
 
 interface Ending {
-  /** What the daemon wrote before it closed, as text. */
-  received: string;
-  /** From the last byte the client sent to the close. */
+  /** The answer's status line, or "nothing". */
+  status: string;
+  /** From the request sent (or, timedFromAnswer, from the answer's first bytes) to the daemon's close. */
   ms: number;
 }
 
-/**
- * Sends raw bytes on a fresh connection, then nothing more: what comes back,
- * and how long after the last byte sent (or, timedFromAnswer, after the
- * answer came in) the daemon closed it.
- */
-function sendAndStall(socketPath: string, bytes: string, timedFromAnswer = false): Promise<Ending> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(socketPath);
-    let received = "";
-    let sentAt = Date.now();
-    socket.on("data", (chunk) => {
-      received += chunk.toString("latin1");
-      if (timedFromAnswer && /\r\n\r\n/.test(received)) sentAt = Date.now();
-    });
-    socket.once("error", reject);
-    socket.once("close", () => resolve({ received, ms: Date.now() - sentAt }));
-    socket.write(bytes, () => (sentAt = Date.now()));
-  });
+/** Sends a request on a connection of its own, then nothing more: what came back, and when the daemon closed it. */
+async function sendAndStall(socketPath: string, raw: RawRequest, timedFromAnswer = false): Promise<Ending> {
+  let from = Date.now();
+  const exchange = openExchange(socketPath, raw);
+  if (timedFromAnswer) void exchange.started.then(() => (from = Date.now()));
+  await exchange.closed;
+  return { status: exchange.received().toString("latin1").split("\r\n")[0] || "nothing", ms: Date.now() - from };
 }
 
 describe("each limit against its bound", () => {
@@ -204,23 +192,22 @@ describe("each limit against its bound", () => {
 
   it("answers slow and idle clients within the timeouts: headers never finished, a JSON body that stops, a keep-alive left idle", { timeout: 180_000 }, async () => {
     const [headers, body, idle] = await Promise.all([
-      sendAndStall(daemon.socketPath, "GET /_ping HTTP/1.1\r\nHost: nerdctld\r\n"),
-      sendAndStall(daemon.socketPath, 'POST /v1.43/containers/create HTTP/1.1\r\nHost: nerdctld\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"Image":'),
-      sendAndStall(daemon.socketPath, "GET /_ping HTTP/1.1\r\nHost: nerdctld\r\n\r\n", true),
+      sendAndStall(daemon.socketPath, { method: "GET", path: "/_ping", headersUnfinished: true }),
+      sendAndStall(daemon.socketPath, { method: "POST", path: "/v1.43/containers/create", headers: { "Content-Type": "application/json" }, body: Buffer.alloc(1000, " "), sendBytes: 9 }),
+      sendAndStall(daemon.socketPath, { method: "GET", path: "/_ping" }, true),
     ]);
-    const status = (ending: Ending) => ending.received.split("\r\n")[0] || "nothing";
     const seconds = (ending: Ending) => `${(ending.ms / 1000).toFixed(1)} s`;
-    const headersPass = status(headers).startsWith("HTTP/1.1 408") && headers.ms <= SLOW_CLIENT_BOUND_MS;
-    const bodyPass = status(body).startsWith("HTTP/1.1 408") && body.ms <= STALLED_BODY_BOUND_MS;
-    const idlePass = status(idle).startsWith("HTTP/1.1 200") && idle.ms <= SLOW_CLIENT_BOUND_MS;
-    row("Headers never finished", `408 and closed within ${SLOW_CLIENT_BOUND_MS / 1000} s`, `${status(headers)}, closed after ${seconds(headers)}`, headersPass);
-    row("JSON body that stops coming", `408 and closed within ${STALLED_BODY_BOUND_MS / 1000} s`, `${status(body)}, closed after ${seconds(body)}`, bodyPass);
-    row("Keep-alive connection left idle", `closed within ${SLOW_CLIENT_BOUND_MS / 1000} s of its answer`, `${status(idle)}, closed after ${seconds(idle)}`, idlePass);
-    expect(status(headers)).toMatch(/^HTTP\/1\.1 408/);
+    const headersPass = headers.status.startsWith("HTTP/1.1 408") && headers.ms <= SLOW_CLIENT_BOUND_MS;
+    const bodyPass = body.status.startsWith("HTTP/1.1 408") && body.ms <= STALLED_BODY_BOUND_MS;
+    const idlePass = idle.status.startsWith("HTTP/1.1 200") && idle.ms <= SLOW_CLIENT_BOUND_MS;
+    row("Headers never finished", `408 and closed within ${SLOW_CLIENT_BOUND_MS / 1000} s`, `${headers.status}, closed after ${seconds(headers)}`, headersPass);
+    row("JSON body that stops coming", `408 and closed within ${STALLED_BODY_BOUND_MS / 1000} s`, `${body.status}, closed after ${seconds(body)}`, bodyPass);
+    row("Keep-alive connection left idle", `closed within ${SLOW_CLIENT_BOUND_MS / 1000} s of its answer`, `${idle.status}, closed after ${seconds(idle)}`, idlePass);
+    expect(headers.status).toMatch(/^HTTP\/1\.1 408/);
     expect(headers.ms).toBeLessThanOrEqual(SLOW_CLIENT_BOUND_MS);
-    expect(status(body)).toMatch(/^HTTP\/1\.1 408/);
+    expect(body.status).toMatch(/^HTTP\/1\.1 408/);
     expect(body.ms).toBeLessThanOrEqual(STALLED_BODY_BOUND_MS);
-    expect(status(idle)).toMatch(/^HTTP\/1\.1 200/);
+    expect(idle.status).toMatch(/^HTTP\/1\.1 200/);
     expect(idle.ms).toBeLessThanOrEqual(SLOW_CLIENT_BOUND_MS);
   });
 

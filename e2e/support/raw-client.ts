@@ -16,6 +16,8 @@ export interface RawRequest {
   sendBytes?: number;
   /** Connection: Upgrade, Upgrade: tcp (attach, exec start). */
   upgrade?: boolean;
+  /** The blank line that ends the headers is never sent (a client that stalls in them). */
+  headersUnfinished?: boolean;
 }
 
 export interface RawExchange {
@@ -44,7 +46,7 @@ export function openExchange(socketPath: string, raw: RawRequest): RawExchange {
   };
   const head = `${raw.method} ${raw.path} HTTP/1.1\r\n${Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join("")}\r\n`;
+    .join("")}${raw.headersUnfinished ? "" : "\r\n"}`;
   socket.write(head);
   if (raw.body) socket.write(raw.body.subarray(0, raw.sendBytes ?? raw.body.length));
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
